@@ -1,0 +1,13 @@
+"""The `openbsi` command. One module per command group; each registers itself on import."""
+
+from __future__ import annotations
+
+from openbsi.cli import decode, demo, patient, program  # noqa: F401  (registration)
+from openbsi.cli.apps import app, run
+
+
+def main() -> None:
+    run(app)
+
+
+__all__ = ["app", "main"]

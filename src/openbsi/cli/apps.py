@@ -1,0 +1,44 @@
+"""The command groups, shared so that each module can add its own commands to them."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="openbsi",
+    help="OpenBSI: an open-source brain-spine interface (research use, not a medical device).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+bench_app = typer.Typer(help="Benchmarks: speed, latency and safety figures.", no_args_is_help=True)
+decode_app = typer.Typer(help="Decoders: pseudo-online evaluation.", no_args_is_help=True)
+program_app = typer.Typer(help="Stimulation programs: example, validate, show.", no_args_is_help=True)
+patient_app = typer.Typer(help="The virtual patient.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+app.add_typer(decode_app, name="decode")
+app.add_typer(program_app, name="program")
+app.add_typer(patient_app, name="patient")
+
+console = Console(stderr=True)
+
+
+class UserError(Exception):
+    """A problem with what the user asked for: printed as one line, exit code 2."""
+
+
+def run(application: typer.Typer) -> None:
+    """Run the app; bad input becomes one line on stderr and a non-zero exit, no traceback."""
+    try:
+        application(standalone_mode=False)
+    except (UserError, ValueError, OSError) as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        console.print("aborted")
+        sys.exit(130)

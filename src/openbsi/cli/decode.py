@@ -1,0 +1,5 @@
+"""`openbsi decode ...` commands."""
+
+from __future__ import annotations
+
+from openbsi.cli.apps import decode_app  # noqa: F401

@@ -1,0 +1,1 @@
+"""patient stage of the OpenBSI loop."""

@@ -1,0 +1,1 @@
+"""safety stage of the OpenBSI loop."""
