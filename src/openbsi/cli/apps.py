@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import click
 import typer
 from rich.console import Console
 
@@ -16,7 +17,9 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks: speed, latency and safety figures.", no_args_is_help=True)
 decode_app = typer.Typer(help="Decoders: pseudo-online evaluation.", no_args_is_help=True)
-program_app = typer.Typer(help="Stimulation programs: example, validate, show.", no_args_is_help=True)
+program_app = typer.Typer(
+    help="Stimulation programs: example, validate, show.", no_args_is_help=True
+)
 patient_app = typer.Typer(help="The virtual patient.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(decode_app, name="decode")
@@ -33,12 +36,17 @@ class UserError(Exception):
 def run(application: typer.Typer) -> None:
     """Run the app; bad input becomes one line on stderr and a non-zero exit, no traceback."""
     try:
-        application(standalone_mode=False)
+        code = application(standalone_mode=False)
     except (UserError, ValueError, OSError) as error:
         console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except click.ClickException as error:  # usage errors: bad option values, unknown options
+        error.show()
+        sys.exit(error.exit_code)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:
         console.print("aborted")
         sys.exit(130)
+    if isinstance(code, int) and code != 0:
+        sys.exit(code)
