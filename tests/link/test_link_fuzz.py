@@ -1,0 +1,46 @@
+"""open() must refuse arbitrary bytes with LinkRejected and nothing else."""
+
+from __future__ import annotations
+
+import zlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from openbsi.link import REJECT_REASONS, LinkRejected, pair
+
+BASE, IMPLANT = pair()
+GOOD = BASE.seal(b"program=walk;amplitude_ma=4.0", 10**9)
+
+
+def _assert_refused(frame: bytes) -> None:
+    try:
+        IMPLANT.open(frame, 10**9)
+    except LinkRejected as rejected:
+        assert rejected.reason in REJECT_REASONS
+    else:
+        raise AssertionError("an arbitrary frame was accepted")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_are_refused(data: bytes) -> None:
+    _assert_refused(data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_with_a_valid_crc_are_refused(data: bytes) -> None:
+    _assert_refused(data + (zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "big"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, len(GOOD) - 5), st.binary(min_size=1, max_size=8), st.booleans())
+def test_spliced_real_frames_are_refused(offset: int, patch: bytes, fix_crc: bool) -> None:
+    body = bytearray(GOOD[:-4])
+    end = min(len(body), offset + len(patch))
+    if bytes(body[offset:end]) == patch[: end - offset]:
+        return  # nothing changed
+    body[offset:end] = patch[: end - offset]
+    crc = zlib.crc32(bytes(body)) & 0xFFFFFFFF if fix_crc else int.from_bytes(GOOD[-4:], "big")
+    _assert_refused(bytes(body) + crc.to_bytes(4, "big"))
