@@ -1,0 +1,166 @@
+"""The streaming feature extractor: window -> (n_times, n_freqs, n_channels) log Morlet tensor.
+
+Moly et al. 2022 / Lorach et al. 2023 (shared/reference/facts.md): 1 s window every 100 ms,
+Morlet 10-150 Hz in 10 Hz steps, 10 time points.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from openbsi.features.channels import BadChannelConfig, detect_bad_channels
+from openbsi.features.morlet import MorletBank
+from openbsi.features.notch import notch_projection
+
+# Moly 2022: 10-150 Hz in 10 Hz steps (15 frequencies).
+DEFAULT_FREQS_HZ: tuple[float, ...] = tuple(float(f) for f in range(10, 151, 10))
+LOG_FLOOR = 1e-3  # added before the log so that a zero magnitude stays finite
+
+
+def default_n_cycles(freqs_hz: np.ndarray) -> np.ndarray:
+    """5 cycles up to 50 Hz, then f / 10 (a constant ~16 ms Gaussian sigma at high gamma).
+
+    Keeps the 10 Hz wavelet (5 sigma each side) inside a 1 s window, so MNE accepts it too.
+    """
+    return np.maximum(5.0, np.asarray(freqs_hz, dtype=float) / 10.0)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Everything that defines the features; saved with every model file."""
+
+    window_s: float = 1.0
+    step_s: float = 0.1
+    freqs_hz: tuple[float, ...] = DEFAULT_FREQS_HZ
+    n_times: int = 10
+    n_cycles: float | tuple[float, ...] | None = None  # None: default_n_cycles(freqs_hz)
+    common_average: bool = True
+    notch_hz: float | None = 50.0
+    log: bool = True
+    detect_bad: bool = True
+    bad: BadChannelConfig = field(default_factory=BadChannelConfig)
+    dtype: str = "float32"  # precision of the kernel product
+
+    def __post_init__(self) -> None:
+        if not self.window_s > 0:
+            raise ValueError(f"window_s must be > 0 s, got {self.window_s}")
+        if not self.step_s > 0:
+            raise ValueError(f"step_s must be > 0 s, got {self.step_s}")
+        if len(self.freqs_hz) == 0:
+            raise ValueError("freqs_hz must hold at least one frequency, got none")
+        if self.n_times < 1:
+            raise ValueError(f"n_times must be >= 1, got {self.n_times}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+
+    def cycles(self) -> np.ndarray:
+        freqs = np.asarray(self.freqs_hz, dtype=float)
+        if self.n_cycles is None:
+            return default_n_cycles(freqs)
+        return np.broadcast_to(np.asarray(self.n_cycles, dtype=float), freqs.shape).copy()
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FeatureConfig:
+        data = dict(data)
+        data["freqs_hz"] = tuple(float(f) for f in data["freqs_hz"])
+        if isinstance(data.get("n_cycles"), list):
+            data["n_cycles"] = tuple(float(c) for c in data["n_cycles"])
+        if isinstance(data.get("bad"), dict):
+            data["bad"] = BadChannelConfig(**data["bad"])
+        return cls(**data)
+
+
+class FeatureExtractor:
+    """Computes the feature tensor of the freshest window; bad channels never stop the loop.
+
+    Bad channels (see `detect_bad_channels`) are zeroed before the transform, left out of the
+    common average, and their features replaced by the median over good channels so that the
+    decoder sees typical values. The latest ones are in `.bad_channels` / `.bad_reasons`.
+    """
+
+    def __init__(self, config: FeatureConfig, sfreq_hz: float, n_channels: int) -> None:
+        if not np.isfinite(sfreq_hz) or sfreq_hz <= 0:
+            raise ValueError(f"sfreq_hz must be a positive finite number, got {sfreq_hz}")
+        if n_channels < 1:
+            raise ValueError(f"n_channels must be >= 1, got {n_channels}")
+        self.config = config
+        self.sfreq_hz = float(sfreq_hz)
+        self.n_channels = int(n_channels)
+        self.window_samples = round(config.window_s * sfreq_hz)
+        self.step_samples = max(1, round(config.step_s * sfreq_hz))
+        if self.window_samples < config.n_times:
+            raise ValueError(
+                f"window_s * sfreq_hz must give >= n_times ({config.n_times}) samples, "
+                f"got {self.window_samples}"
+            )
+        projection = None
+        if config.notch_hz is not None:
+            projection = notch_projection(self.window_samples, sfreq_hz, config.notch_hz)
+        self.bank = MorletBank(
+            self.window_samples,
+            sfreq_hz,
+            np.asarray(config.freqs_hz, dtype=float),
+            config.cycles(),
+            config.n_times,
+            dtype=np.dtype(config.dtype).type,
+            projection=projection,
+        )
+        self.n_times = config.n_times
+        self.n_freqs = len(config.freqs_hz)
+        self.bad_channels: tuple[int, ...] = ()
+        self.bad_reasons: dict[int, str] = {}
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Shape of one feature tensor (n_times, n_freqs, n_channels)."""
+        return (self.n_times, self.n_freqs, self.n_channels)
+
+    def transform(self, window: np.ndarray) -> np.ndarray:
+        """(n_channels, window_samples) -> (n_times, n_freqs, n_channels) float64."""
+        window = np.asarray(window)
+        expected = (self.n_channels, self.window_samples)
+        if window.shape != expected:
+            raise ValueError(f"window must have shape {expected}, got {window.shape}")
+        cfg = self.config
+        bad = detect_bad_channels(window, cfg.bad) if cfg.detect_bad else {}
+        if not cfg.detect_bad and not np.isfinite(window).all():
+            bad = {int(c): "nan" for c in np.flatnonzero(~np.isfinite(window).all(axis=1))}
+        self.bad_reasons = bad
+        self.bad_channels = tuple(bad)
+        if bad:
+            window = np.array(window, dtype=self.bank.kernel.dtype)
+            window[list(bad)] = 0.0
+        coef = window.astype(self.bank.kernel.dtype, copy=False) @ self.bank.kernel
+        good = np.ones(self.n_channels, dtype=bool)
+        good[list(bad)] = False
+        if cfg.common_average and good.any():
+            # CAR is linear, so it commutes with the wavelet transform: apply it to the
+            # (C x 2 T F) coefficients instead of the (C x N) samples.
+            coef = coef - coef[good].mean(axis=0, keepdims=True)
+        half = self.n_times * self.n_freqs
+        re, im = coef[:, :half], coef[:, half:]
+        mag = np.sqrt(re * re + im * im).astype(np.float64)
+        out = np.log(mag + LOG_FLOOR) if cfg.log else mag
+        if bad:
+            fill = np.median(out[good], axis=0) if good.any() else np.log(LOG_FLOOR)
+            out[~good] = fill
+        return out.T.reshape(self.n_times, self.n_freqs, self.n_channels)
+
+    def transform_signal(self, signal: np.ndarray, ends: np.ndarray | None = None) -> np.ndarray:
+        """Windows of a long (n_channels, n_samples) signal ending at `ends` (exclusive index).
+
+        Default ends: every step from the first full window. -> (n_windows, T, F, C).
+        """
+        n = signal.shape[1]
+        if ends is None:
+            ends = np.arange(self.window_samples, n + 1, self.step_samples)
+        out = np.empty((len(ends), *self.shape))
+        for i, end in enumerate(ends):
+            out[i] = self.transform(signal[:, end - self.window_samples : end])
+        return out
