@@ -1,0 +1,69 @@
+"""What every decoder shares: input checks and the online (one window at a time) filter."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.exceptions import NotFittedError
+
+from openbsi.decoding.hmm import forward_step
+from openbsi.states import N_STATES
+
+
+def check_tensor_batch(X: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """X must be (n_windows, n_times, n_freqs, n_channels), finite, and match `shape`."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 4:
+        raise ValueError(
+            f"X must be 4-D (n_windows, n_times, n_freqs, n_channels), got shape {X.shape}"
+        )
+    if shape is not None and tuple(X.shape[1:]) != tuple(shape):
+        raise ValueError(f"X windows must have shape {tuple(shape)}, got {X.shape[1:]}")
+    if not np.isfinite(X).all():
+        raise ValueError("X must be finite (no NaN or inf), got non-finite values")
+    return X
+
+
+def check_targets(
+    y_state: np.ndarray, y_amplitude: np.ndarray | None, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """State indices in [0, 7) and amplitudes in [0, 1] (zeros if not given)."""
+    y = np.asarray(y_state)
+    if y.shape != (n,):
+        raise ValueError(f"y_state must have shape ({n},), got {y.shape}")
+    if y.size and (y.min() < 0 or y.max() >= N_STATES or not np.all(y == np.round(y))):
+        raise ValueError(f"y_state must hold integers in [0, {N_STATES - 1}], got {np.unique(y)}")
+    y = y.astype(int)
+    if y_amplitude is None:
+        amp = np.zeros(n)
+    else:
+        amp = np.asarray(y_amplitude, dtype=float)
+        if amp.shape != (n,):
+            raise ValueError(f"y_amplitude must have shape ({n},), got {amp.shape}")
+        if amp.size and (not np.isfinite(amp).all() or amp.min() < 0 or amp.max() > 1):
+            raise ValueError(
+                f"y_amplitude must be in [0, 1], got range [{amp.min()}, {amp.max()}]"
+            )
+    return y, amp
+
+
+class OnlineDecoderMixin:
+    """predict(), reset_filter() and the causal forward-filter state used by step()."""
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_features_in_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit() first")
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Most probable state index per window."""
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    def reset_filter(self) -> None:
+        """Start a new online sequence (forget the filter's belief)."""
+        self.belief_ = None
+
+    def _filter_update(self, likelihood: np.ndarray, transition: np.ndarray) -> np.ndarray:
+        belief = getattr(self, "belief_", None)
+        if belief is None:
+            belief = self.class_prior_
+        self.belief_ = forward_step(belief, transition, likelihood)
+        return self.belief_.copy()
