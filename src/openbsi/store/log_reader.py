@@ -1,0 +1,131 @@
+"""Read a session log back into SessionData, robust to a torn tail (a killed writer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from openbsi.signals.types import StreamInfo
+from openbsi.store import hash_chain
+from openbsi.store.framing import RecordType, ScanResult, decode_payload, iter_records
+from openbsi.store.session_data import EcogChunks, Pulses, SessionData
+
+_EVENT_LISTS = {
+    RecordType.INTENT: "intents",
+    RecordType.PHASE: "phases",
+    RecordType.DECODE: "decodes",
+    RecordType.STIM_COMMAND: "stim_commands",
+    RecordType.SAFETY_EVENT: "safety_events",
+    RecordType.LATENCY: "latency",
+    RecordType.GAIT_EVENT: "gait_events",
+}
+
+
+def _stream_info(d: dict) -> StreamInfo:
+    return StreamInfo(
+        name=d["name"],
+        sfreq_hz=float(d["sfreq_hz"]),
+        channel_names=tuple(d["channel_names"]),
+        unit=d.get("unit", "uV"),
+        channel_meta=tuple(d.get("channel_meta", ())),
+    )
+
+
+def read_log(path: Path) -> SessionData:
+    """Everything a log holds, up to its first torn or damaged record.
+
+    The ECoG hash chain is recomputed while reading; a link that does not match the stored one
+    is reported in `problems` (the data was altered after it was written).
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "session.obsilog"
+    scan: list[ScanResult] = []
+    data: SessionData | None = None
+    blocks: list[np.ndarray] = []
+    chunk_rows: list[tuple[float, int, int, int, str]] = []
+    pulse_parts: list[list[np.ndarray]] = []
+    kin_parts: list[tuple[list[str], list[np.ndarray]]] = []
+    n_samples = 0
+    head = b""
+    with path.open("rb") as stream:
+        for record_type, payload in iter_records(stream, scan):
+            meta, arrays = decode_payload(payload)
+            if record_type == RecordType.HEADER:
+                data = SessionData(
+                    info=_stream_info(meta["info"]),
+                    session_id=meta["session_id"],
+                    start_time=meta["start_time"],
+                    description=meta.get("description", ""),
+                    meta=meta.get("meta", {}),
+                    chain_genesis=meta["chain_genesis"],
+                )
+                head = bytes.fromhex(meta["chain_genesis"])
+                continue
+            if data is None:
+                raise ValueError(f"{path}: the first record is not a session header")
+            if record_type == RecordType.ECOG:
+                block = arrays[0]
+                link = hash_chain.next_link(head, block, meta["t_s"], meta["t_ns"])
+                if link.hex() != meta["sha256"]:
+                    data.problems.append(f"hash chain broken at chunk {len(chunk_rows)}")
+                head = link
+                chunk_rows.append(
+                    (meta["t_s"], meta["t_ns"], n_samples, block.shape[1], meta["sha256"])
+                )
+                n_samples += block.shape[1]
+                blocks.append(block.T)
+            elif record_type in _EVENT_LISTS:
+                getattr(data, _EVENT_LISTS[RecordType(record_type)]).append(meta)
+            elif record_type == RecordType.PULSES:
+                pulse_parts.append(arrays)
+            elif record_type == RecordType.KINEMATICS:
+                kin_parts.append((meta["columns"], arrays))
+            elif record_type == RecordType.STIM_ELECTRODES:
+                data.stim_electrodes = meta["electrodes"]
+            elif record_type == RecordType.DROPPED:
+                data.problems.append(f"{meta['count']} record(s) lost to write errors")
+            elif record_type == RecordType.CLOSE:
+                data.closed = True
+                data.dropped_records = int(meta.get("dropped_records", 0))
+            else:
+                data.problems.append(f"unknown record type {record_type} skipped")
+    if data is None:
+        raise ValueError(f"{path}: the log holds no complete header record")
+    tail = scan[-1]
+    if tail.reason:
+        data.problems.append(
+            f"{tail.reason}; {tail.file_size - tail.end_offset} trailing byte(s) ignored"
+        )
+    n_channels = data.info.n_channels
+    data.ecog = (
+        np.concatenate(blocks, axis=0) if blocks else np.zeros((0, n_channels), dtype="<f4")
+    )
+    data.chain_head = head.hex()
+    if chunk_rows:
+        t_s, t_ns, first, count, digests = zip(*chunk_rows, strict=True)
+        data.ecog_chunks = EcogChunks(
+            t_s=np.array(t_s, dtype="f8"), t_ns=np.array(t_ns, dtype="i8"),
+            first_sample=np.array(first, dtype="i8"), n_samples=np.array(count, dtype="i8"),
+            sha256=list(digests),
+        )
+    if pulse_parts:
+        cols = [np.concatenate(parts) for parts in zip(*pulse_parts, strict=True)]
+        data.pulses = Pulses(*cols)
+    data.kinematics = _merge_kinematics(kin_parts)
+    return data
+
+
+def _merge_kinematics(parts: list[tuple[list[str], list[np.ndarray]]]) -> dict[str, np.ndarray]:
+    """Concatenate kinematics batches; a column missing from a batch is filled with NaN."""
+    if not parts:
+        return {}
+    names = sorted({n for cols, _ in parts for n in cols})
+    out: dict[str, list[np.ndarray]] = {"t_s": [], **{n: [] for n in names}}
+    for cols, arrays in parts:
+        times, values = arrays[0], dict(zip(cols, arrays[1:], strict=True))
+        out["t_s"].append(times)
+        for n in names:
+            out[n].append(values.get(n, np.full(times.size, np.nan)))
+    return {k: np.concatenate(v) for k, v in out.items()}

@@ -1,0 +1,358 @@
+"""NWB writer and reader for a recorded session (one module per format; round-trip tested).
+
+Layout of recording.nwb:
+- acquisition/ECoG: ElectricalSeries, samples x channels, float32 uV stored with conversion 1e-6
+  (volts), rate = stream rate, one ElectrodeGroup per implant (channel_meta "group").
+- intervals/intent (state, amplitude), intervals/phases (name).
+- processing/decoding/decodes: t_s, state, amplitude, probabilities (n x 7, openbsi.states order).
+- processing/stimulation/{commands, pulses, safety_events, electrodes}.
+- processing/runtime/latency: tick + one monotonic stamp column (ns) per hop.
+- processing/behavior/gait_events, processing/kinematics/<column> (TimeSeries).
+- processing/integrity/{ecog_chunks, hash_chain, log_status}: the SHA-256 chain per ECoG chunk.
+Tables with no rows are left out; the reader treats a missing table as empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+from hdmf.backends.hdf5 import H5DataIO
+from hdmf.common import DynamicTable
+from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+from pynwb.ecephys import ElectricalSeries
+from pynwb.epoch import TimeIntervals
+
+from openbsi.signals.types import StreamInfo
+from openbsi.states import STATES
+from openbsi.store.log_reader import read_log
+from openbsi.store.nwb_tables import column, make_table
+from openbsi.store.session_data import EcogChunks, Pulses, SessionData
+
+HOPS = ("acquired", "features", "decoded", "safety", "stimulated")
+# Measured (300 s x 64 ch, noise-like float32): no compression 0.29 s / 46 MB; gzip-1 1.9 s /
+# 43 MB. Off by default.
+ECOG_COMPRESSION_LEVEL: int | None = None
+
+
+def _unit(name: str) -> str:
+    for suffix, unit in (("_rad", "radians"), ("_m", "meters"), ("_uv", "microvolts"),
+                         ("_n", "newtons"), ("_deg", "degrees")):
+        if name.endswith(suffix):
+            return unit
+    return "a.u."
+
+
+def _add_ecog(nwb: NWBFile, data: SessionData, compression: int | None) -> None:
+    info = data.info
+    metas = info.channel_meta or tuple({} for _ in info.channel_names)
+    groups = {}
+    for meta in metas:
+        group = str(meta.get("group", "implant"))
+        if group not in groups:
+            device = nwb.create_device(name=f"ecog_{group}", description=f"ECoG implant {group}")
+            groups[group] = nwb.create_electrode_group(
+                name=group, description=f"epidural ECoG implant {group}",
+                location=str(meta.get("location", "epidural, leg motor cortex")), device=device,
+            )
+    nwb.add_electrode_column(name="label", description="channel name")
+    nwb.add_electrode_column(name="x_mm", description="mediolateral position on the implant, mm")
+    nwb.add_electrode_column(name="y_mm", description="rostrocaudal position on the implant, mm")
+    for name, meta in zip(info.channel_names, metas, strict=True):
+        group = groups[str(meta.get("group", "implant"))]
+        x_mm, y_mm = float(meta.get("x_mm", np.nan)), float(meta.get("y_mm", np.nan))
+        nwb.add_electrode(
+            group=group, location=group.location, rel_x=x_mm, rel_y=y_mm,
+            label=name, x_mm=x_mm, y_mm=y_mm,
+        )
+    region = nwb.create_electrode_table_region(
+        region=list(range(info.n_channels)), description="all recorded channels"
+    )
+    samples = np.ascontiguousarray(data.ecog, dtype="<f4")
+    if samples.shape[0] == 0:
+        samples = np.zeros((0, info.n_channels), dtype="<f4")
+    stored = H5DataIO(samples, compression="gzip", compression_opts=compression,
+                      chunks=True) if compression else samples
+    start = float(data.ecog_chunks.t_s[0]) if len(data.ecog_chunks) else 0.0
+    nwb.add_acquisition(ElectricalSeries(
+        name="ECoG", data=stored, electrodes=region, rate=float(info.sfreq_hz),
+        starting_time=start, conversion=1e-6,
+        description=f"epidural ECoG from stream {info.name!r}, stored in uV (conversion 1e-6)",
+    ))
+
+
+def _add_integrity(nwb: NWBFile, data: SessionData) -> None:
+    module = nwb.create_processing_module("integrity", "hash chain over recorded ECoG chunks")
+    c = data.ecog_chunks
+    if len(c):
+        module.add(make_table("ecog_chunks", "one row per recorded ECoG chunk; sha256 is its "
+                              "link in the chain (openbsi.store.hash_chain)", [
+            ("t_s", c.t_s, "session time of the first sample, s"),
+            ("t_ns", c.t_ns, "monotonic acquisition stamp, ns"),
+            ("first_sample", c.first_sample, "index of the first sample in acquisition/ECoG"),
+            ("n_samples", c.n_samples, "samples in the chunk"),
+            ("sha256", c.sha256, "hex SHA-256 link"),
+        ]))
+    module.add(make_table("hash_chain", "SHA-256 chain summary", [
+        ("session_id", [data.session_id], "binds the first link to this session"),
+        ("genesis", [data.chain_genesis], "hex of link 0"),
+        ("head", [data.chain_head], "hex of the last link"),
+        ("algorithm", ["openbsi-ecog-chain-v1"], "see openbsi.store.hash_chain"),
+    ]))
+    module.add(make_table("log_status", "state of the session log this file was built from", [
+        ("closed", np.array([data.closed]), "the recorder closed cleanly (False: recovered)"),
+        ("dropped_records", np.array([data.dropped_records]), "records lost to write errors"),
+        ("problems", [json.dumps(data.problems)], "JSON list of problems found in the log"),
+        ("meta", [json.dumps(data.meta)], "JSON of the session metadata"),
+        ("stream_name", [data.info.name], "name of the recorded stream"),
+    ]))
+
+
+def _add_events(nwb: NWBFile, data: SessionData) -> None:
+    def rows(events: list[dict], key: str) -> list:
+        return [e[key] for e in events]
+
+    if data.intents:
+        nwb.add_time_intervals(make_table("intent", "the patient's intended movement", [
+            ("start_time", rows(data.intents, "start_s"), "s"),
+            ("stop_time", rows(data.intents, "stop_s"), "s"),
+            ("state", rows(data.intents, "state"), f"one of {STATES}"),
+            ("amplitude", rows(data.intents, "amplitude"), "intended amplitude, 0..1"),
+        ], cls=TimeIntervals))
+    if data.phases:
+        nwb.add_time_intervals(make_table("phases", "session phases", [
+            ("start_time", rows(data.phases, "start_s"), "s"),
+            ("stop_time", rows(data.phases, "stop_s"), "s"),
+            ("phase", rows(data.phases, "name"), "e.g. calibration, closed_loop"),
+        ], cls=TimeIntervals))
+    if data.decodes:
+        module = nwb.create_processing_module("decoding", "decoder output every tick")
+        probs = np.array([d["probs"] for d in data.decodes], dtype="f8")
+        module.add(make_table("decodes", "decoded state per tick", [
+            ("t_s", rows(data.decodes, "t_s"), "session time, s"),
+            ("state", rows(data.decodes, "state"), f"one of {STATES}"),
+            ("amplitude", rows(data.decodes, "amplitude"), "decoded amplitude"),
+            ("probabilities", probs, f"state probabilities in the order {STATES}"),
+        ]))
+    stim = nwb.create_processing_module("stimulation", "commands, pulses, safety events")
+    cmds = data.stim_commands
+    if cmds:
+        chans = [c["channels"] for c in cmds]
+        stim.add(make_table("commands", "every command, delivered or vetoed", [
+            ("t_s", rows(cmds, "t_s"), "s"), ("seq", rows(cmds, "seq"), "sequence number"),
+            ("state", rows(cmds, "state"), "state the command serves"),
+            ("vetoed", np.array(rows(cmds, "vetoed"), dtype=bool), "refused by the supervisor"),
+            ("clamped", np.array(rows(cmds, "clamped"), dtype=bool), "reduced to the limits"),
+        ], ragged=[
+            (key, [[ch[key] for ch in c] for c in chans], key)
+            for key in ("electrode", "amplitude_ma", "pulse_width_us", "frequency_hz")
+        ]))
+    p = data.pulses
+    if len(p):
+        stim.add(make_table("pulses", "delivered biphasic pulses", [
+            ("t_s", p.t_s, "onset, s"), ("electrode", p.electrode, "electrode index"),
+            ("amplitude_ma", p.amplitude_ma, "mA"), ("pulse_width_us", p.pulse_width_us, "us"),
+        ]))
+    ev = data.safety_events
+    if ev:
+        stim.add(make_table("safety_events", "safety supervisor events", [
+            ("t_s", rows(ev, "t_s"), "s"), ("rule", rows(ev, "rule"), "rule"),
+            ("field", rows(ev, "field"), "checked field"), ("value", rows(ev, "value"), "value"),
+            ("limit", rows(ev, "limit"), "limit"), ("action", rows(ev, "action"), "action"),
+            ("electrode", rows(ev, "electrode"), "electrode index, -1 if none"),
+        ]))
+    el = data.stim_electrodes
+    if el:
+        keys = ("index", "name", "root", "side", "x_mm", "y_mm", "area_mm2", "material")
+        stim.add(make_table("electrodes", "stimulation electrode layout", [
+            ("label" if k == "name" else k,
+             [e.get(k, "" if k in ("name", "root", "side", "material") else np.nan) for e in el],
+             k) for k in keys
+        ]))
+    if data.latency:
+        runtime = nwb.create_processing_module("runtime", "latency stamps")
+        runtime.add(make_table("latency", "time.monotonic_ns() stamps per decode tick", [
+            ("tick", rows(data.latency, "tick"), "tick number"),
+            *[(f"{h}_ns", np.array([d["stamps_ns"].get(h, -1) for d in data.latency],
+                                   dtype="i8"), f"stamp '{h}', ns") for h in HOPS],
+        ]))
+    if data.gait_events:
+        ge = data.gait_events
+        behavior = nwb.create_processing_module("behavior", "gait events")
+        behavior.add(make_table("gait_events", "one row per step", [
+            ("t_s", rows(ge, "t_s"), "s"), ("side", rows(ge, "side"), "left/right"),
+            ("length_m", rows(ge, "length_m"), "m"), ("clearance_m", rows(ge, "clearance_m"), "m"),
+            ("failed", np.array(rows(ge, "failed"), dtype=bool), "failed step"),
+        ]))
+    if data.kinematics:
+        module = nwb.create_processing_module("kinematics", "body trace")
+        times = data.kinematics["t_s"]
+        first = None
+        for name, values in data.kinematics.items():
+            if name == "t_s":
+                continue
+            series = TimeSeries(name=name, data=values, unit=_unit(name),
+                                timestamps=first if first is not None else times)
+            first = first or series
+            module.add(series)
+
+
+def write_nwb(data: SessionData, path: Path, *, compression_level: int | None = None) -> Path:
+    """Write a session to NWB; returns the path. compression_level: gzip level for ECoG."""
+    path = Path(path)
+    start = dt.datetime.fromisoformat(data.start_time)
+    nwb = NWBFile(
+        session_description=data.description or "OpenBSI session",
+        identifier=data.session_id, session_start_time=start,
+        experiment_description="OpenBSI brain-spine interface session (research use)",
+    )
+    _add_ecog(nwb, data, compression_level or ECOG_COMPRESSION_LEVEL)
+    _add_integrity(nwb, data)
+    _add_events(nwb, data)
+    tmp = path.with_name(path.stem + ".partial.nwb")  # renamed into place only when complete
+    with NWBHDF5IO(str(tmp), "w") as io:
+        io.write(nwb)
+    tmp.replace(path)
+    return path
+
+
+def log_to_nwb(log_path: Path, nwb_path: Path) -> Path:
+    """Convert a session log (possibly torn by a crash) to NWB."""
+    return write_nwb(read_log(Path(log_path)), Path(nwb_path))
+
+
+def _table(nwb: NWBFile, module: str, name: str) -> DynamicTable | None:
+    if module == "intervals":
+        return nwb.intervals.get(name) if nwb.intervals else None
+    if module not in nwb.processing or name not in nwb.processing[module].data_interfaces:
+        return None
+    return nwb.processing[module][name]
+
+
+def _records(table: DynamicTable | None, spec: dict[str, str]) -> list[dict]:
+    cols = {key: column(table, key, dtype) for key, dtype in spec.items()}
+    n = len(next(iter(cols.values())))
+    out = []
+    for i in range(n):
+        row = {}
+        for key, values in cols.items():
+            v = values[i]
+            row[key] = v.item() if isinstance(v, np.generic) else v
+        out.append(row)
+    return out
+
+
+def _stream_info(nwb: NWBFile, series: ElectricalSeries | None, name: str) -> StreamInfo:
+    table = nwb.electrodes
+    labels = column(table, "label", "str")
+    groups = [g.name for g in table["group"].data[:]] if table is not None else []
+    xs, ys = column(table, "x_mm", "f8"), column(table, "y_mm", "f8")
+    metas = tuple(
+        {"group": g, "x_mm": float(x), "y_mm": float(y)}
+        for g, x, y in zip(groups, xs, ys, strict=True)
+    )
+    rate = float(series.rate) if series is not None else 1.0
+    return StreamInfo(name=name, sfreq_hz=rate, channel_names=tuple(labels) or ("none",),
+                      channel_meta=metas)
+
+
+def read_nwb(path: Path, *, load_ecog: bool = True) -> SessionData:
+    """Read a recording.nwb back into SessionData (ECoG in uV, samples x channels)."""
+    with NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        series = nwb.acquisition.get("ECoG")
+        status = _table(nwb, "integrity", "log_status")
+        chain = _table(nwb, "integrity", "hash_chain")
+        stream_name = column(status, "stream_name", "str")
+        info = _stream_info(nwb, series, stream_name[0] if stream_name else "ECoG")
+        data = SessionData(
+            info=info, session_id=nwb.identifier,
+            start_time=nwb.session_start_time.isoformat(),
+            description=nwb.session_description,
+        )
+        if series is not None and load_ecog:
+            data.ecog = np.asarray(series.data[:], dtype="<f4")
+        elif series is not None:
+            data.ecog = np.zeros((series.data.shape[0], 0), dtype="<f4")
+        if status is not None:
+            data.closed = bool(column(status, "closed", "bool")[0])
+            data.dropped_records = int(column(status, "dropped_records", "i8")[0])
+            data.problems = json.loads(column(status, "problems", "str")[0])
+            data.meta = json.loads(column(status, "meta", "str")[0])
+        if chain is not None:
+            data.chain_genesis = column(chain, "genesis", "str")[0]
+            data.chain_head = column(chain, "head", "str")[0]
+        chunks = _table(nwb, "integrity", "ecog_chunks")
+        if chunks is not None:
+            data.ecog_chunks = EcogChunks(
+                t_s=column(chunks, "t_s", "f8"), t_ns=column(chunks, "t_ns", "i8"),
+                first_sample=column(chunks, "first_sample", "i8"),
+                n_samples=column(chunks, "n_samples", "i8"),
+                sha256=column(chunks, "sha256", "str"),
+            )
+        intent = _table(nwb, "intervals", "intent")
+        data.intents = [
+            {"start_s": r["start_time"], "stop_s": r["stop_time"], "state": r["state"],
+             "amplitude": r["amplitude"]}
+            for r in _records(intent, {"start_time": "f8", "stop_time": "f8", "state": "str",
+                                       "amplitude": "f8"})
+        ] if intent is not None else []
+        phases = _table(nwb, "intervals", "phases")
+        data.phases = [
+            {"start_s": r["start_time"], "stop_s": r["stop_time"], "name": r["phase"]}
+            for r in _records(phases, {"start_time": "f8", "stop_time": "f8", "phase": "str"})
+        ] if phases is not None else []
+        decodes = _table(nwb, "decoding", "decodes")
+        if decodes is not None:
+            probs = column(decodes, "probabilities", "f8")
+            data.decodes = _records(decodes, {"t_s": "f8", "state": "str", "amplitude": "f8"})
+            for row, p in zip(data.decodes, probs, strict=True):
+                row["probs"] = [float(x) for x in p]
+        commands = _table(nwb, "stimulation", "commands")
+        if commands is not None:
+            data.stim_commands = _records(commands, {"t_s": "f8", "seq": "i8", "state": "str",
+                                                     "vetoed": "bool", "clamped": "bool"})
+            ragged = {k: column(commands, k) for k in
+                      ("electrode", "amplitude_ma", "pulse_width_us", "frequency_hz")}
+            for i, row in enumerate(data.stim_commands):
+                row["channels"] = [
+                    {"electrode": int(e), "amplitude_ma": float(a), "pulse_width_us": float(w),
+                     "frequency_hz": float(f)}
+                    for e, a, w, f in zip(ragged["electrode"][i], ragged["amplitude_ma"][i],
+                                          ragged["pulse_width_us"][i], ragged["frequency_hz"][i],
+                                          strict=True)
+                ]
+        pulses = _table(nwb, "stimulation", "pulses")
+        if pulses is not None:
+            data.pulses = Pulses(
+                t_s=column(pulses, "t_s", "f8"), electrode=column(pulses, "electrode", "i4"),
+                amplitude_ma=column(pulses, "amplitude_ma", "f8"),
+                pulse_width_us=column(pulses, "pulse_width_us", "f8"),
+            )
+        data.safety_events = _records(_table(nwb, "stimulation", "safety_events"), {
+            "t_s": "f8", "rule": "str", "field": "str", "value": "f8", "limit": "f8",
+            "action": "str", "electrode": "i8"})
+        data.stim_electrodes = [
+            {"name" if k == "label" else k: v for k, v in row.items()}
+            for row in _records(_table(nwb, "stimulation", "electrodes"), {
+                "index": "i8", "label": "str", "root": "str", "side": "str", "x_mm": "f8",
+                "y_mm": "f8", "area_mm2": "f8", "material": "str"})
+        ]
+        latency = _table(nwb, "runtime", "latency")
+        if latency is not None:
+            stamps = {h: column(latency, f"{h}_ns", "i8") for h in HOPS}
+            data.latency = [
+                {"tick": int(t), "stamps_ns": {h: int(stamps[h][i]) for h in HOPS}}
+                for i, t in enumerate(column(latency, "tick", "i8"))
+            ]
+        data.gait_events = _records(_table(nwb, "behavior", "gait_events"), {
+            "t_s": "f8", "side": "str", "length_m": "f8", "clearance_m": "f8", "failed": "bool"})
+        if "kinematics" in nwb.processing:
+            module = nwb.processing["kinematics"]
+            for name, series_k in module.data_interfaces.items():
+                if "t_s" not in data.kinematics:
+                    data.kinematics["t_s"] = np.asarray(series_k.timestamps[:])
+                data.kinematics[name] = np.asarray(series_k.data[:])
+    return data

@@ -1,0 +1,75 @@
+"""NWB writer/reader round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pynwb import NWBHDF5IO
+
+from openbsi.states import STATES
+from openbsi.store.nwb import log_to_nwb, read_nwb, write_nwb
+from openbsi.store.session_log import LOG_NAME, SessionRecorder, read_log
+from openbsi.store.synthetic import record_synthetic_session, synthetic_info
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("session")
+    record_synthetic_session(folder, np.random.default_rng(10), seconds=4.0, n_channels=8)
+    return folder / LOG_NAME, log_to_nwb(folder / LOG_NAME, folder / "recording.nwb")
+
+
+def test_round_trip_preserves_everything(recorded: tuple[Path, Path]) -> None:
+    log_path, nwb_path = recorded
+    a, b = read_log(log_path), read_nwb(nwb_path)
+    np.testing.assert_array_equal(a.ecog, b.ecog)
+    assert a.info == b.info
+    assert (a.session_id, a.start_time, a.chain_head, a.closed) == (
+        b.session_id, b.start_time, b.chain_head, b.closed)
+    for name in ("intents", "phases", "decodes", "stim_commands", "safety_events", "latency",
+                 "gait_events", "stim_electrodes"):
+        assert getattr(a, name) == getattr(b, name), name
+    assert a.ecog_chunks.sha256 == b.ecog_chunks.sha256
+    np.testing.assert_array_equal(a.ecog_chunks.first_sample, b.ecog_chunks.first_sample)
+    for name in ("t_s", "electrode", "amplitude_ma", "pulse_width_us"):
+        np.testing.assert_array_equal(getattr(a.pulses, name), getattr(b.pulses, name))
+    assert a.kinematics.keys() == b.kinematics.keys()
+    for name, values in a.kinematics.items():
+        np.testing.assert_array_equal(values, b.kinematics[name])
+
+
+def test_nwb_layout_follows_the_contract(recorded: tuple[Path, Path]) -> None:
+    _, nwb_path = recorded
+    with NWBHDF5IO(str(nwb_path), "r") as io:
+        nwb = io.read()
+        ecog = nwb.acquisition["ECoG"]
+        assert ecog.rate == 586.0 and ecog.conversion == 1e-6 and ecog.unit == "volts"
+        assert ecog.data.shape == (40 * 59, 8)  # samples x channels
+        assert set(nwb.electrode_groups) == {"left", "right"}
+        assert set(nwb.intervals) >= {"intent", "phases"}
+        assert set(nwb.intervals["intent"]["state"].data[:]) <= set(STATES)
+        assert nwb.processing["decoding"]["decodes"]["probabilities"].data.shape == (40, 7)
+        commands = nwb.processing["stimulation"]["commands"]
+        assert {"vetoed", "clamped", "electrode", "amplitude_ma"} <= set(commands.colnames)
+        assert "safety_events" in nwb.processing["stimulation"].data_interfaces
+        assert "latency" in nwb.processing["runtime"].data_interfaces
+        assert "gait_events" in nwb.processing["behavior"].data_interfaces
+
+
+def test_empty_session_writes_and_reads(tmp_path: Path) -> None:
+    SessionRecorder(tmp_path, synthetic_info(2)).close()
+    data = read_nwb(log_to_nwb(tmp_path / LOG_NAME, tmp_path / "r.nwb"))
+    assert data.ecog.shape == (0, 2)
+    assert data.decodes == [] and len(data.pulses) == 0 and data.closed
+
+
+def test_compressed_ecog_reads_back_identically(tmp_path: Path) -> None:
+    record_synthetic_session(tmp_path, np.random.default_rng(11), seconds=0.5, n_channels=4)
+    data = read_log(tmp_path)
+    back = read_nwb(write_nwb(data, tmp_path / "c.nwb", compression_level=1))
+    np.testing.assert_array_equal(back.ecog, data.ecog)
+    assert not (tmp_path / "c.partial.nwb").exists()

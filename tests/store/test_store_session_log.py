@@ -1,0 +1,150 @@
+"""The append-only session log: framing, torn tails, hash chain, write errors."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openbsi.store.framing import MAGIC, RecordType, decode_payload, encode_payload, frame
+from openbsi.store.session_log import LOG_NAME, SessionRecorder, read_log
+from openbsi.store.synthetic import record_synthetic_session, synthetic_info
+
+
+def test_payload_round_trip_keeps_arrays_and_json() -> None:
+    rng = np.random.default_rng(0)
+    arrays = (rng.normal(size=(3, 5)).astype("f4"), np.arange(4, dtype="i8"))
+    meta, back = decode_payload(encode_payload({"a": 1, "s": "x"}, arrays))
+    assert meta == {"a": 1, "s": "x"}
+    for original, restored in zip(arrays, back, strict=True):
+        assert restored.dtype == original.dtype
+        np.testing.assert_array_equal(restored, original)
+
+
+def test_frame_header_holds_length_and_type() -> None:
+    record = frame(RecordType.PHASE, b"abc")
+    assert len(record) == 10 + 3
+    assert int.from_bytes(record[4:8], "little") == 3
+    assert int.from_bytes(record[8:10], "little") == RecordType.PHASE
+
+
+def test_recorder_round_trips_every_record(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    rec = record_synthetic_session(tmp_path, rng, seconds=3.0, n_channels=8)
+    data = read_log(tmp_path / LOG_NAME)
+    assert data.closed and not data.problems
+    assert data.ecog.shape == (30 * 59, 8)
+    assert len(data.ecog_chunks) == 30 == rec.n_chunks
+    assert data.chain_head == rec.chain_head != data.chain_genesis
+    assert len(data.decodes) == 30
+    assert len(data.decodes[0]["probs"]) == 7
+    assert {p["name"] for p in data.phases} == {"calibration", "closed_loop"}
+    assert len(data.stim_electrodes) == 16
+    assert data.pulses.t_s.size == data.pulses.electrode.size > 0
+    assert set(data.kinematics) == {"t_s", "left_knee_rad", "left_foot_height_m"}
+    assert data.latency[0]["stamps_ns"]["stimulated"] > data.latency[0]["stamps_ns"]["acquired"]
+
+
+def test_ecog_samples_are_stored_exactly(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    info = synthetic_info(4)
+    blocks = [rng.normal(size=(4, n)).astype("f4") for n in (5, 7, 3)]
+    with SessionRecorder(tmp_path, info) as rec:
+        for i, block in enumerate(blocks):
+            rec.ecog(block, float(i), i)
+    data = read_log(tmp_path)
+    np.testing.assert_array_equal(data.ecog, np.concatenate(blocks, axis=1).T)
+    np.testing.assert_array_equal(data.ecog_chunks.first_sample, [0, 5, 12])
+
+
+def test_wrong_channel_count_names_the_shape(tmp_path: Path) -> None:
+    rec = SessionRecorder(tmp_path, synthetic_info(4))
+    with pytest.raises(ValueError, match="n_channels=4"):
+        rec.ecog(np.zeros((3, 10)), 0.0, 0)
+    rec.close()
+
+
+@pytest.mark.parametrize("cut", [1, 5, 11, 200])
+def test_reader_stops_at_a_torn_tail(tmp_path: Path, cut: int) -> None:
+    record_synthetic_session(tmp_path, np.random.default_rng(3), seconds=1.0, n_channels=4)
+    path = tmp_path / LOG_NAME
+    full = read_log(path)
+    with path.open("r+b") as f:
+        f.truncate(path.stat().st_size - cut)
+    torn = read_log(path)
+    assert not torn.closed  # the CLOSE record is the last one, so it is gone
+    assert any("trailing byte" in p for p in torn.problems)
+    assert torn.ecog.shape[0] <= full.ecog.shape[0]
+    np.testing.assert_array_equal(torn.ecog, full.ecog[: torn.ecog.shape[0]])
+
+
+def test_flipped_byte_in_a_sample_is_caught(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    with SessionRecorder(tmp_path, synthetic_info(4)) as rec:
+        for i in range(5):
+            rec.ecog(rng.normal(size=(4, 20)), i * 0.1, i)
+    path = tmp_path / LOG_NAME
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0x40
+    path.write_bytes(bytes(raw))
+    data = read_log(path)
+    assert any("CRC mismatch" in p for p in data.problems)
+    assert len(data.ecog_chunks) < 5
+
+
+def test_not_a_log_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.obsilog"
+    path.write_bytes(b"hello world")
+    with pytest.raises(ValueError, match="magic"):
+        read_log(path)
+    assert MAGIC != b"hello wo"
+
+
+def test_full_disk_drops_records_and_keeps_the_log_readable(tmp_path: Path) -> None:
+    """ENOSPC mid-record: the partial record is cut, the session goes on, a gap is logged."""
+    state = {"full": False}
+
+    class FlakyDisk(SessionRecorder):
+        def _os_write(self, fd: int, data: memoryview) -> int:
+            if state["full"]:
+                written = os.write(fd, data[: len(data) // 2])  # a partial write, then ENOSPC
+                if written:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+            return os.write(fd, data)
+
+    rng = np.random.default_rng(5)
+    rec = FlakyDisk(tmp_path, synthetic_info(4))
+    for i in range(10):
+        state["full"] = 3 <= i < 6
+        rec.ecog(rng.normal(size=(4, 10)), i * 0.1, i)
+    rec.close()
+    assert rec.write_error is not None and rec.write_error.errno == errno.ENOSPC
+    assert rec.dropped_records == 3
+    data = read_log(tmp_path)
+    assert data.closed and data.dropped_records == 3
+    assert len(data.ecog_chunks) == 7
+    assert any("lost to write errors" in p for p in data.problems)
+    assert not any("hash chain" in p for p in data.problems)
+    np.testing.assert_allclose(data.ecog_chunks.t_s, [0, 0.1, 0.2, 0.6, 0.7, 0.8, 0.9])
+
+
+def test_recorder_refuses_to_overwrite_a_log(tmp_path: Path) -> None:
+    SessionRecorder(tmp_path, synthetic_info(2)).close()
+    with pytest.raises(FileExistsError):
+        SessionRecorder(tmp_path, synthetic_info(2))
+
+
+def test_appending_after_close_is_an_error(tmp_path: Path) -> None:
+    rec = SessionRecorder(tmp_path, synthetic_info(2))
+    rec.close()
+    rec.close()  # idempotent
+    with pytest.raises(ValueError, match="closed"):
+        rec.phase(0.0, 1.0, "x")
+
+
+def test_sync_interval_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="sync_interval_s"):
+        SessionRecorder(tmp_path, synthetic_info(2), sync_interval_s=5.0)
