@@ -1,0 +1,356 @@
+"""Lab Streaming Layer (mne-lsl): publish a stream, and read one always at its freshest.
+
+An LSL inlet hands out the oldest buffered samples first, so a loop that pulls a fixed amount
+per tick lags further behind every time it is late (facts.md "LSL pitfall"). `LslSource.pull`
+therefore drains the inlet completely at every call and returns everything new; the ring
+buffer downstream keeps only the newest window. Remote timestamps are mapped to this process's
+clock with the inlet's `time_correction()` (refreshed periodically), so the lag of the newest
+sample can be measured and logged.
+
+LSL's `local_clock()` and `time.monotonic_ns()` are both the OS monotonic clock on Linux; the
+offset between them is measured anyway so that stamps stay comparable on any platform.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from mne_lsl.lsl import StreamInfo as LslInfo
+from mne_lsl.lsl import StreamInlet, StreamOutlet, local_clock, resolve_streams
+
+from openbsi.signals.types import Chunk, StreamInfo
+
+_UNIT_TO_LSL = {"uV": "microvolts", "mV": "millivolts", "V": "volts"}
+_LSL_TO_UNIT = {v: k for k, v in _UNIT_TO_LSL.items()}
+DRAIN_BLOCK_SAMPLES = 4096  # samples per pull while draining
+
+
+def lsl_clock_offset_ns(n_probes: int = 5) -> int:
+    """time.monotonic_ns() - local_clock() in ns (median of a few bracketed probes)."""
+    offsets = []
+    for _ in range(n_probes):
+        before = time.monotonic_ns()
+        lsl_s = local_clock()
+        after = time.monotonic_ns()
+        offsets.append((before + after) // 2 - round(lsl_s * 1e9))
+    return int(np.median(offsets))
+
+
+def to_lsl_info(info: StreamInfo, *, stype: str = "ECoG", source_id: str = "") -> LslInfo:
+    """An LSL stream description (float32 samples) with our channel names, types and units."""
+    lsl_info = LslInfo(
+        info.name, stype, info.n_channels, float(info.sfreq_hz), "float32", source_id or info.name
+    )
+    lsl_info.set_channel_names(list(info.channel_names))
+    known = stype.lower() in ("ecog", "eeg", "seeg")
+    lsl_info.set_channel_types(stype.lower() if known else "misc")
+    lsl_info.set_channel_units(_UNIT_TO_LSL.get(info.unit, info.unit))
+    return lsl_info
+
+
+def from_lsl_info(lsl_info: LslInfo) -> StreamInfo:
+    """Our StreamInfo from an LSL description (names default to ch000, ch001, ...)."""
+    n = lsl_info.n_channels
+    names = lsl_info.get_channel_names()
+    if not names or len(names) != n or any(not name for name in names):
+        names = [f"ch{i:03d}" for i in range(n)]
+    units = lsl_info.get_channel_units() or []
+    unit = _LSL_TO_UNIT.get(str(units[0]), str(units[0])) if units and units[0] else "uV"
+    if lsl_info.sfreq <= 0:
+        raise ValueError(
+            f"stream {lsl_info.name!r} must have a regular sampling rate (> 0 Hz), "
+            f"got {lsl_info.sfreq}"
+        )
+    return StreamInfo(
+        name=lsl_info.name, sfreq_hz=float(lsl_info.sfreq), channel_names=tuple(names), unit=unit
+    )
+
+
+class LslPublisher:
+    """Publishes a stream as an LSL outlet; `push(chunk)` sends channels x samples blocks.
+
+    Each chunk is stamped with its acquisition time (chunk.t_ns, mapped to the LSL clock) as
+    the time of its last sample, so an inlet can measure what the transport adds.
+    """
+
+    def __init__(
+        self,
+        info: StreamInfo,
+        *,
+        stype: str = "ECoG",
+        source_id: str = "",
+        max_buffered_s: int = 10,
+    ) -> None:
+        if not 1 <= max_buffered_s <= 3600:
+            raise ValueError(f"max_buffered_s must be in [1, 3600] s, got {max_buffered_s}")
+        self.info = info
+        self._offset_ns = lsl_clock_offset_ns()
+        # chunk_size=1: every push goes out at once (no batching in liblsl).
+        self._outlet: StreamOutlet | None = StreamOutlet(
+            to_lsl_info(info, stype=stype, source_id=source_id),
+            chunk_size=1,
+            max_buffered=int(max_buffered_s),
+        )
+        self.samples_pushed = 0
+
+    def _outlet_or_raise(self) -> StreamOutlet:
+        if self._outlet is None:
+            raise RuntimeError(f"LSL publisher {self.info.name!r} is closed")
+        return self._outlet
+
+    def push(self, chunk: Chunk) -> None:
+        """Send a chunk; its last sample carries chunk.t_ns as LSL timestamp."""
+        if chunk.n_channels != self.info.n_channels:
+            raise ValueError(
+                f"chunk must have {self.info.n_channels} channels (the stream's), "
+                f"got {chunk.n_channels}"
+            )
+        if chunk.n_samples == 0:
+            return
+        samples = np.ascontiguousarray(chunk.data.T, dtype=np.float32)  # samples x channels
+        timestamp_s = (chunk.t_ns - self._offset_ns) / 1e9
+        self._outlet_or_raise().push_chunk(samples, timestamp=timestamp_s)
+        self.samples_pushed += chunk.n_samples
+
+    def has_consumers(self) -> bool:
+        return self._outlet_or_raise().has_consumers
+
+    def wait_for_consumers(self, timeout_s: float) -> bool:
+        return bool(self._outlet_or_raise().wait_for_consumers(timeout_s))
+
+    def close(self) -> None:
+        if self._outlet is not None:
+            self._outlet = None  # liblsl destroys the outlet with the object
+
+    def __enter__(self) -> LslPublisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def publish_realtime(
+    publisher: LslPublisher,
+    read_block: Callable[[int], np.ndarray],
+    seconds: float | None,
+    *,
+    block_s: float = 0.01,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """Push `read_block(n)` (channels x n) at the stream's real rate for `seconds` (None =
+    until should_stop()); paced on the sample clock so it never drifts. Returns samples sent.
+    """
+    if seconds is not None and not 0 < seconds <= 7 * 24 * 3600:
+        raise ValueError(f"seconds must be in (0, 604800] or None, got {seconds}")
+    if not 0.001 <= block_s <= 1.0:
+        raise ValueError(f"block_s must be in [0.001, 1] s, got {block_s}")
+    sfreq = publisher.info.sfreq_hz
+    total = None if seconds is None else round(seconds * sfreq)
+    start_ns = time.monotonic_ns()
+    sent = 0
+    while total is None or sent < total:
+        if should_stop is not None and should_stop():
+            break
+        now_ns = time.monotonic_ns()
+        due = int((now_ns - start_ns) * sfreq // 1_000_000_000)
+        if total is not None:
+            due = min(due, total)
+        if due > sent:
+            publisher.push(Chunk(read_block(due - sent), sent, now_ns))
+            sent = due
+        next_ns = start_ns + int((sent + max(1.0, block_s * sfreq)) * 1e9 / sfreq)
+        time.sleep(max(0.0, (next_ns - time.monotonic_ns()) / 1e9))
+    return sent
+
+
+@dataclass
+class LslSourceStats:
+    pulls: int = 0
+    samples_received: int = 0
+    samples_skipped: int = 0  # drained but older than max_chunk_samples: never decoded
+    last_lag_ms: float = float("nan")  # local now - (corrected) stamp of the newest sample
+    max_lag_ms: float = 0.0
+    time_correction_ms: float = float("nan")
+    clock_resets: int = 0
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def resolve_one(name: str, *, stype: str | None = None, timeout_s: float = 5.0) -> LslInfo:
+    """The LSL stream called `name` (ValueError naming the streams seen if there is none)."""
+    if not 0 < timeout_s <= 600:
+        raise ValueError(f"timeout_s must be in (0, 600] s, got {timeout_s}")
+    found = resolve_streams(timeout=timeout_s, name=name, stype=stype, minimum=1)
+    if not found:
+        others = sorted({s.name for s in resolve_streams(timeout=0.5)})
+        raise ValueError(f"LSL stream name must be one of {others} (found), got {name!r}")
+    return found[0]
+
+
+class LslSource:
+    """Reads an LSL stream; every `pull()` drains the inlet and returns all new samples.
+
+    max_chunk_samples: at most this many of the newest samples are returned per pull (older
+        ones were already superseded; counted in stats.samples_skipped). None = all.
+    clock_refresh_s: how often the time correction is re-read (it is updated by liblsl in the
+        background; the first estimate blocks for a moment).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        stype: str | None = None,
+        timeout_s: float = 5.0,
+        max_buffered_s: int = 5,
+        max_chunk_samples: int | None = None,
+        clock_refresh_s: float = 5.0,
+    ) -> None:
+        if max_chunk_samples is not None and max_chunk_samples < 1:
+            raise ValueError(f"max_chunk_samples must be >= 1 or None, got {max_chunk_samples}")
+        if not 1 <= max_buffered_s <= 3600:
+            raise ValueError(f"max_buffered_s must be in [1, 3600] s, got {max_buffered_s}")
+        lsl_info = resolve_one(name, stype=stype, timeout_s=timeout_s)
+        self._inlet: StreamInlet | None = StreamInlet(lsl_info, max_buffered=int(max_buffered_s))
+        self._inlet.open_stream(timeout=timeout_s)
+        self.info = from_lsl_info(self._inlet.get_sinfo(timeout=timeout_s))
+        self.max_chunk_samples = max_chunk_samples
+        self.clock_refresh_s = clock_refresh_s
+        self.stats = LslSourceStats()
+        self._offset_ns = lsl_clock_offset_ns()
+        self._correction_s = 0.0
+        self._correction_at_ns = 0
+        self._timeout_s = timeout_s
+        self._n_samples = 0  # sample clock: samples handed out + skipped
+        self.last_source_t_ns = 0  # newest sample's stamp, in time.monotonic_ns() terms
+        self._refresh_correction(timeout_s)
+
+    @property
+    def inlet(self) -> StreamInlet:
+        if self._inlet is None:
+            raise RuntimeError(f"LSL source {self.info.name!r} is closed")
+        return self._inlet
+
+    def _refresh_correction(self, timeout_s: float) -> None:
+        try:
+            self._correction_s = float(self.inlet.time_correction(timeout=timeout_s))
+        except TimeoutError:
+            return  # keep the previous estimate
+        self._correction_at_ns = time.monotonic_ns()
+        self.stats.time_correction_ms = self._correction_s * 1e3
+
+    def _drain(self) -> tuple[list[np.ndarray], np.ndarray]:
+        blocks, stamps = [], []
+        while True:
+            data, ts = self.inlet.pull_chunk(timeout=0.0, max_samples=DRAIN_BLOCK_SAMPLES)
+            if len(ts) == 0:
+                break
+            blocks.append(np.array(data, dtype=np.float64, copy=True))
+            stamps.append(np.array(ts, copy=True))
+            if len(ts) < DRAIN_BLOCK_SAMPLES:
+                break
+        return blocks, (np.concatenate(stamps) if stamps else np.empty(0))
+
+    def pull(self) -> Chunk:
+        """Everything that arrived since the last pull (channels x samples, maybe 0 samples)."""
+        now_ns = time.monotonic_ns()
+        if (now_ns - self._correction_at_ns) / 1e9 >= self.clock_refresh_s:
+            self._refresh_correction(0.0 if self._correction_at_ns else self._timeout_s)
+        if self.inlet.was_clock_reset:
+            self.stats.clock_resets += 1
+            self._refresh_correction(self._timeout_s)
+        blocks, stamps = self._drain()
+        self.stats.pulls += 1
+        if not blocks:
+            return Chunk(np.zeros((self.info.n_channels, 0)), self._n_samples, time.monotonic_ns())
+        data = np.concatenate(blocks, axis=0).T  # channels x samples
+        n_new = data.shape[1]
+        keep = n_new if self.max_chunk_samples is None else min(n_new, self.max_chunk_samples)
+        self.stats.samples_received += n_new
+        self.stats.samples_skipped += n_new - keep
+        acquired_ns = time.monotonic_ns()
+        self.last_source_t_ns = round((stamps[-1] + self._correction_s) * 1e9) + (self._offset_ns)
+        lag_ms = (acquired_ns - self.last_source_t_ns) / 1e6
+        self.stats.last_lag_ms = lag_ms
+        self.stats.max_lag_ms = max(self.stats.max_lag_ms, lag_ms)
+        chunk = Chunk(
+            np.ascontiguousarray(data[:, n_new - keep :]),
+            first_sample=self._n_samples + n_new - keep,
+            t_ns=acquired_ns,
+        )
+        self._n_samples += n_new
+        return chunk
+
+    def close(self) -> None:
+        if self._inlet is not None:
+            self._inlet.close_stream()
+            self._inlet = None
+
+    def __enter__(self) -> LslSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def lsl_transport_latency(
+    n_channels: int = 64,
+    *,
+    n_chunks: int = 200,
+    sfreq_hz: float = 2000.0,
+    chunk_samples: int = 20,
+    name: str | None = None,
+) -> dict[str, float]:
+    """What LSL adds on loopback: push -> pull latency of each chunk, p50/p99/max in ms.
+
+    An outlet in a background thread pushes `n_chunks` chunks at the stream's real rate, each
+    stamped with local_clock() just before the push; this thread blocks in pull_chunk and
+    stamps each chunk on arrival (both stamps on the same clock, plus time_correction).
+    """
+    import threading
+
+    if not 1 <= n_channels <= 4096:
+        raise ValueError(f"n_channels must be in [1, 4096], got {n_channels}")
+    if not 10 <= n_chunks <= 100_000:
+        raise ValueError(f"n_chunks must be in [10, 100000], got {n_chunks}")
+    name = name or f"openbsi-bench-{n_channels}-{time.monotonic_ns()}"
+    info = StreamInfo(name, sfreq_hz, tuple(f"ch{i:04d}" for i in range(n_channels)))
+    outlet = StreamOutlet(to_lsl_info(info), chunk_size=1, max_buffered=10)
+    inlet = StreamInlet(resolve_one(name, timeout_s=5.0), max_buffered=10)
+    inlet.open_stream(timeout=5.0)
+    correction_s = inlet.time_correction(timeout=5.0)
+    period_s = chunk_samples / sfreq_hz
+    block = np.zeros((chunk_samples, n_channels), np.float32)
+
+    def publish() -> None:
+        next_s = local_clock() + 0.05
+        for _ in range(n_chunks):
+            while local_clock() < next_s:
+                time.sleep(min(max(next_s - local_clock() - 0.0005, 0.0), 0.01))
+            outlet.push_chunk(block, timestamp=local_clock())
+            next_s += period_s
+
+    latencies_ms: list[float] = []
+    publisher = threading.Thread(target=publish, daemon=True)
+    publisher.start()
+    deadline_s = local_clock() + 5.0 + n_chunks * period_s * 2
+    while len(latencies_ms) < n_chunks and local_clock() < deadline_s:
+        _, ts = inlet.pull_chunk(timeout=0.5, max_samples=chunk_samples)
+        arrived_s = local_clock()
+        if len(ts):
+            latencies_ms.append((arrived_s - (ts[-1] + correction_s)) * 1e3)
+    publisher.join(timeout=5.0)
+    inlet.close_stream()
+    values = np.asarray(latencies_ms)
+    if values.size == 0:
+        raise RuntimeError(f"no chunk of LSL stream {name!r} arrived on loopback")
+    return {
+        "p50_ms": float(np.percentile(values, 50)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "max_ms": float(values.max()),
+        "n_chunks": int(values.size),
+    }
