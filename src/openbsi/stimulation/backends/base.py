@@ -1,0 +1,207 @@
+"""The stimulator interface every backend shares (python-can style).
+
+The public methods hold what is shared: deliver() passes every command through the safety
+supervisor and logs the decision; run_until() turns the supervisor's setpoints into pulses,
+keeps each channel's pulse phase continuous across calls, passes every pulse through the
+supervisor's per-pulse gate and the device profile, and hands the survivors to the narrow
+per-backend hook _emit().
+
+stimulation/ may not import safety/, so the supervisor is injected through the Supervisor
+Protocol below. The constructor requires one: there is no default and no path to _emit() that
+skips it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from openbsi.stimulation.profiles import DeviceProfile
+from openbsi.stimulation.types import ChannelCommand, Electrode, Pulse, StimCommand
+
+logger = logging.getLogger("openbsi.stimulation")
+
+_NS_PER_S = 1_000_000_000
+_NS_PER_MS = 1_000_000
+_MIN_PERIOD_NS = 1_000  # guards the scheduling loop against a misbehaving supervisor
+
+
+@runtime_checkable
+class Decision(Protocol):
+    """What a supervisor's check() returns (openbsi.safety.SafetyDecision satisfies it)."""
+
+    command: StimCommand | None
+    vetoed: bool
+    events: tuple[Any, ...]
+
+
+@runtime_checkable
+class Supervisor(Protocol):
+    """The safety gate a backend requires (openbsi.safety.SafetySupervisor satisfies it)."""
+
+    def check(self, command: StimCommand, now_ns: int) -> Any: ...
+
+    def output(self, now_ns: int) -> tuple[ChannelCommand, ...]: ...
+
+    def pulse_ok(self, pulse: Pulse) -> bool: ...
+
+    def emergency_stop(self, now_ns: int) -> None: ...
+
+
+def period_ns(frequency_hz: float) -> int:
+    """Inter-pulse interval in whole ns, rounded up (never faster than asked, >= 1 us)."""
+    return max(math.ceil(_NS_PER_S / frequency_hz), _MIN_PERIOD_NS)
+
+
+class Stimulator(ABC):
+    """A stimulator driven only through its safety supervisor."""
+
+    name: ClassVar[str] = ""
+    default_profile: ClassVar[DeviceProfile | None] = None
+
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        electrodes: tuple[Electrode, ...],
+        *,
+        profile: DeviceProfile | None = None,
+        eval_step_ms: float = 5.0,
+        on_decision: Callable[[Any], None] | None = None,
+    ) -> None:
+        if not isinstance(supervisor, Supervisor):
+            raise ValueError(
+                "supervisor must provide check/output/pulse_ok/emergency_stop "
+                f"(a SafetySupervisor), got {type(supervisor).__name__}"
+            )
+        if not electrodes:
+            raise ValueError("electrodes must name at least one electrode, got none")
+        if not (math.isfinite(eval_step_ms) and 0.1 <= eval_step_ms <= 50.0):
+            raise ValueError(f"eval_step_ms must be in [0.1, 50], got {eval_step_ms!r}")
+        supervised = getattr(supervisor, "electrodes", None)
+        if supervised is not None and {e.index for e in supervised} != {
+            e.index for e in electrodes
+        }:
+            raise ValueError("electrodes must be the layout the supervisor guards")
+        self._supervisor = supervisor
+        self.electrodes = tuple(electrodes)
+        self.profile = profile if profile is not None else self.default_profile
+        self._eval_step_ns = int(eval_step_ms * _NS_PER_MS)
+        self._on_decision = on_decision
+        self._clock_ns: int | None = None  # end of the span already emitted
+        self._next_ns: dict[int, int] = {}  # next pulse time of each active channel
+        self._last_pulse_ns: dict[int, int] = {}
+        self.pulses_delivered = 0
+        self.pulses_blocked = 0
+        self.commands_accepted = 0
+        self.commands_vetoed = 0
+
+    @property
+    def supervisor(self) -> Supervisor:
+        """The injected safety supervisor (read-only)."""
+        return self._supervisor
+
+    @property
+    def clock_ns(self) -> int | None:
+        """End of the span run_until() has already emitted (None before the first call)."""
+        return self._clock_ns
+
+    # ------------------------------------------------------------------ shared logic
+    def deliver(self, command: StimCommand, now_ns: int) -> Any:
+        """Pass a command through the supervisor; the accepted part becomes the setpoint."""
+        if self._clock_ns is None and isinstance(now_ns, int):
+            self._clock_ns = now_ns  # nothing to emit before the first command
+        decision = self._supervisor.check(command, now_ns)
+        if decision.vetoed:
+            self.commands_vetoed += 1
+            logger.info("%s: command vetoed (%d events)", self.name, len(decision.events))
+        else:
+            self.commands_accepted += 1
+        if self._on_decision is not None:
+            self._on_decision(decision)
+        return decision
+
+    def emergency_stop(self, now_ns: int) -> None:
+        """Stop all stimulation at once (latched in the supervisor)."""
+        self._supervisor.emergency_stop(now_ns)
+        self._next_ns.clear()
+        self._on_emergency_stop()
+
+    def run_until(self, t_ns: int) -> list[Pulse]:
+        """Emit every pulse due in [previous end, t_ns), in time order; return them."""
+        t_end = int(t_ns)
+        if self._clock_ns is None:
+            self._clock_ns = min(t_end, 0)  # the session clock starts at 0
+        if t_end <= self._clock_ns:
+            return []
+        t = self._clock_ns
+        candidates: list[Pulse] = []
+        setpoints = self._reconcile(t, self._supervisor.output(t))
+        while True:
+            t_due = min(self._next_ns.values()) if self._next_ns else None
+            t_eval = min(t + self._eval_step_ns, t_end)
+            if t_due is not None and t_due < t_eval:
+                t = t_due
+                setpoints = self._reconcile(t, self._supervisor.output(t))
+                for e, due in list(self._next_ns.items()):
+                    if due != t:
+                        continue
+                    sp = setpoints[e]
+                    pulse = Pulse(t, e, sp.amplitude_ma, sp.pulse_width_us, sp.interphase_gap_us)
+                    if self._pulse_passes(pulse):
+                        candidates.append(pulse)
+                        self._last_pulse_ns[e] = t
+                    else:
+                        self.pulses_blocked += 1
+                    self._next_ns[e] = t + period_ns(sp.frequency_hz)
+                continue
+            t = t_eval
+            if t >= t_end:
+                break
+            setpoints = self._reconcile(t, self._supervisor.output(t))
+        self._clock_ns = t_end
+        pulses = self._emit_checked(candidates)
+        return pulses
+
+    def _pulse_passes(self, pulse: Pulse) -> bool:
+        if self.profile is not None and not self.profile.pulse_within(pulse):
+            return False
+        return bool(self._supervisor.pulse_ok(pulse))
+
+    def _emit_checked(self, pulses: list[Pulse]) -> list[Pulse]:
+        if pulses:
+            self._emit(pulses)
+            self.pulses_delivered += len(pulses)
+        return pulses
+
+    def _reconcile(
+        self, t: int, setpoints: tuple[ChannelCommand, ...]
+    ) -> dict[int, ChannelCommand]:
+        """Start channels that became active (respecting the interval since their last pulse)
+        and forget channels that stopped."""
+        active: dict[int, ChannelCommand] = {}
+        for sp in setpoints:
+            a, f = sp.amplitude_ma, sp.frequency_hz
+            if math.isfinite(a) and a > 0.0 and math.isfinite(f) and f > 0.0:
+                active[sp.electrode] = sp
+        for e in [e for e in self._next_ns if e not in active]:
+            del self._next_ns[e]
+        for e, sp in active.items():
+            if e not in self._next_ns:
+                last = self._last_pulse_ns.get(e)
+                start = t if last is None else max(t, last + period_ns(sp.frequency_hz))
+                self._next_ns[e] = start
+        return active
+
+    # ------------------------------------------------------------------ backend hooks
+    @abstractmethod
+    def _emit(self, pulses: list[Pulse]) -> None:
+        """Hand checked pulses to the hardware / sink (the narrow per-backend hook)."""
+
+    def _on_emergency_stop(self) -> None:  # noqa: B027 (optional hook)
+        """Backend-specific reaction to an emergency stop (e.g. cut the transmitter)."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release hardware resources."""

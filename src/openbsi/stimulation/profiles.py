@@ -1,0 +1,115 @@
+"""Device profiles: each stimulator's own hardware limits.
+
+The safety supervisor's limits must be at least as strict as the profile of the backend it
+guards (SafetyLimits.from_profile builds them); the backend also checks every pulse against its
+profile before emitting it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from openbsi.stimulation.types import Pulse
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """Hardware limits of one kind of stimulator."""
+
+    name: str
+    max_amplitude_ma: float  # per channel
+    max_total_ma: float  # all channels at once
+    min_pulse_width_us: float
+    max_pulse_width_us: float
+    max_frequency_hz: float
+    min_frequency_hz: float = 1.0
+    max_interphase_gap_us: float = 100.0
+    min_amplitude_ma: float = 0.0  # smallest non-zero amplitude the device can produce
+
+    def __post_init__(self) -> None:
+        for key in (
+            "max_amplitude_ma",
+            "max_total_ma",
+            "min_pulse_width_us",
+            "max_pulse_width_us",
+            "max_frequency_hz",
+            "min_frequency_hz",
+            "max_interphase_gap_us",
+            "min_amplitude_ma",
+        ):
+            value = getattr(self, key)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{key} must be a finite number >= 0, got {value!r}")
+        if self.min_pulse_width_us > self.max_pulse_width_us:
+            raise ValueError(
+                f"min_pulse_width_us must be <= max_pulse_width_us ({self.max_pulse_width_us}), "
+                f"got {self.min_pulse_width_us}"
+            )
+        if self.min_frequency_hz > self.max_frequency_hz:
+            raise ValueError(
+                f"min_frequency_hz must be <= max_frequency_hz ({self.max_frequency_hz}), "
+                f"got {self.min_frequency_hz}"
+            )
+
+    def pulse_within(self, pulse: Pulse) -> bool:
+        """Whether a single pulse is inside the hardware's amplitude / width / gap range."""
+        a, pw, gap = pulse.amplitude_ma, pulse.pulse_width_us, pulse.interphase_gap_us
+        return (
+            math.isfinite(a)
+            and max(self.min_amplitude_ma, 0.0) <= a <= self.max_amplitude_ma
+            and a > 0.0
+            and math.isfinite(pw)
+            and self.min_pulse_width_us <= pw <= self.max_pulse_width_us
+            and math.isfinite(gap)
+            and 0.0 <= gap <= self.max_interphase_gap_us
+        )
+
+
+# Example device limits of a commercial system: 12.7 mA per contact, 20 mA in total, up to
+# 255 Hz, 60–450 us (facts.md, "Stimulation safety").
+PADDLE_PROFILE = DeviceProfile(
+    name="paddle",
+    max_amplitude_ma=12.7,
+    max_total_ma=20.0,
+    min_pulse_width_us=60.0,
+    max_pulse_width_us=450.0,
+    max_frequency_hz=255.0,
+)
+
+# MagNI: biphasic 0.05–1.5 mA, 64–512 us, 0–200 Hz (facts.md, "Battery-free magnetoelectric").
+# Total current: each node drives its own current; 6 nodes x 1.5 mA.
+NODES_PROFILE = DeviceProfile(
+    name="nodes",
+    max_amplitude_ma=1.5,
+    max_total_ma=9.0,
+    min_pulse_width_us=64.0,
+    max_pulse_width_us=512.0,
+    max_frequency_hz=200.0,
+    min_amplitude_ma=0.05,
+)
+
+# ARC-EX predecessor protocol: 1 ms biphasic pulses at 30 Hz filled with a 10 kHz carrier,
+# 80–120 mA (facts.md, "Non-invasive transcutaneous"); pulses here are the 1 ms envelopes.
+TRANSCUTANEOUS_PROFILE = DeviceProfile(
+    name="transcutaneous",
+    max_amplitude_ma=120.0,
+    max_total_ma=240.0,
+    min_pulse_width_us=1000.0,
+    max_pulse_width_us=1000.0,
+    max_frequency_hz=30.0,
+    min_amplitude_ma=0.0,
+    max_interphase_gap_us=0.0,
+)
+
+PROFILES: dict[str, DeviceProfile] = {
+    profile.name: profile for profile in (PADDLE_PROFILE, NODES_PROFILE, TRANSCUTANEOUS_PROFILE)
+}
+
+
+def get_profile(name: str) -> DeviceProfile:
+    """The device profile of a backend kind; ValueError listing the known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {name!r}") from None

@@ -1,0 +1,249 @@
+"""Spatiotemporal stimulation programs: for each decoded state, which electrodes fire, when, how.
+
+A program maps each state of openbsi.states.STATES to a tuple of StimSteps. Each step names a
+set of electrodes stimulated together with one waveform, starting `onset_ms` after the state
+began and lasting `duration_ms` (None: for as long as the state holds). The decoded amplitude
+a in [0, 1] scales every step's amplitude by min_amplitude_fraction + (1 - min) * a.
+
+File format: YAML, see docs/programs.md (load_program / save_program).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from openbsi.states import STATES
+from openbsi.stimulation.electrodes import PADDLE_16, find_electrode
+from openbsi.stimulation.types import Electrode
+
+BACKEND_KINDS: tuple[str, ...] = ("paddle", "nodes", "transcutaneous")
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StimStep:
+    """One spatiotemporal element of a state's program."""
+
+    electrodes: tuple[int, ...]  # indices into the electrode layout
+    amplitude_ma: float  # at full decoded amplitude (1.0)
+    pulse_width_us: float  # per phase
+    frequency_hz: float
+    onset_ms: float = 0.0  # after the state's onset
+    duration_ms: float | None = None  # None = for as long as the state holds
+    interphase_gap_us: float = 20.0
+
+    def active(self, elapsed_ms: float) -> bool:
+        """Whether the step fires `elapsed_ms` after its state began."""
+        if elapsed_ms < self.onset_ms:
+            return False
+        return self.duration_ms is None or elapsed_ms < self.onset_ms + self.duration_ms
+
+
+@dataclass(frozen=True)
+class Program:
+    """A named set of per-state stimulation steps for one kind of stimulator."""
+
+    name: str
+    backend: str  # "paddle" | "nodes" | "transcutaneous"
+    states: dict[str, tuple[StimStep, ...]] = field(default_factory=dict)
+    min_amplitude_fraction: float = 0.3
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKEND_KINDS:
+            raise ValueError(f"backend must be one of {BACKEND_KINDS}, got {self.backend!r}")
+        for state in self.states:
+            if state not in STATES:
+                raise ValueError(f"states keys must be in {STATES}, got {state!r}")
+        fraction = self.min_amplitude_fraction
+        if not (math.isfinite(fraction) and 0.0 <= fraction <= 1.0):
+            raise ValueError(f"min_amplitude_fraction must be in [0, 1], got {fraction!r}")
+
+    def steps(self, state: str) -> tuple[StimStep, ...]:
+        """The steps of `state` (empty when the program does not stimulate in it)."""
+        return self.states.get(state, ())
+
+    def amplitude_scale(self, amplitude: float) -> float:
+        """Factor applied to every step's amplitude_ma for decoded amplitude a (clipped)."""
+        a = 0.0 if not math.isfinite(amplitude) else min(max(amplitude, 0.0), 1.0)
+        return self.min_amplitude_fraction + (1.0 - self.min_amplitude_fraction) * a
+
+    def electrodes_used(self) -> tuple[int, ...]:
+        """Every electrode index any state uses, sorted."""
+        used = {e for steps in self.states.values() for step in steps for e in step.electrodes}
+        return tuple(sorted(used))
+
+
+# Typical EES settings. Conventional spinal cord stimulation: 30–120 Hz, 3.5–8.5 mA,
+# 100–500 us (facts.md, "Stimulation safety"); the BSI's own settings were set per participant
+# and not published as ranges (Lorach 2023), so these are reasonable defaults, not facts.
+_EES_FREQUENCY_HZ = 40.0
+_EES_PULSE_WIDTH_US = 300.0
+_HIP_TRAIN_MS = 500.0  # "500 ms trains on L1 for hip flexion" (Wagner 2018 via facts.md)
+
+
+def default_paddle_program(electrodes: tuple[Electrode, ...] = PADDLE_16) -> Program:
+    """Hotspot program for the 16-contact paddle (Wagner 2018 / Lorach 2023, facts.md).
+
+    Hip flexion -> L1 and L4 of that side (500 ms train), knee extension -> L3, ankle /
+    propulsion -> S1; rest -> low tonic L3 on both sides for weight acceptance.
+    """
+
+    def at(side: str, root: str) -> int:
+        return find_electrode(electrodes, side, root).index
+
+    def step(indices: tuple[int, ...], amplitude_ma: float, **kw: Any) -> StimStep:
+        return StimStep(indices, amplitude_ma, _EES_PULSE_WIDTH_US, _EES_FREQUENCY_HZ, **kw)
+
+    states: dict[str, tuple[StimStep, ...]] = {
+        "rest": (step((at("left", "L3"), at("right", "L3")), 2.0),),
+    }
+    for side in ("left", "right"):
+        states[f"{side}_hip"] = (
+            step((at(side, "L1"), at(side, "L4")), 5.0, duration_ms=_HIP_TRAIN_MS),
+        )
+        states[f"{side}_knee"] = (step((at(side, "L3"),), 5.0),)
+        states[f"{side}_ankle"] = (step((at(side, "S1"),), 5.5),)
+    return Program(
+        name="paddle-hotspots",
+        backend="paddle",
+        states=states,
+        description="Wagner 2018 hotspots: hip L1/L4, knee L3, ankle S1; tonic L3 at rest",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML files (schema in docs/programs.md)
+
+_STEP_KEYS = (
+    "electrodes",
+    "amplitude_ma",
+    "pulse_width_us",
+    "frequency_hz",
+    "onset_ms",
+    "duration_ms",
+    "interphase_gap_us",
+)
+
+
+def program_to_dict(program: Program) -> dict[str, Any]:
+    """Plain data (the YAML document) for a program."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": program.name,
+        "backend": program.backend,
+        "description": program.description,
+        "min_amplitude_fraction": float(program.min_amplitude_fraction),
+        "states": {
+            state: [
+                {
+                    "electrodes": [int(e) for e in step.electrodes],
+                    "amplitude_ma": float(step.amplitude_ma),
+                    "pulse_width_us": float(step.pulse_width_us),
+                    "frequency_hz": float(step.frequency_hz),
+                    "onset_ms": float(step.onset_ms),
+                    "duration_ms": None if step.duration_ms is None else float(step.duration_ms),
+                    "interphase_gap_us": float(step.interphase_gap_us),
+                }
+                for step in steps
+            ]
+            for state, steps in program.states.items()
+        },
+    }
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{where} must be a number, got {value!r}")
+    return float(value)
+
+
+def _step_from_dict(data: Any, where: str) -> StimStep:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} must be a mapping with keys {_STEP_KEYS}, got {data!r}")
+    unknown = set(data) - set(_STEP_KEYS)
+    if unknown:
+        raise ValueError(f"{where} has unknown keys {sorted(unknown)}; allowed: {_STEP_KEYS}")
+    for key in ("electrodes", "amplitude_ma", "pulse_width_us", "frequency_hz"):
+        if key not in data:
+            raise ValueError(f"{where}.{key} is required")
+    electrodes = data["electrodes"]
+    if isinstance(electrodes, int) and not isinstance(electrodes, bool):
+        electrodes = [electrodes]
+    if not isinstance(electrodes, list) or not all(
+        isinstance(e, int) and not isinstance(e, bool) for e in electrodes
+    ):
+        raise ValueError(f"{where}.electrodes must be a list of integers, got {electrodes!r}")
+    duration = data.get("duration_ms")
+    return StimStep(
+        electrodes=tuple(electrodes),
+        amplitude_ma=_number(data["amplitude_ma"], f"{where}.amplitude_ma"),
+        pulse_width_us=_number(data["pulse_width_us"], f"{where}.pulse_width_us"),
+        frequency_hz=_number(data["frequency_hz"], f"{where}.frequency_hz"),
+        onset_ms=_number(data.get("onset_ms", 0.0), f"{where}.onset_ms"),
+        duration_ms=None if duration is None else _number(duration, f"{where}.duration_ms"),
+        interphase_gap_us=_number(
+            data.get("interphase_gap_us", 20.0), f"{where}.interphase_gap_us"
+        ),
+    )
+
+
+def program_from_dict(data: Any) -> Program:
+    """Parse the YAML document's data; ValueError naming the offending field."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a program file must hold a mapping, got {type(data).__name__}")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"schema_version must be {SCHEMA_VERSION}, got {version!r}")
+    allowed = {
+        "schema_version", "name", "backend", "description", "min_amplitude_fraction", "states"
+    }
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValueError(f"unknown top-level keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+    for key in ("name", "backend", "states"):
+        if key not in data:
+            raise ValueError(f"{key} is required")
+    states_data = data["states"]
+    if not isinstance(states_data, dict):
+        raise ValueError(f"states must be a mapping of state -> list of steps, got {states_data!r}")
+    states: dict[str, tuple[StimStep, ...]] = {}
+    for state, steps in states_data.items():
+        if steps is None:
+            steps = []
+        if not isinstance(steps, list):
+            raise ValueError(f"states.{state} must be a list of steps, got {steps!r}")
+        states[str(state)] = tuple(
+            _step_from_dict(step, f"states.{state}[{i}]") for i, step in enumerate(steps)
+        )
+    return Program(
+        name=str(data["name"]),
+        backend=str(data["backend"]),
+        states=states,
+        min_amplitude_fraction=_number(
+            data.get("min_amplitude_fraction", 0.3), "min_amplitude_fraction"
+        ),
+        description=str(data.get("description", "") or ""),
+    )
+
+
+def dump_program(program: Program) -> str:
+    """The program as a YAML document."""
+    return yaml.safe_dump(program_to_dict(program), sort_keys=False, default_flow_style=None)
+
+
+def load_program(path: str | Path) -> Program:
+    """Read a program YAML file (schema: docs/programs.md)."""
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    return program_from_dict(data)
+
+
+def save_program(program: Program, path: str | Path) -> None:
+    """Write a program YAML file that load_program reads back equal."""
+    Path(path).write_text(dump_program(program), encoding="utf-8")

@@ -1,0 +1,100 @@
+"""Property tests: no command sequence, however adversarial, makes a backend emit an
+out-of-limit pulse (judged by the independent audit, not by the supervisor itself)."""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from openbsi.safety import SafetyLimits, SafetySupervisor
+from openbsi.safety.audit import count_out_of_limit
+from openbsi.states import STATES
+from openbsi.stimulation.backends import create_stimulator
+from openbsi.stimulation.electrodes import PADDLE_16
+from openbsi.stimulation.types import ChannelCommand, StimCommand
+
+MS = 1_000_000
+BACKENDS = ("virtual", "paddle")
+
+wild = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-5.0, max_value=2000.0),
+    st.sampled_from([0.0, 1e-300, 12.7, 12.700001, 450.0, 1e9]),
+)
+plausible = st.floats(min_value=0.0, max_value=600.0)
+adversarial_channel = st.builds(
+    ChannelCommand,
+    electrode=st.one_of(st.integers(-2, 18), st.integers(0, 15)),
+    amplitude_ma=wild,
+    pulse_width_us=wild,
+    frequency_hz=wild,
+    interphase_gap_us=wild,
+)
+# Finite, non-negative but often beyond the limits: these pass the vetoes and get clamped.
+clampable_channel = st.builds(
+    ChannelCommand,
+    electrode=st.integers(0, 15),
+    amplitude_ma=st.floats(0.0, 40.0),
+    pulse_width_us=plausible,
+    frequency_hz=plausible,
+    interphase_gap_us=st.floats(0.0, 300.0),
+)
+channel = st.one_of(clampable_channel, clampable_channel, clampable_channel, adversarial_channel)
+step = st.fixed_dictionaries(
+    {
+        "dt_ms": st.sampled_from([0, 1, 7, 50] + [100] * 6 + [260, 900]),
+        "lag_ms": st.sampled_from([0] * 8 + [30, -30, 300, -300]),
+        "seq_jump": st.sampled_from([1] * 8 + [0, -1, 5]),
+        "state": st.sampled_from((*STATES, "bogus")),
+        "channels": st.lists(channel, min_size=1, max_size=6),
+        "send": st.sampled_from([True] * 5 + [False]),
+        "estop": st.sampled_from([False] * 30 + [True]),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(step, min_size=1, max_size=12), ramp=st.sampled_from([50.0, 1e6]),
+       backend=st.sampled_from(BACKENDS))
+def test_no_adversarial_sequence_emits_an_out_of_limit_pulse(steps, ramp, backend) -> None:
+    limits = SafetyLimits(max_ramp_up_ma_per_s=ramp)
+    supervisor = SafetySupervisor(limits, PADDLE_16)
+    stim = create_stimulator(backend, supervisor=supervisor, electrodes=PADDLE_16)
+    now, seq, emitted = 0, 0, []
+    for s in steps:
+        if s["send"]:
+            seq += s["seq_jump"]
+            command = StimCommand(now + s["lag_ms"] * MS, seq, s["state"], tuple(s["channels"]))
+            decision = stim.deliver(command, now)
+            if decision.vetoed:
+                assert decision.command is None and decision.events
+        if s["estop"]:
+            stim.emergency_stop(now)
+        now += max(s["dt_ms"], 1) * MS
+        emitted += stim.run_until(now)
+    assert count_out_of_limit(emitted, limits, PADDLE_16) == 0
+    assert stim.pulses_delivered == len(emitted)
+    for pulse in emitted:
+        assert math.isfinite(pulse.amplitude_ma) and pulse.amplitude_ma <= limits.max_amplitude_ma
+
+
+@settings(max_examples=40, deadline=None)
+@given(age_ms=st.floats(50.0, 1000.0), ramp_ms=st.floats(10.0, 400.0),
+       amplitude=st.floats(0.1, 12.7), tick_ms=st.sampled_from([1, 10, 33, 100]))
+def test_watchdog_zeroes_output_within_ramp_down(age_ms, ramp_ms, amplitude, tick_ms) -> None:
+    limits = SafetyLimits(watchdog_age_ms=age_ms, ramp_down_ms=ramp_ms, max_ramp_up_ma_per_s=1e6)
+    supervisor = SafetySupervisor(limits, PADDLE_16)
+    stim = create_stimulator("paddle", supervisor=supervisor, electrodes=PADDLE_16)
+    stim.deliver(StimCommand(0, 1, "rest", (ChannelCommand(4, amplitude, 100.0, 50.0),)), 0)
+    end = int((age_ms + ramp_ms + 300) * MS)
+    pulses = []
+    for t in range(tick_ms * MS, end + tick_ms * MS, tick_ms * MS):
+        pulses += stim.run_until(t)
+    deadline = age_ms * MS + ramp_ms * MS
+    assert pulses
+    assert all(p.t_ns < deadline + 1 for p in pulses)
+    after_trip = [p.amplitude_ma for p in pulses if p.t_ns >= age_ms * MS]
+    assert all(b <= a + 1e-12 for a, b in pairwise(after_trip))

@@ -1,0 +1,109 @@
+"""Backends: registry, supervisor injection, pulse timing and the per-pulse gate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from openbsi.safety import SafetyLimits, SafetySupervisor
+from openbsi.safety.audit import count_out_of_limit
+from openbsi.stimulation.backends import Stimulator, backend_names, create_stimulator
+from openbsi.stimulation.backends.paddle import PaddleStimulator
+from openbsi.stimulation.backends.virtual import VirtualStimulator
+from openbsi.stimulation.electrodes import PADDLE_16
+from openbsi.stimulation.mapper import Mapper
+from openbsi.stimulation.program import default_paddle_program
+from openbsi.stimulation.types import ChannelCommand, Pulse, StimCommand
+
+MS = 1_000_000
+
+
+def _supervisor(**kw) -> SafetySupervisor:
+    return SafetySupervisor(SafetyLimits(**kw), PADDLE_16)
+
+
+def test_registry_creates_known_backends_and_lists_names_on_error() -> None:
+    assert {"virtual", "paddle"} <= set(backend_names())
+    stim = create_stimulator("paddle", supervisor=_supervisor(), electrodes=PADDLE_16)
+    assert isinstance(stim, PaddleStimulator) and stim.name == "paddle"
+    with pytest.raises(ValueError, match="virtual"):
+        create_stimulator("laser", supervisor=_supervisor(), electrodes=PADDLE_16)
+
+
+def test_a_supervisor_is_required() -> None:
+    with pytest.raises(TypeError):
+        VirtualStimulator(electrodes=PADDLE_16)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="supervisor"):
+        VirtualStimulator(None, PADDLE_16)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="supervisor"):
+        PaddleStimulator(object(), PADDLE_16)  # type: ignore[arg-type]
+
+
+def test_pulse_phase_is_continuous_across_calls() -> None:
+    got: list[Pulse] = []
+    stim = VirtualStimulator(_supervisor(max_ramp_up_ma_per_s=1e6), PADDLE_16, sink=got.extend)
+    channel = ChannelCommand(3, 4.0, 300.0, 33.0)
+    for k in range(10):
+        now = k * 100 * MS
+        stim.deliver(StimCommand(now, k + 1, "left_knee", (channel,)), now)
+        stim.run_until(now + 100 * MS)
+    times = np.array([p.t_ns for p in got])
+    assert len(got) == stim.pulses_delivered
+    assert len(got) in (33, 34)
+    period = 1e9 / 33.0
+    assert np.all(np.abs(np.diff(times) - period) <= 1.0)
+    assert stim.pulses_blocked == 0
+
+
+def test_default_program_session_stays_in_limits_and_stops_when_stale() -> None:
+    sup = _supervisor()
+    stim = PaddleStimulator(sup, PADDLE_16)
+    mapper = Mapper(default_paddle_program(), PADDLE_16)
+    states = ["rest"] * 5 + ["left_hip"] * 8 + ["left_knee"] * 5 + ["right_ankle"] * 5
+    for k, state in enumerate(states):
+        now = k * 100 * MS
+        stim.deliver(mapper.map(state, 0.6, now), now)
+        stim.run_until(now + 100 * MS)
+    last_command = (len(states) - 1) * 100 * MS
+    for k in range(len(states), len(states) + 8):  # decoder went silent
+        stim.run_until((k + 1) * 100 * MS)
+    pulses = list(stim.emitted)
+    assert pulses and count_out_of_limit(pulses, sup.limits, PADDLE_16) == 0
+    deadline = last_command + (250 + 200) * MS
+    assert max(p.t_ns for p in pulses) < deadline
+    assert {p.electrode for p in pulses} >= {0, 1, 2, 15}
+
+
+class _RogueSupervisor:
+    """Returns out-of-limit setpoints but has a real per-pulse gate."""
+
+    def __init__(self) -> None:
+        self.inner = _supervisor()
+
+    def check(self, command, now_ns):
+        return self.inner.check(command, now_ns)
+
+    def output(self, now_ns):
+        return (ChannelCommand(1, 50.0, 300.0, 40.0), ChannelCommand(2, 3.0, 300.0, 40.0))
+
+    def pulse_ok(self, pulse):
+        return self.inner.pulse_ok(pulse)
+
+    def emergency_stop(self, now_ns):
+        self.inner.emergency_stop(now_ns)
+
+
+def test_pulses_failing_the_gate_are_dropped_and_counted() -> None:
+    stim = PaddleStimulator(_RogueSupervisor(), PADDLE_16)
+    pulses = stim.run_until(100 * MS)
+    assert pulses and all(p.electrode == 2 for p in pulses)
+    assert stim.pulses_blocked == 4 and stim.pulses_delivered == 4
+
+
+def test_emergency_stop_ends_emission() -> None:
+    stim = PaddleStimulator(_supervisor(max_ramp_up_ma_per_s=1e6), PADDLE_16)
+    stim.deliver(StimCommand(0, 1, "rest", (ChannelCommand(1, 2.0, 200.0, 40.0),)), 0)
+    assert stim.run_until(100 * MS)
+    stim.emergency_stop(100 * MS)
+    assert stim.run_until(200 * MS) == []
+    assert not isinstance(stim, type) and isinstance(stim, Stimulator)
