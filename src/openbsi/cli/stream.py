@@ -1,0 +1,76 @@
+"""`openbsi stream ...`: publish streams on the Lab Streaming Layer from their own process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import typer
+
+from openbsi.cli.apps import UserError, app, console
+
+stream_app = typer.Typer(
+    help="Real-time LSL streams (publish the virtual patient).", no_args_is_help=True
+)
+app.add_typer(stream_app, name="stream")
+
+DEFAULT_SCRIPT_S = 3600.0  # without --seconds: one hour of walking intent, then rest
+
+
+@stream_app.command("virtual")
+def stream_virtual(
+    name: str = typer.Option("openbsi-virtual", "--name", help="LSL stream name to publish."),
+    profile: str = typer.Option("bsi-walker", "--profile", help="Virtual patient profile."),
+    seconds: float | None = typer.Option(
+        None, "--seconds", help="Stop after this many seconds (default: until Ctrl-C)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the patient's random generator."),
+    json_out: bool = typer.Option(False, "--json", help="Print a summary JSON object at the end."),
+) -> None:
+    """Publish the virtual patient's ECoG as a real-time LSL stream (type ECoG, microvolts)."""
+    import numpy as np
+
+    from openbsi.patient.intent import walking_script
+    from openbsi.patient.virtual import VirtualPatient
+    from openbsi.signals.lsl import LslPublisher, publish_realtime
+
+    if seconds is not None and not 0 < seconds <= 7 * 24 * 3600:
+        raise UserError(f"--seconds must be in (0, 604800], got {seconds}")
+    if not name.strip():
+        raise UserError("--name must not be empty")
+    rng = np.random.default_rng(seed)
+    script = walking_script(min(seconds or DEFAULT_SCRIPT_S, DEFAULT_SCRIPT_S), rng)
+    patient = VirtualPatient(script, rng, profile=profile)
+    info = patient.info
+    stopping = {"now": False}
+
+    def stop(signum: int, frame: object) -> None:  # SIGTERM/SIGINT: finish the block, close
+        stopping["now"] = True
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    started = time.monotonic()
+    try:
+        with LslPublisher(type(info)(name, info.sfreq_hz, info.channel_names, info.unit)) as pub:
+            console.print(
+                f"publishing LSL stream [bold]{name}[/bold]: {info.n_channels} ch ECoG at "
+                f"{info.sfreq_hz:g} Hz ({profile}); Ctrl-C to stop"
+            )
+            sent = publish_realtime(
+                pub, patient.read_ecog, seconds, should_stop=lambda: stopping["now"]
+            )
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    summary = {
+        "name": name,
+        "profile": profile,
+        "n_channels": info.n_channels,
+        "sfreq_hz": info.sfreq_hz,
+        "samples_sent": sent,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    if json_out:
+        print(json.dumps(summary))
+    else:
+        console.print(f"sent {sent} samples in {summary['seconds']} s")

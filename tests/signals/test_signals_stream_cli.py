@@ -1,0 +1,57 @@
+"""`openbsi stream virtual` publishes the virtual patient from its own process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import numpy as np
+
+from openbsi.signals.lsl import LslSource
+
+# Runs the CLI with the stream commands registered (cli/__init__ imports them in the package).
+CLI = "import openbsi.cli.stream; from openbsi.cli.apps import app, run; run(app)"
+
+
+def _cli(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", CLI, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_stream_virtual_is_pulled_over_lsl_and_stops_cleanly() -> None:
+    name = f"openbsi-cli-{uuid.uuid4().hex[:8]}"
+    process = _cli("stream", "virtual", "--name", name, "--seconds", "30", "--json")
+    try:
+        with LslSource(name, timeout_s=15.0) as source:
+            assert source.info.n_channels == 64 and source.info.unit == "uV"
+            n = 0
+            blocks = []
+            while n < int(source.info.sfreq_hz * 0.5):
+                time.sleep(0.1)
+                chunk = source.pull()
+                blocks.append(chunk.data)
+                n += chunk.n_samples
+            data = np.concatenate(blocks, axis=1)
+            assert np.isfinite(data).all()
+            assert 0.1 < float(np.median(data.std(axis=1))) < 1e4  # microvolt-scale ECoG
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["name"] == name and summary["samples_sent"] >= n
+
+
+def test_stream_virtual_rejects_a_bad_profile() -> None:
+    process = _cli("stream", "virtual", "--name", "x", "--profile", "nobody", "--seconds", "1")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and "profile must be one of" in err
