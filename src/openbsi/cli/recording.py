@@ -1,0 +1,86 @@
+"""`openbsi recording recover|verify|export-bids` and `openbsi report`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from openbsi.cli.apps import UserError, app, console
+
+recording_app = typer.Typer(
+    help="Recordings: recover after a crash, verify integrity, export to BIDS.",
+    no_args_is_help=True,
+)
+app.add_typer(recording_app, name="recording")
+
+
+@recording_app.command("recover")
+def recover(
+    log: Annotated[Path, typer.Argument(help="session.obsilog (or the folder holding it)")],
+    out: Annotated[Path, typer.Option("--out", help="NWB file to write")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Rebuild an NWB file from a session log, e.g. after the session was killed."""
+    from openbsi.store.log_reader import read_log
+    from openbsi.store.nwb import write_nwb
+
+    if not log.exists():
+        raise UserError(f"LOG must exist, got {log}")
+    data = read_log(log)
+    path = write_nwb(data, out)
+    summary = {
+        "nwb": str(path), "duration_s": data.duration_s, "chunks": len(data.ecog_chunks),
+        "closed": data.closed, "chain_head": data.chain_head, "problems": data.problems,
+    }
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    state = "closed cleanly" if data.closed else "not closed (recovered after a crash)"
+    console.print(f"wrote {path}: {data.duration_s:.2f} s of ECoG in {len(data.ecog_chunks)} "
+                  f"chunks; log {state}; chain head {data.chain_head}")
+    for problem in data.problems:
+        console.print(f"  [yellow]note:[/yellow] {problem}")
+
+
+@recording_app.command("verify")
+def verify(
+    file: Annotated[Path, typer.Argument(help="recording.nwb or session.obsilog")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    head: Annotated[str | None, typer.Option(
+        "--head", help="expected chain head (hex) published at the end of the session")] = None,
+) -> None:
+    """Check integrity and the SHA-256 hash chain; exit code 1 on any mismatch."""
+    from openbsi.store.verify import verify_recording
+
+    result = verify_recording(file, expected_head=head)
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        mark = "[green]OK[/green]" if result["ok"] else "[red]FAILED[/red]"
+        console.print(f"{mark} {file}: {result['chunks']} chunks, {result['duration_s']:.2f} s, "
+                      f"hash chain {'ok' if result['hash_chain_ok'] else 'BROKEN'}")
+        for problem in result["problems"]:
+            console.print(f"  - {problem}")
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def report(
+    recording: Annotated[Path, typer.Argument(help="recording.nwb")],
+    out: Annotated[Path, typer.Option("--out", help="folder for metrics.json and report.html")],
+) -> None:
+    """Rebuild metrics.json and report.html (+ figures) from a recording."""
+    from openbsi.report.html import write_report
+    from openbsi.report.metrics import compute_metrics
+
+    if not recording.is_file():
+        raise UserError(f"RECORDING must be an existing .nwb file, got {recording}")
+    metrics = compute_metrics(recording)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    page = write_report(recording, metrics, out)
+    console.print(f"wrote {out / 'metrics.json'} and {page}")
