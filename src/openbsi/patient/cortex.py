@@ -35,7 +35,7 @@ from openbsi.states import REST
 DEFAULT_FS_HZ = 586.0  # Lorach 2023
 VOLUME_CONDUCTION_SIGMA_MM = 3.0  # spatial smoothing of the background (unconfirmed)
 BETA_SIGMA_MM = 10.0  # beta is spatially broad (Miller 2012)
-SLOW_TAU_S = 2.0
+SLOW_TAU_S = 1.0
 
 
 class VirtualCortex:

@@ -115,13 +115,13 @@ def line_noise(
     phase_rad: np.ndarray,
     line_hz: float = 50.0,
 ) -> np.ndarray:
-    """Mains interference with its 3rd harmonic (10 %), continuous on the sample clock."""
+    """Mains interference with its 3rd harmonic (2 %), continuous on the sample clock."""
     t = (first_sample + np.arange(n_samples)) / fs
     amp = np.asarray(amplitude_uv, dtype=float)[:, None]
     ph = np.asarray(phase_rad, dtype=float)[:, None]
     out = amp * np.sin(2 * np.pi * line_hz * t[None, :] + ph)
     if 3 * line_hz < fs / 2:
-        out += 0.1 * amp * np.sin(2 * np.pi * 3 * line_hz * t[None, :] + 2 * ph)
+        out += 0.02 * amp * np.sin(2 * np.pi * 3 * line_hz * t[None, :] + 2 * ph)
     return out
 
 

@@ -14,16 +14,16 @@ class CortexParams:
     knee_hz: float = 70.0  # Miller et al. 2009: knee near 70 Hz
     background_uv: float = 25.0  # RMS of the aperiodic background per channel (typical ECoG)
     beta_uv: float = 20.0  # RMS of the 13-30 Hz rhythm at rest
-    hg_gain: float = 0.9  # peak amplitude gain of broadband power on a tuned channel at effort 1
+    hg_gain: float = 1.2  # peak amplitude gain of broadband power on a tuned channel at effort 1
     beta_drop: float = 0.6  # contralateral fractional drop of beta amplitude at effort 1
     ipsi_fraction: float = 0.25  # ipsilateral share of the tuned response (weaker)
     line_hz: float = 50.0
     line_uv: float = 4.0
-    noise_uv: float = 0.6  # amplifier (white) noise RMS
+    noise_uv: float = 0.3  # amplifier (white) noise RMS
     reaction_time_s: tuple[float, float] = (0.2, 0.4)  # cortex follows the cue after 0.2-0.4 s
     ramp_tau_s: float = 0.15  # rise/fall time constant of the modulation
     block_jitter: float = 0.2  # trial-to-trial variability of amplitude and tuning (log-sd)
-    slow_fluctuation: float = 0.2  # non-task broadband fluctuations (log-sd, ~2 s time scale)
+    slow_fluctuation: float = 0.1  # non-task broadband fluctuations (log-sd, ~2 s time scale)
     drift_per_day: float = 0.02  # slow drift of tuning per day (fraction of tuning weight)
     n_bad_channels: int = 0
 

@@ -1,0 +1,184 @@
+"""A fast reduced body: two legs (hip, knee, ankle) under a body-weight-support harness on a
+treadmill. Steps are not scripted: a foot leaves the ground only when muscle torques flex the
+leg enough to shorten it, and a step is counted when that foot lands ahead of where it left.
+
+Anthropometry from Winter (Biomechanics and Motor Control of Human Movement): thigh 0.245 H,
+shank 0.246 H, foot 0.152 H, ankle height 0.039 H; segment masses 10 %, 4.65 %, 1.45 % of M.
+Maximal joint torques are reduced from healthy values for disuse atrophy (unconfirmed).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from openbsi.patient.spinal import MUSCLES
+
+G = 9.81
+# Torque (N m) per unit activation on (hip, knee, ankle); + = hip flexion, knee flexion,
+# ankle dorsiflexion. Healthy peak torques ~halved for chronic SCI atrophy (unconfirmed).
+MOMENT: dict[str, tuple[float, float, float]] = {
+    "iliopsoas": (50.0, 0.0, 0.0),
+    "rectus_femoris": (15.0, -20.0, 0.0),
+    "vasti": (0.0, -70.0, 0.0),
+    "hamstrings": (-50.0, 30.0, 0.0),
+    "tibialis_anterior": (0.0, 0.0, 25.0),
+    "gastrocnemius": (0.0, 10.0, -35.0),
+    "soleus": (0.0, 0.0, -40.0),
+}
+HIP_EXTENSION_LIMIT_RAD = -0.35  # the belt drags a stance foot back to here, then it slides
+JOINT_RANGE_RAD = ((-0.4, 1.6), (0.0, 2.2), (-0.6, 0.5))  # hip, knee, ankle
+STANCE_RELEASE_NM = 8.0  # net hip-flexion torque that unloads a stance leg (unconfirmed)
+CONTACT_TOL_M = 0.002
+MIN_STEP_ADVANCE_M = 0.05  # a swing must move the foot forward at least this much to count
+
+
+@dataclass
+class LegState:
+    q: list[float]  # hip, knee, ankle (rad)
+    qd: list[float]
+    airborne: bool = False
+    lift_x_m: float = 0.0
+    max_height_m: float = 0.0
+    lift_t_s: float = 0.0
+
+
+class ReducedBody:
+    """Two legs, semi-implicit Euler at dt_s. step(act) advances one step with activations
+    act[side][muscle] in [0, 1]; touchdown events are returned as dicts."""
+
+    def __init__(self, *, mass_kg: float = 75.0, height_m: float = 1.78,
+                 body_weight_support: float = 0.4, belt_speed_m_s: float = 0.3,
+                 dt_s: float = 0.002) -> None:
+        if not 0.0 <= body_weight_support <= 1.0:
+            raise ValueError(f"body_weight_support must be in [0, 1], got {body_weight_support}")
+        if belt_speed_m_s < 0:
+            raise ValueError(f"belt_speed_m_s must be >= 0, got {belt_speed_m_s}")
+        self.dt_s = dt_s
+        self.l_thigh = 0.245 * height_m
+        self.l_shank = 0.246 * height_m
+        self.l_foot = 0.152 * height_m
+        self.h_ankle = 0.039 * height_m
+        m_thigh, m_shank, m_foot = 0.1 * mass_kg, 0.0465 * mass_kg, 0.0145 * mass_kg
+        # Inertia of the whole leg about the hip, of shank+foot about the knee, foot about ankle.
+        self.i_hip = (m_thigh * (0.433 * self.l_thigh) ** 2 + (m_shank + m_foot)
+                      * (self.l_thigh + 0.4 * self.l_shank) ** 2 + 0.1)
+        self.i_knee = m_shank * (0.433 * self.l_shank) ** 2 + m_foot * self.l_shank**2 + 0.05
+        self.i_ankle = m_foot * (0.5 * self.l_foot) ** 2 + 0.005
+        self.g_hip = G * (m_thigh * 0.433 * self.l_thigh + (m_shank + m_foot) * self.l_thigh)
+        self.g_knee = G * (m_shank * 0.433 * self.l_shank + m_foot * self.l_shank)
+        self.g_ankle = G * m_foot * 0.3 * self.l_foot
+        self.coupling = (m_shank + m_foot) * self.l_thigh * 0.5 * self.l_shank
+        self.belt = belt_speed_m_s
+        self.bws = body_weight_support
+        self.legs = {"left": LegState([0.0, 0.05, 0.0], [0.0, 0.0, 0.0]),
+                     "right": LegState([0.0, 0.05, 0.0], [0.0, 0.0, 0.0])}
+        self.t_s = 0.0
+        self.pelvis_height_m = self._extent(self.legs["left"].q)
+        self.foot_height_m = {"left": 0.0, "right": 0.0}
+
+    def _points(self, q: list[float]) -> tuple[float, float, float]:
+        """(ankle x, lowest foot point depth below the hip, toe x) for joint angles q."""
+        hip, knee, ankle = q
+        shank = hip - knee
+        ax = self.l_thigh * math.sin(hip) + self.l_shank * math.sin(shank)
+        ay = self.l_thigh * math.cos(hip) + self.l_shank * math.cos(shank) + self.h_ankle
+        foot = shank + ankle  # foot angle above horizontal (toe up when positive)
+        toe_depth = ay - 0.75 * self.l_foot * math.sin(foot)
+        heel_depth = ay + 0.25 * self.l_foot * math.sin(foot)
+        return ax, max(toe_depth, heel_depth), ax + 0.75 * self.l_foot * math.cos(foot)
+
+    def _extent(self, q: list[float]) -> float:
+        return self._points(q)[1]
+
+    def step(self, act: dict[str, dict[str, float]]) -> list[dict]:
+        dt = self.dt_s
+        events: list[dict] = []
+        depth = {s: self._extent(leg.q) for s, leg in self.legs.items()}
+        self.pelvis_height_m = max(depth.values())
+        for side, leg in self.legs.items():
+            a = act[side]
+            tau = [0.0, 0.0, 0.0]
+            for muscle in MUSCLES:
+                level = a[muscle]
+                if level > 0.0:
+                    arm = MOMENT[muscle]
+                    tau[0] += arm[0] * level
+                    tau[1] += arm[1] * level
+                    tau[2] += arm[2] * level
+            hip, knee, ankle = leg.q
+            hd, kd, ad = leg.qd
+            height = self.pelvis_height_m - depth[side]
+            contact = height < CONTACT_TOL_M
+            locked = contact and tau[0] < STANCE_RELEASE_NM
+            if locked:
+                # Stance: the belt carries the foot back; the hip follows kinematically.
+                leg_len = max(self.l_thigh * math.cos(hip) + self.l_shank * math.cos(hip - knee),
+                              0.3)
+                hd = -self.belt / leg_len if hip > HIP_EXTENSION_LIMIT_RAD else 0.0
+                hdd = 0.0
+            else:
+                hdd = (tau[0] - 4.0 * hd - 20.0 * hip - self.g_hip * math.sin(hip)) / self.i_hip
+                hd += hdd * dt
+            # Knee: muscles, passive visco-elasticity, gravity on the shank, thigh acceleration.
+            shank = hip - knee
+            g_knee = 0.0 if contact else self.g_knee * math.sin(shank)
+            kdd = (tau[1] - 1.5 * kd - 8.0 * (knee - 0.05) - g_knee
+                   + self.coupling * hdd) / self.i_knee
+            kd += kdd * dt
+            add = (tau[2] - 0.5 * ad - 15.0 * (ankle + 0.1)) / self.i_ankle
+            ad += add * dt
+            ad = max(min(ad, 30.0), -30.0)
+            q = [hip + hd * dt, knee + kd * dt, ankle + ad * dt]
+            for j, (lo, hi) in enumerate(JOINT_RANGE_RAD):
+                if q[j] < lo:
+                    q[j], vel = lo, 0.0
+                elif q[j] > hi:
+                    q[j], vel = hi, 0.0
+                else:
+                    vel = (hd, kd, ad)[j]
+                leg.qd[j] = vel
+            leg.q = q
+        # Gait events from the new geometry.
+        depth = {s: self._extent(leg.q) for s, leg in self.legs.items()}
+        self.pelvis_height_m = max(depth.values())
+        self.t_s += dt
+        for side, leg in self.legs.items():
+            height = self.pelvis_height_m - depth[side]
+            self.foot_height_m[side] = height
+            x = self._points(leg.q)[0]
+            if not leg.airborne and height > 2 * CONTACT_TOL_M:
+                leg.airborne, leg.lift_x_m = True, x
+                leg.max_height_m, leg.lift_t_s = height, self.t_s
+            elif leg.airborne:
+                leg.max_height_m = max(leg.max_height_m, height)
+                if height <= CONTACT_TOL_M:
+                    leg.airborne = False
+                    other = "right" if side == "left" else "left"
+                    other_x = self._points(self.legs[other].q)[0]
+                    if x - leg.lift_x_m >= MIN_STEP_ADVANCE_M:
+                        events.append({"t_s": self.t_s, "side": side,
+                                       "length_m": x - other_x,
+                                       "clearance_m": leg.max_height_m})
+        return events
+
+    def snapshot(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for side, leg in self.legs.items():
+            out[f"{side}_hip_rad"], out[f"{side}_knee_rad"], out[f"{side}_ankle_rad"] = leg.q
+            out[f"{side}_foot_height_m"] = self.foot_height_m[side]
+            out[f"{side}_foot_x_m"] = self._points(leg.q)[0]
+        return out
+
+
+def empty_activation() -> dict[str, dict[str, float]]:
+    return {s: dict.fromkeys(MUSCLES, 0.0) for s in ("left", "right")}
+
+
+def as_activation(vector: np.ndarray) -> dict[str, dict[str, float]]:
+    """(14,) pool vector (left muscles then right) -> nested dict for ReducedBody.step."""
+    n = len(MUSCLES)
+    return {"left": {m: float(vector[i]) for i, m in enumerate(MUSCLES)},
+            "right": {m: float(vector[n + i]) for i, m in enumerate(MUSCLES)}}

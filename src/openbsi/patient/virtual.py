@@ -1,0 +1,169 @@
+"""The whole virtual patient: a signal source (ECoG) and a stimulated body.
+
+It receives pulses exactly as hardware emits them; gait events come only from the body's
+response to those pulses (plus the residual voluntary drive an incomplete lesion spares).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import signal
+
+from openbsi.patient.body_reduced import ReducedBody, as_activation
+from openbsi.patient.cortex import DEFAULT_FS_HZ, VirtualCortex
+from openbsi.patient.gait import FAILED_CLEARANCE_M, GaitSummary, StepEvent, summarize
+from openbsi.patient.intent import IntentScript
+from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile, get_profile
+from openbsi.patient.spinal import MAIN_SEGMENT, MUSCLES, POOLS, SpinalCord
+from openbsi.signals.types import StreamInfo
+from openbsi.states import REST, STATES
+from openbsi.stimulation.electrodes import PADDLE_16
+from openbsi.stimulation.types import Electrode, Pulse
+
+__all__ = ["GaitSummary", "StepEvent", "VirtualPatient"]
+
+BODY_DT_S = 0.002
+TRACE_EVERY = 5  # body steps per trace sample -> 100 Hz
+ACTIVATION_TAU_S = 0.04  # excitation-contraction dynamics (Zajac 1989 order of magnitude)
+EMG_TAU_S = 0.015  # smoothing of the rectified EMG envelope
+TWITCH_AREA_S = 1.0 / 30.0  # one full-pool volley adds this much drive-seconds (unconfirmed)
+VOLUNTARY_DELAY_S = 0.3  # voluntary drive follows the cue after a reaction time
+VOLUNTARY_TAU_S = 0.2
+# Muscles each intended movement recruits (agonist 1.0, synergists less); unconfirmed.
+VOLUNTARY_PATTERN: dict[str, dict[str, float]] = {
+    "hip": {"iliopsoas": 1.0, "rectus_femoris": 0.5, "tibialis_anterior": 0.3},
+    "knee": {"vasti": 1.0, "rectus_femoris": 0.6},
+    "ankle": {"tibialis_anterior": 1.0},
+}
+
+
+def _voluntary_matrix() -> np.ndarray:
+    """(n_states, n_pools) intended drive pattern per state."""
+    out = np.zeros((len(STATES), len(POOLS)))
+    for k, state in enumerate(STATES):
+        if state == REST:
+            continue
+        side, joint = state.split("_", 1)
+        for muscle, w in VOLUNTARY_PATTERN[joint].items():
+            out[k, POOLS.index(f"{side}_{muscle}")] = w
+    return out
+
+
+class VirtualPatient:
+    def __init__(
+        self,
+        script: IntentScript,
+        rng: np.random.Generator,
+        *,
+        profile: str | PatientProfile = DEFAULT_PROFILE,
+        electrodes: tuple[Electrode, ...] = PADDLE_16,
+        fs_hz: float = DEFAULT_FS_HZ,
+        body: str = "reduced",
+        day: int = 0,
+    ) -> None:
+        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        if body != "reduced":
+            raise ValueError(f"body must be one of ('reduced',), got {body!r}")
+        self.script = script
+        self.electrodes = tuple(electrodes)
+        self.cortex = VirtualCortex(script, rng, fs_hz=fs_hz, profile=self.profile, day=day)
+        self.info: StreamInfo = self.cortex.info
+        sp = self.profile.spinal
+        self.spinal = SpinalCord(
+            self.electrodes, threshold_scale=sp.threshold_scale, reflex_gain=sp.reflex_gain
+        )
+        bp = self.profile.body
+        self.body = ReducedBody(
+            mass_kg=bp.mass_kg, height_m=bp.height_m,
+            body_weight_support=bp.body_weight_support, belt_speed_m_s=bp.belt_speed_m_s,
+            dt_s=BODY_DT_S,
+        )
+        lesion = self.profile.lesion
+        gain = np.array([lesion.voluntary_gain(MAIN_SEGMENT[m]) for m in MUSCLES] * 2)
+        self._voluntary = _voluntary_matrix() * gain[None, :]
+        self._a_act = float(np.exp(-BODY_DT_S / ACTIVATION_TAU_S))
+        self._a_emg = float(np.exp(-BODY_DT_S / EMG_TAU_S))
+        self._a_vol = float(np.exp(-BODY_DT_S / VOLUNTARY_TAU_S))
+        n = len(POOLS)
+        self._zi_act = np.zeros((n, 1))
+        self._zi_emg = np.zeros((n, 1))
+        self._zi_vol = np.zeros((n, 1))
+        self._n_steps = 0
+        self._events: list[StepEvent] = []
+        self._trace: dict[str, list[float]] = {}
+        self._pulse_log: list[Pulse] = []
+
+    # -- signal source ---------------------------------------------------------------------
+    def read_ecog(self, n_samples: int) -> np.ndarray:
+        return self.cortex.read(n_samples)
+
+    # -- stimulated body -------------------------------------------------------------------
+    @property
+    def t_s(self) -> float:
+        """Body clock (s)."""
+        return self._n_steps * BODY_DT_S
+
+    def receive_pulses(self, pulses: Sequence[Pulse]) -> None:
+        self.spinal.receive(pulses)
+        self._pulse_log.extend(pulses)
+
+    def pulses_received(self) -> list[Pulse]:
+        return list(self._pulse_log)
+
+    def _filter(self, x: np.ndarray, a: float, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return signal.lfilter([1.0 - a], [1.0, -a], x, axis=1, zi=zi)
+
+    def advance(self, until_s: float) -> None:
+        """Integrate spinal cord and body up to until_s with the pulses received so far."""
+        n = round(until_s / BODY_DT_S) - self._n_steps
+        if n <= 0:
+            return
+        t0 = self.t_s
+        volleys = self.spinal.impulses(t0, BODY_DT_S, n).T  # (pools, n)
+        drive, self._zi_act = self._filter(volleys * (TWITCH_AREA_S / BODY_DT_S),
+                                           self._a_act, self._zi_act)
+        emg, self._zi_emg = self._filter(volleys * (TWITCH_AREA_S / BODY_DT_S),
+                                         self._a_emg, self._zi_emg)
+        t = t0 + BODY_DT_S * np.arange(n)
+        states = self.script.states_at(t - VOLUNTARY_DELAY_S)
+        amps = np.array([self.script.amplitude_at(x) for x in t[:: max(n // 10, 1)]])
+        amp = np.repeat(amps, max(n // 10, 1))[:n] if amps.size else np.zeros(n)
+        if amp.size < n:
+            amp = np.pad(amp, (0, n - amp.size), mode="edge")
+        k = np.array([STATES.index(s) for s in states])
+        vol_target = (self._voluntary[k] * amp[:, None]).T
+        vol, self._zi_vol = self._filter(vol_target, self._a_vol, self._zi_vol)
+        activation = 1.0 - np.exp(-(drive + vol))
+        emg_env = 1.0 - np.exp(-(emg + vol))
+        for i in range(n):
+            for ev in self.body.step(as_activation(activation[:, i])):
+                self._events.append(StepEvent(
+                    t_s=ev["t_s"], side=ev["side"], length_m=ev["length_m"],
+                    clearance_m=ev["clearance_m"],
+                    failed=ev["clearance_m"] < FAILED_CLEARANCE_M,
+                ))
+            self._n_steps += 1
+            if self._n_steps % TRACE_EVERY == 0:
+                self._record(activation[:, i], emg_env[:, i])
+
+    def _record(self, activation: np.ndarray, emg: np.ndarray) -> None:
+        tr = self._trace
+        tr.setdefault("t_s", []).append(self.t_s)
+        for key, value in self.body.snapshot().items():
+            tr.setdefault(key, []).append(value)
+        for j, pool in enumerate(POOLS):
+            tr.setdefault(f"emg_{pool}", []).append(float(emg[j]))
+            tr.setdefault(f"act_{pool}", []).append(float(activation[j]))
+
+    def step_events(self) -> list[StepEvent]:
+        return list(self._events)
+
+    def gait_summary(self) -> GaitSummary:
+        return summarize(self._events, self.t_s)
+
+    def trace(self) -> dict[str, np.ndarray]:
+        """Body and muscle signals at 100 Hz: t_s, joint angles (rad), foot heights (m),
+        emg_<side>_<muscle> (EMG envelope 0..1), act_<side>_<muscle> (activation 0..1)."""
+        return {k: np.asarray(v) for k, v in self._trace.items()}
