@@ -32,6 +32,7 @@ HIP_EXTENSION_LIMIT_RAD = -0.35  # the belt drags a stance foot back to here, th
 JOINT_RANGE_RAD = ((-0.4, 1.6), (0.0, 2.2), (-0.6, 0.5))  # hip, knee, ankle
 STANCE_RELEASE_NM = 8.0  # net hip-flexion torque that unloads a stance leg (unconfirmed)
 CONTACT_TOL_M = 0.002
+HIP_DAMPING = 12.0  # N m s/rad, passive hip damping (unconfirmed)
 MIN_STEP_ADVANCE_M = 0.05  # a swing must move the foot forward at least this much to count
 
 
@@ -112,7 +113,11 @@ class ReducedBody:
             hd, kd, ad = leg.qd
             height = self.pelvis_height_m - depth[side]
             contact = height < CONTACT_TOL_M
-            locked = contact and tau[0] < STANCE_RELEASE_NM
+            other = self.legs["right" if side == "left" else "left"]
+            other_contact = self.pelvis_height_m - self._extent(other.q) < CONTACT_TOL_M
+            # A loaded leg (the other one airborne) cannot be lifted; in double support a leg
+            # unloads when the net hip-flexion torque exceeds the release torque.
+            locked = contact and (not other_contact or tau[0] < STANCE_RELEASE_NM)
             if locked:
                 # Stance: the belt carries the foot back; the hip follows kinematically.
                 leg_len = max(self.l_thigh * math.cos(hip) + self.l_shank * math.cos(hip - knee),
@@ -120,12 +125,14 @@ class ReducedBody:
                 hd = -self.belt / leg_len if hip > HIP_EXTENSION_LIMIT_RAD else 0.0
                 hdd = 0.0
             else:
-                hdd = (tau[0] - 4.0 * hd - 20.0 * hip - self.g_hip * math.sin(hip)) / self.i_hip
+                passive = HIP_DAMPING * hd + 20.0 * hip + self.g_hip * math.sin(hip)
+                hdd = (tau[0] - passive) / self.i_hip
                 hd += hdd * dt
             # Knee: muscles, passive visco-elasticity, gravity on the shank, thigh acceleration.
             shank = hip - knee
+            # Gravity pulls the shank to vertical: knee flexes when the shank points forward.
             g_knee = 0.0 if contact else self.g_knee * math.sin(shank)
-            kdd = (tau[1] - 1.5 * kd - 8.0 * (knee - 0.05) - g_knee
+            kdd = (tau[1] - 1.5 * kd - 8.0 * (knee - 0.05) + g_knee
                    + self.coupling * hdd) / self.i_knee
             kd += kdd * dt
             add = (tau[2] - 0.5 * ad - 15.0 * (ankle + 0.1)) / self.i_ankle
