@@ -1,17 +1,27 @@
-"""store stage of the OpenBSI loop: crash-safe session log, NWB writer/reader, verification."""
+"""store stage of the OpenBSI loop: crash-safe session log, NWB writer/reader, verification.
 
-from openbsi.store.log_reader import read_log
-from openbsi.store.nwb import log_to_nwb, read_nwb, write_nwb
-from openbsi.store.session_data import SessionData
-from openbsi.store.session_log import SessionRecorder
-from openbsi.store.verify import verify_recording
+Names are imported lazily so that the recorder (used in the real-time loop) does not pull in
+pynwb at import time.
+"""
 
-__all__ = [
-    "SessionData",
-    "SessionRecorder",
-    "log_to_nwb",
-    "read_log",
-    "read_nwb",
-    "verify_recording",
-    "write_nwb",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "SessionData": "openbsi.store.session_data",
+    "SessionRecorder": "openbsi.store.session_log",
+    "read_log": "openbsi.store.log_reader",
+    "log_to_nwb": "openbsi.store.nwb",
+    "read_nwb": "openbsi.store.nwb",
+    "write_nwb": "openbsi.store.nwb",
+    "verify_recording": "openbsi.store.verify",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'openbsi.store' has no attribute {name!r}")

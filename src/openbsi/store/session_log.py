@@ -247,13 +247,11 @@ class SessionRecorder:
             self._append(RecordType.PULSES, encode_payload({}, arrays))
 
     def latency(self, tick: int, stamps_ns: dict[str, int]) -> None:
-        missing = [k for k in LATENCY_KEYS if k not in stamps_ns]
-        if missing:
-            raise ValueError(f"stamps_ns must hold the keys {LATENCY_KEYS}, missing {missing}")
-        self._event(
-            RecordType.LATENCY, tick=int(tick),
-            stamps_ns={k: int(v) for k, v in stamps_ns.items()},
-        )
+        """Stamps of one tick; a hop that did not happen (e.g. a vetoed command) may be left
+        out and is stored as -1 (metrics skip it)."""
+        stamps = {k: -1 for k in LATENCY_KEYS}
+        stamps.update({k: int(v) for k, v in stamps_ns.items()})
+        self._event(RecordType.LATENCY, tick=int(tick), stamps_ns=stamps)
 
     def gait_event(
         self, t_s: float, side: str, length_m: float, clearance_m: float, failed: bool

@@ -1,0 +1,61 @@
+"""Durability: periodic fsync, flat memory while recording."""
+
+from __future__ import annotations
+
+import os
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openbsi.store import session_log
+from openbsi.store.session_log import SessionRecorder
+from openbsi.store.synthetic import synthetic_info
+
+
+def test_quiet_recorder_is_still_fsynced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The background thread fsyncs pending records even when no further call arrives."""
+    calls: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(session_log.os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd)))
+    rec = SessionRecorder(tmp_path, synthetic_info(2), sync_interval_s=0.05)
+    before = len(calls)
+    rec.phase(0.0, 1.0, "calibration")  # one record, then silence
+    deadline = time.monotonic() + 5.0
+    while len(calls) == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(calls) > before
+    rec.close()
+
+
+def test_close_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(session_log.os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd)))
+    rec = SessionRecorder(tmp_path, synthetic_info(2), sync_interval_s=1.0)
+    rec.phase(0.0, 1.0, "x")
+    before = len(calls)
+    rec.close()
+    assert len(calls) > before
+
+
+def test_recording_keeps_no_data_in_memory(tmp_path: Path) -> None:
+    """Python-heap growth over 2000 chunks (~9 MB of samples) stays under 1 MB."""
+    rng = np.random.default_rng(40)
+    block = rng.normal(size=(64, 59)).astype("f4")
+    rec = SessionRecorder(tmp_path, synthetic_info(64))
+    for k in range(100):  # warm up
+        rec.ecog(block, k * 0.1, k)
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    for k in range(100, 2100):
+        rec.ecog(block, k * 0.1, k)
+        rec.decode(k * 0.1, "rest", np.full(7, 1 / 7), 0.0)
+        rec.latency(k, {"acquired": k, "stimulated": k + 1})
+    current, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rec.close()
+    assert current - base < 1_000_000
+    assert (tmp_path / session_log.LOG_NAME).stat().st_size > 2000 * 64 * 59 * 4
