@@ -47,13 +47,15 @@ def out_of_limit_mask(
         bad |= ~((a > 0) & (a >= limits.min_amplitude_ma) & (a <= limits.max_amplitude_ma))
         bad |= ~((pw >= limits.min_pulse_width_us) & (pw <= limits.max_pulse_width_us))
         bad |= ~((gap >= 0) & (gap <= limits.max_interphase_gap_us))
-        q_uc = a * pw * 1e-3
+        phase_us = np.minimum(pw, 0.5e6 / limits.carrier_hz) if limits.carrier_hz > 0 else pw
+        q_uc = a * phase_us * 1e-3
         d = q_uc / area_cm2
         bad |= d > limits.max_charge_density_uc_cm2 * (1 + _REL)
         # Shannon 1992: log10(D) <= k - log10(Q).
         bad |= np.log10(d) + np.log10(q_uc) > limits.shannon_k + _REL
         # Per-electrode rate and duty: interval to the electrode's previous pulse.
-        pulse_s = (2.0 * pw + gap) * 1e-6
+        span_us = pw if limits.carrier_hz > 0 else 2.0 * pw + gap
+        pulse_s = span_us * 1e-6
         max_f = np.minimum(limits.max_frequency_hz, limits.max_duty_fraction / pulse_s)
         min_interval_ns = 1e9 / max_f
     order = np.lexsort((t, e))
@@ -62,7 +64,7 @@ def out_of_limit_mask(
     too_fast = same & (interval < min_interval_ns[order][1:] - _TOLERANCE_NS)
     bad[order[1:][too_fast]] = True
     # Total current of overlapping pulses (a pulse ending at t does not overlap one at t).
-    end = t + np.ceil((2.0 * pw + gap) * 1e3)
+    end = t + np.ceil(span_us * 1e3)
     times = np.concatenate([end, t])
     deltas = np.concatenate([-np.nan_to_num(a), np.nan_to_num(a)])
     kind = np.concatenate([np.zeros(n), np.ones(n)])  # ends sort before starts at equal times

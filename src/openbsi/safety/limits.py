@@ -44,6 +44,9 @@ class SafetyLimits:
     watchdog_age_ms: float = 250.0  # newest command older than this -> ramp to zero
     ramp_down_ms: float = 200.0  # watchdog ramp to zero completes within this time
     max_future_ms: float = 50.0  # commands stamped further ahead of the clock are vetoed
+    # > 0: pulses are envelopes filled with a biphasic carrier (transcutaneous, 10 kHz); the
+    # charge per phase is then amplitude x half a carrier period.
+    carrier_hz: float = 0.0
 
     def __post_init__(self) -> None:
         for key, value in asdict(self).items():
@@ -82,6 +85,7 @@ class SafetyLimits:
             min_frequency_hz=max(profile.min_frequency_hz, 0.0),
             max_frequency_hz=profile.max_frequency_hz,
             max_interphase_gap_us=profile.max_interphase_gap_us,
+            carrier_hz=profile.carrier_hz,
         )
         limits = replace(limits, **overrides)
         for key in ("max_amplitude_ma", "max_total_ma", "max_pulse_width_us", "max_frequency_hz"):
@@ -105,16 +109,29 @@ class SafetyLimits:
         """Largest charge per phase (uC): the tighter of Shannon and charge density."""
         return min(self.shannon_charge_uc(area_mm2), self.density_charge_uc(area_mm2))
 
+    def phase_width_us(self, pulse_width_us: float) -> float:
+        """Duration of one phase: the pulse width, or half a carrier period with a carrier."""
+        if self.carrier_hz > 0:
+            return min(pulse_width_us, 0.5e6 / self.carrier_hz)
+        return pulse_width_us
+
+    def pulse_span_us(self, pulse_width_us: float, interphase_gap_us: float) -> float:
+        """Time one pulse occupies: both phases and the gap, or the carrier envelope."""
+        if self.carrier_hz > 0:
+            return pulse_width_us
+        return 2.0 * pulse_width_us + interphase_gap_us
+
     def max_amplitude_for(self, area_mm2: float, pulse_width_us: float) -> float:
         """Largest amplitude (mA) allowed at this pulse width on a contact of this area."""
-        if pulse_width_us <= 0:
+        phase_us = self.phase_width_us(pulse_width_us)
+        if phase_us <= 0:
             return self.max_amplitude_ma
-        charge_ma = self.max_charge_uc(area_mm2) / (pulse_width_us * 1e-3)
+        charge_ma = self.max_charge_uc(area_mm2) / (phase_us * 1e-3)
         return min(self.max_amplitude_ma, charge_ma * (1.0 - CLAMP_MARGIN))
 
     def max_frequency_for(self, pulse_width_us: float, interphase_gap_us: float) -> float:
         """Largest frequency (Hz) at this waveform: the hard limit and the duty limit."""
-        pulse_s = (2.0 * pulse_width_us + interphase_gap_us) * 1e-6
+        pulse_s = self.pulse_span_us(pulse_width_us, interphase_gap_us) * 1e-6
         if pulse_s <= 0:
             return self.max_frequency_hz
         return min(self.max_frequency_hz, self.max_duty_fraction / pulse_s)

@@ -370,7 +370,8 @@ class SafetySupervisor:
         if sum(a for _, a in self._in_flight) + pulse.amplitude_ma > lim.max_total_ma:
             return False
         self._last_pulse_ns[e] = t
-        self._in_flight.append((t + math.ceil((2.0 * width + gap) * 1e3), pulse.amplitude_ma))
+        span_ns = math.ceil(lim.pulse_span_us(width, gap) * 1e3)
+        self._in_flight.append((t + span_ns, pulse.amplitude_ma))
         return True
 
     def pulse_within_limits(self, pulse: Pulse) -> bool:
@@ -395,7 +396,7 @@ class SafetySupervisor:
         if not (0.0 <= gap <= lim.max_interphase_gap_us):
             return False
         area = self._by_index[e].area_mm2
-        charge_uc = a * width * 1e-3
+        charge_uc = a * lim.phase_width_us(width) * 1e-3
         if charge_uc > lim.max_charge_uc(area):
             return False
         density = charge_uc / (area / 100.0)

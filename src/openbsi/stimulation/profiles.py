@@ -26,6 +26,9 @@ class DeviceProfile:
     min_frequency_hz: float = 1.0
     max_interphase_gap_us: float = 100.0
     min_amplitude_ma: float = 0.0  # smallest non-zero amplitude the device can produce
+    # > 0: each pulse is an envelope of pulse_width_us filled with a biphasic carrier at this
+    # frequency; its charge per phase is that of one carrier half-cycle.
+    carrier_hz: float = 0.0
 
     def __post_init__(self) -> None:
         for key in (
@@ -37,6 +40,7 @@ class DeviceProfile:
             "min_frequency_hz",
             "max_interphase_gap_us",
             "min_amplitude_ma",
+            "carrier_hz",
         ):
             value = getattr(self, key)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
@@ -98,8 +102,8 @@ TRANSCUTANEOUS_PROFILE = DeviceProfile(
     min_pulse_width_us=1000.0,
     max_pulse_width_us=1000.0,
     max_frequency_hz=30.0,
-    min_amplitude_ma=0.0,
     max_interphase_gap_us=0.0,
+    carrier_hz=10_000.0,
 )
 
 PROFILES: dict[str, DeviceProfile] = {

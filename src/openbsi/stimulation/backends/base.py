@@ -51,6 +51,10 @@ class Supervisor(Protocol):
     def emergency_stop(self, now_ns: int) -> None: ...
 
 
+def _pulse_time(pulse: Pulse) -> int:
+    return pulse.t_ns
+
+
 def period_ns(frequency_hz: float) -> int:
     """Inter-pulse interval in whole ns, rounded up (never faster than asked, >= 1 us)."""
     return max(math.ceil(_NS_PER_S / frequency_hz), _MIN_PERIOD_NS)
@@ -136,34 +140,46 @@ class Stimulator(ABC):
             self._clock_ns = min(t_end, 0)  # the session clock starts at 0
         if t_end <= self._clock_ns:
             return []
-        t = self._clock_ns
+        candidates = self._generate(self._clock_ns, t_end)
+        self._clock_ns = t_end
+        scheduled = sorted(self._schedule(candidates, t_end), key=_pulse_time)
+        accepted: list[Pulse] = []
+        for pulse in scheduled:
+            if self._pulse_passes(pulse):
+                accepted.append(pulse)
+            else:
+                self.pulses_blocked += 1
+        return self._emit_checked(accepted)
+
+    def _generate(self, t: int, t_end: int) -> list[Pulse]:
+        """Pulses the supervisor's setpoints ask for in [t, t_end), continuing each phase."""
         candidates: list[Pulse] = []
-        setpoints = self._reconcile(t, self._supervisor.output(t))
+        output = self._supervisor.output
+        setpoints = self._reconcile(t, output(t))
         while True:
             t_due = min(self._next_ns.values()) if self._next_ns else None
             t_eval = min(t + self._eval_step_ns, t_end)
             if t_due is not None and t_due < t_eval:
                 t = t_due
-                setpoints = self._reconcile(t, self._supervisor.output(t))
-                for e, due in list(self._next_ns.items()):
+                setpoints = self._reconcile(t, output(t))
+                scale = self._scale_at(t)
+                scale = min(scale, 1.0) if scale > 0.0 else 0.0  # never amplifies; NaN -> 0
+                for e, due in self._next_ns.items():
                     if due != t:
                         continue
                     sp = setpoints[e]
-                    pulse = Pulse(t, e, sp.amplitude_ma, sp.pulse_width_us, sp.interphase_gap_us)
-                    if self._pulse_passes(pulse):
-                        candidates.append(pulse)
+                    if scale > 0.0:
+                        candidates.append(
+                            Pulse(t, e, sp.amplitude_ma * scale if scale < 1.0 else
+                                  sp.amplitude_ma, sp.pulse_width_us, sp.interphase_gap_us)
+                        )
                         self._last_pulse_ns[e] = t
-                    else:
-                        self.pulses_blocked += 1
                     self._next_ns[e] = t + period_ns(sp.frequency_hz)
                 continue
             t = t_eval
             if t >= t_end:
-                break
-            setpoints = self._reconcile(t, self._supervisor.output(t))
-        self._clock_ns = t_end
-        pulses = self._emit_checked(candidates)
-        return pulses
+                return candidates
+            setpoints = self._reconcile(t, output(t))
 
     def _pulse_passes(self, pulse: Pulse) -> bool:
         if self.profile is not None and not self.profile.pulse_within(pulse):
@@ -196,6 +212,17 @@ class Stimulator(ABC):
         return active
 
     # ------------------------------------------------------------------ backend hooks
+    def _schedule(self, pulses: list[Pulse], t_end_ns: int) -> list[Pulse]:
+        """Place requested pulses in time (may drop or delay within the span); default: as is.
+
+        Runs before the safety gate, so whatever it returns is still checked pulse by pulse.
+        """
+        return pulses
+
+    def _scale_at(self, t_ns: int) -> float:
+        """Extra amplitude factor in [0, 1] at t_ns (e.g. a session ramp); default 1."""
+        return 1.0
+
     @abstractmethod
     def _emit(self, pulses: list[Pulse]) -> None:
         """Hand checked pulses to the hardware / sink (the narrow per-backend hook)."""

@@ -13,6 +13,9 @@ from openbsi.stimulation.backends.base import Stimulator
 _BUILTIN_MODULES: dict[str, str] = {
     "virtual": "openbsi.stimulation.backends.virtual",
     "paddle": "openbsi.stimulation.backends.paddle",
+    "nodes": "openbsi.stimulation.backends.nodes",
+    "transcutaneous": "openbsi.stimulation.backends.transcutaneous",
+    "lsl": "openbsi.stimulation.backends.lsl",
 }
 _REGISTRY: dict[str, type[Stimulator]] = {}
 

@@ -1,0 +1,130 @@
+"""Electrode layouts of the three stimulator kinds (the paddle lives in electrodes.py).
+
+- nodes: N millimetre-scale magnetoelectric stimulators (MagNI and successors) placed along
+  the lumbosacral cord, one per dorsal-root entry zone, each with a unique ID;
+- transcutaneous: surface electrode pairs (cervical C3-4 / C6-7 as in the ARC-EX predecessor
+  protocol, or a lumbar placement), facts.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from openbsi.stimulation.electrodes import PADDLE_16
+from openbsi.stimulation.types import Electrode
+
+# Stimulating contact of one node (unconfirmed: the MagNI film is 4 x 2 mm, facts.md; the
+# electrode pads are taken as 2 mm^2).
+NODE_CONTACT_AREA_MM2 = 2.0
+# Surface electrodes: 5 x 5 cm (unconfirmed, common self-adhesive size).
+SURFACE_AREA_MM2 = 2500.0
+
+# Root order along the cord and the (side, root) of each node for 2..12 nodes: alternating
+# left / right over the walking hotspots first (Wagner 2018: L1, L3, L4, S1), then the rest.
+_NODE_SITES: tuple[tuple[str, str], ...] = (
+    ("left", "L1"), ("right", "L1"), ("left", "L3"), ("right", "L3"), ("left", "S1"),
+    ("right", "S1"), ("left", "L4"), ("right", "L4"), ("left", "L5"), ("right", "L5"),
+    ("left", "L2"), ("right", "L2"),
+)
+_ROOT_Y_MM = {"L1": 6.0, "L2": 12.0, "L3": 18.0, "L4": 30.0, "L5": 42.0, "S1": 54.0, "S2": 60.0}
+_SIDE_X_MM = {"left": -4.0, "midline": 0.0, "right": 4.0}
+
+
+@dataclass(frozen=True)
+class NodePlacement:
+    """Where one node sits relative to the shared transmitter (drives energy harvesting)."""
+
+    node_id: str  # unique address (PUF-like, unconfirmed), e.g. "0x3fa9c1d2"
+    depth_mm: float  # tissue depth from the transmitter coil
+    misalignment_deg: float  # tilt of the magnetoelectric film against the field
+    lateral_offset_mm: float  # offset from the coil axis
+
+
+def node_ids(n: int, rng: np.random.Generator) -> tuple[str, ...]:
+    """n unique 32-bit IDs."""
+    ids: set[int] = set()
+    while len(ids) < n:
+        ids.add(int(rng.integers(1, 2**32)))
+    return tuple(f"0x{i:08x}" for i in sorted(ids))
+
+
+def node_layout(n: int = 6, rng: np.random.Generator | None = None) -> tuple[Electrode, ...]:
+    """n nodes (2..12) along the cord; Electrode.name holds each node's unique ID."""
+    if not 1 <= n <= len(_NODE_SITES):
+        raise ValueError(f"n must be in [1, {len(_NODE_SITES)}] nodes, got {n}")
+    ids = node_ids(n, rng if rng is not None else np.random.default_rng(0x0DE5))
+    return tuple(
+        Electrode(
+            index=i,
+            name=ids[i],
+            root=root,
+            side=side,
+            x_mm=_SIDE_X_MM[side],
+            y_mm=_ROOT_Y_MM[root],
+            area_mm2=NODE_CONTACT_AREA_MM2,
+            material="platinum",
+        )
+        for i, (side, root) in enumerate(_NODE_SITES[:n])
+    )
+
+
+def node_placements(
+    electrodes: tuple[Electrode, ...], rng: np.random.Generator | None = None
+) -> tuple[NodePlacement, ...]:
+    """Plausible implant depths (20–40 mm) and misalignments (0–40 deg, 0–10 mm) per node."""
+    g = rng if rng is not None else np.random.default_rng(7)
+    return tuple(
+        NodePlacement(
+            node_id=e.name,
+            depth_mm=float(g.uniform(20.0, 40.0)),
+            misalignment_deg=float(g.uniform(0.0, 40.0)),
+            lateral_offset_mm=float(g.uniform(0.0, 10.0)),
+        )
+        for e in electrodes
+    )
+
+
+TRANSCUTANEOUS_PLACEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    # ARC-EX predecessor protocol: electrodes at C3-4 and C6-7 (facts.md).
+    "cervical": (("midline", "C3-4"), ("midline", "C6-7")),
+    # Lumbar placement over T11-L1 and L1-L2 (unconfirmed, common in transcutaneous walking work).
+    "lumbar": (("midline", "T11-L1"), ("midline", "L1-L2")),
+}
+
+
+def transcutaneous_layout(placement: str = "cervical") -> tuple[Electrode, ...]:
+    """Two midline surface cathodes (return electrodes over the iliac crests / clavicles)."""
+    try:
+        sites = TRANSCUTANEOUS_PLACEMENTS[placement]
+    except KeyError:
+        raise ValueError(
+            f"placement must be one of {sorted(TRANSCUTANEOUS_PLACEMENTS)}, got {placement!r}"
+        ) from None
+    return tuple(
+        Electrode(
+            index=i,
+            name=f"S{i}",
+            root=root,
+            side=side,
+            x_mm=0.0,
+            y_mm=60.0 * i,
+            area_mm2=SURFACE_AREA_MM2,
+            material="hydrogel",
+        )
+        for i, (side, root) in enumerate(sites)
+    )
+
+
+def default_layout(backend: str) -> tuple[Electrode, ...]:
+    """The default electrodes of a program's backend kind."""
+    if backend == "paddle":
+        return PADDLE_16
+    if backend == "nodes":
+        return node_layout()
+    if backend == "transcutaneous":
+        return transcutaneous_layout()
+    raise ValueError(
+        f"backend must be one of ('paddle', 'nodes', 'transcutaneous'), got {backend!r}"
+    )
