@@ -9,16 +9,19 @@ from openbsi.link.channel import ChannelStats, FaultyChannel
 from openbsi.link.endpoint import LinkEndpoint, LinkStats, pair
 from openbsi.link.errors import REJECT_REASONS, LinkRejected
 from openbsi.link.faults import FaultConfig
+from openbsi.link.radio import Delivery, SimulatedRadio
 from openbsi.link.replay_window import ReplayWindow
 
 __all__ = [
     "REJECT_REASONS",
     "ChannelStats",
+    "Delivery",
     "FaultConfig",
     "FaultyChannel",
     "LinkEndpoint",
     "LinkRejected",
     "LinkStats",
     "ReplayWindow",
+    "SimulatedRadio",
     "pair",
 ]

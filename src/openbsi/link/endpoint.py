@@ -108,6 +108,7 @@ class LinkEndpoint:
         self.confirmation_code = confirmation_code
         self.on_reject = on_reject
         self.stats = LinkStats()
+        self.last_t_ns = 0  # sender's timestamp of the last accepted frame
 
     def seal(self, payload: bytes, t_ns: int) -> bytes:
         """Encrypt and authenticate `payload`, stamped with `t_ns`, as the next frame."""
@@ -152,6 +153,7 @@ class LinkEndpoint:
             self._count_rejection(rejected)
             raise
         self._window.update(header.sequence)
+        self.last_t_ns = header.t_ns
         self.stats.frames_received += 1
         self.stats.highest_sequence = self._window.highest
         return payload

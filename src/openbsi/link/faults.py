@@ -17,6 +17,9 @@ _RANGES: Final[dict[str, tuple[float, float]]] = {
     "corrupt": (0.0, 1.0),
     "drop_after_s": (0.0, 1e9),
     "drop_for_s": (0.0, 1e9),
+    "forge": (0.0, 1.0),
+    "tamper": (0.0, 1.0),
+    "replay": (0.0, 1.0),
 }
 _OPTIONAL: Final[frozenset[str]] = frozenset({"drop_after_s", "drop_for_s"})
 
@@ -35,6 +38,10 @@ class FaultConfig:
     corrupt: fraction of delivered copies with one bit flipped.
     drop_after_s: the link goes down this long after the first frame (None = never) ...
     drop_for_s: ... for this long (None = for good).
+    Attacks by someone on the air (per frame sent; test that the link refuses them):
+    forge: a frame with a fresh header, random ciphertext and a valid CRC.
+    tamper: a copy of the frame with one bit flipped and the CRC fixed, raced ahead of it.
+    replay: a copy of a frame delivered earlier (one of the last 256), sent again.
     """
 
     loss: float = 0.0
@@ -46,6 +53,9 @@ class FaultConfig:
     drop_after_s: float | None = None
     latency_ms: float = 0.0
     drop_for_s: float | None = None
+    forge: float = 0.0
+    tamper: float = 0.0
+    replay: float = 0.0
 
     def __post_init__(self) -> None:
         for name, (low, high) in _RANGES.items():
@@ -75,7 +85,12 @@ class FaultConfig:
             and self.duplicate == 0.0
             and self.corrupt == 0.0
             and self.drop_after_s is None
+            and not self.has_attacks
         )
+
+    @property
+    def has_attacks(self) -> bool:
+        return self.forge > 0.0 or self.tamper > 0.0 or self.replay > 0.0
 
     @classmethod
     def parse(cls, text: str) -> FaultConfig:
