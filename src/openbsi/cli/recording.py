@@ -29,7 +29,7 @@ def recover(
 
     if not log.exists():
         raise UserError(f"LOG must exist, got {log}")
-    data = read_log(log)
+    data = read_log(log, load_ecog=False)  # samples are streamed: memory stays flat
     path = write_nwb(data, out)
     summary = {
         "nwb": str(path), "duration_s": data.duration_s, "chunks": len(data.ecog_chunks),

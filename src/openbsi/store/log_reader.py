@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +33,13 @@ def _stream_info(d: dict) -> StreamInfo:
     )
 
 
-def read_log(path: Path) -> SessionData:
+def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
     """Everything a log holds, up to its first torn or damaged record.
 
     The ECoG hash chain is recomputed while reading; a link that does not match the stored one
-    is reported in `problems` (the data was altered after it was written).
+    is reported in `problems` (the data was altered after it was written). With
+    load_ecog=False the samples stay on disk (memory stays flat for hour-long sessions):
+    data.ecog is empty, data.ecog_source names the log and iter_ecog_blocks streams them.
     """
     path = Path(path)
     if path.is_dir():
@@ -75,7 +78,8 @@ def read_log(path: Path) -> SessionData:
                     (meta["t_s"], meta["t_ns"], n_samples, block.shape[1], meta["sha256"])
                 )
                 n_samples += block.shape[1]
-                blocks.append(block.T)
+                if load_ecog:
+                    blocks.append(block.T)
             elif record_type in _EVENT_LISTS:
                 getattr(data, _EVENT_LISTS[RecordType(record_type)]).append(meta)
             elif record_type == RecordType.PULSES:
@@ -102,6 +106,8 @@ def read_log(path: Path) -> SessionData:
     data.ecog = (
         np.concatenate(blocks, axis=0) if blocks else np.zeros((0, n_channels), dtype="<f4")
     )
+    data.n_ecog_samples = n_samples
+    data.ecog_source = None if load_ecog else path
     data.chain_head = head.hex()
     if chunk_rows:
         t_s, t_ns, first, count, digests = zip(*chunk_rows, strict=True)
@@ -129,3 +135,23 @@ def _merge_kinematics(parts: list[tuple[list[str], list[np.ndarray]]]) -> dict[s
         for n in names:
             out[n].append(values.get(n, np.full(times.size, np.nan)))
     return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def iter_ecog_blocks(path: Path, n_chunks: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(first_sample, samples x channels float32 uV) per ECoG chunk, read one at a time.
+
+    n_chunks: stop after that many chunks (the count read_log found, so that both passes agree).
+    """
+    scan: list[ScanResult] = []
+    first, seen = 0, 0
+    with Path(path).open("rb") as stream:
+        for record_type, payload in iter_records(stream, scan):
+            if record_type != RecordType.ECOG:
+                continue
+            if n_chunks is not None and seen >= n_chunks:
+                return
+            _, arrays = decode_payload(payload)
+            block = arrays[0].T
+            yield first, block
+            first += block.shape[0]
+            seen += 1

@@ -28,6 +28,7 @@ from pynwb.epoch import TimeIntervals
 from openbsi.signals.types import StreamInfo
 from openbsi.states import STATES
 from openbsi.store.log_reader import read_log
+from openbsi.store.nwb_stream import LogEcogIterator
 from openbsi.store.nwb_tables import column, make_table
 from openbsi.store.session_data import EcogChunks, Pulses, SessionData
 
@@ -70,9 +71,13 @@ def _add_ecog(nwb: NWBFile, data: SessionData, compression: int | None) -> None:
     region = nwb.create_electrode_table_region(
         region=list(range(info.n_channels)), description="all recorded channels"
     )
-    samples = np.ascontiguousarray(data.ecog, dtype="<f4")
-    if samples.shape[0] == 0:
-        samples = np.zeros((0, info.n_channels), dtype="<f4")
+    if data.ecog_source is not None and data.n_ecog_samples > 0:  # stream from the log
+        samples = LogEcogIterator(data.ecog_source, data.n_ecog_samples, info.n_channels,
+                                  len(data.ecog_chunks))
+    else:
+        samples = np.ascontiguousarray(data.ecog, dtype="<f4")
+        if samples.shape[0] == 0:
+            samples = np.zeros((0, info.n_channels), dtype="<f4")
     stored = H5DataIO(samples, compression="gzip", compression_opts=compression,
                       chunks=True) if compression else samples
     start = float(data.ecog_chunks.t_s[0]) if len(data.ecog_chunks) else 0.0
@@ -218,9 +223,10 @@ def write_nwb(data: SessionData, path: Path, *, compression_level: int | None = 
     return path
 
 
-def log_to_nwb(log_path: Path, nwb_path: Path) -> Path:
-    """Convert a session log (possibly torn by a crash) to NWB."""
-    return write_nwb(read_log(Path(log_path)), Path(nwb_path))
+def log_to_nwb(log_path: Path, nwb_path: Path, *, compression_level: int | None = None) -> Path:
+    """Convert a session log (possibly torn by a crash) to NWB, streaming the samples."""
+    data = read_log(Path(log_path), load_ecog=False)
+    return write_nwb(data, Path(nwb_path), compression_level=compression_level)
 
 
 def _table(nwb: NWBFile, module: str, name: str) -> DynamicTable | None:
@@ -272,10 +278,10 @@ def read_nwb(path: Path, *, load_ecog: bool = True) -> SessionData:
             start_time=nwb.session_start_time.isoformat(),
             description=nwb.session_description,
         )
-        if series is not None and load_ecog:
-            data.ecog = np.asarray(series.data[:], dtype="<f4")
-        elif series is not None:
-            data.ecog = np.zeros((series.data.shape[0], 0), dtype="<f4")
+        if series is not None:
+            data.n_ecog_samples = int(series.data.shape[0])
+            data.ecog = (np.asarray(series.data[:], dtype="<f4") if load_ecog
+                         else np.zeros((0, info.n_channels), dtype="<f4"))
         if status is not None:
             data.closed = bool(column(status, "closed", "bool")[0])
             data.dropped_records = int(column(status, "dropped_records", "i8")[0])

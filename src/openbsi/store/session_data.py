@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -54,6 +55,8 @@ class SessionData:
     description: str = ""
     meta: dict = field(default_factory=dict)
     ecog: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype="f4"))
+    n_ecog_samples: int = 0  # samples recorded (also when ecog was not loaded into memory)
+    ecog_source: Path | None = None  # the log the samples can be streamed from (load_ecog=False)
     ecog_chunks: EcogChunks = field(default_factory=EcogChunks)
     chain_genesis: str = ""
     chain_head: str = ""  # hex of the last link (== chain_genesis when no chunk was recorded)
@@ -74,4 +77,4 @@ class SessionData:
     @property
     def duration_s(self) -> float:
         """Seconds of ECoG recorded (samples / rate)."""
-        return float(self.ecog.shape[0] / self.info.sfreq_hz)
+        return float(max(self.n_ecog_samples, self.ecog.shape[0]) / self.info.sfreq_hz)
