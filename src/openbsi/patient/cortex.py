@@ -31,11 +31,18 @@ from openbsi.patient.intent import MOVEMENTS, IntentScript
 from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile, get_profile
 from openbsi.signals.types import StreamInfo
 from openbsi.states import REST
+from openbsi.stimulation.types import Pulse
 
 DEFAULT_FS_HZ = 586.0  # Lorach 2023
 VOLUME_CONDUCTION_SIGMA_MM = 3.0  # spatial smoothing of the background (unconfirmed)
 BETA_SIGMA_MM = 10.0  # beta is spatially broad (Miller 2012)
 SLOW_TAU_S = 1.0
+# Shape of one EES artifact as sampled by the amplifier: the biphasic pulse (shorter than a
+# sample) leaves a sharp deflection, an opposite overshoot and an exponential recovery.
+ARTIFACT_RECOVERY_SAMPLES = 3.0
+ARTIFACT_KERNEL = np.concatenate(
+    [[1.0, -0.6], -0.25 * np.exp(-np.arange(10) / ARTIFACT_RECOVERY_SAMPLES)]
+)
 
 
 class VirtualCortex:
@@ -85,6 +92,10 @@ class VirtualCortex:
         )
         self._draw_blocks(rng)
         self._sample = 0
+        # Per-channel artifact gain: mostly common polarity, varying with contact position.
+        self._artifact_gain = anatomy.uniform(0.5, 1.5, n)
+        self._artifact = np.zeros(0)  # future artifact waveform, from the next unread sample
+        self.late_pulses = 0  # pulses whose artifact fell on samples already read
         self.info = StreamInfo(
             name=f"virtual-ecog-{self.profile.name}",
             sfreq_hz=self.fs_hz,
@@ -170,6 +181,34 @@ class VirtualCortex:
             beta_drop += (p.beta_drop * self._w_beta[:, k])[:, None] * env[None, :]
         return 1.0 + hg, np.clip(1.0 - beta_drop, 0.05, 1.0)
 
+    def add_pulses(self, pulses: list[Pulse] | tuple[Pulse, ...]) -> None:
+        """Stimulation artifacts of these pulses (session-clock t_ns) on the coming samples."""
+        if not pulses:
+            return
+        p = self.profile.cortex
+        k = np.array([round(pl.t_ns * 1e-9 * self.fs_hz) for pl in pulses]) - self._sample
+        scale = np.array([pl.amplitude_ma * pl.pulse_width_us / 300.0 for pl in pulses])
+        late = k < 0
+        self.late_pulses += int(late.sum())
+        k, scale = k[~late], scale[~late] * p.stim_artifact_uv_per_ma
+        if k.size == 0:
+            return
+        need = int(k.max()) + ARTIFACT_KERNEL.size
+        if need > self._artifact.size:
+            self._artifact = np.pad(self._artifact, (0, need - self._artifact.size))
+        train = np.zeros(int(k.max()) + 1)
+        np.add.at(train, k, scale)
+        self._artifact[:need] += np.convolve(train, ARTIFACT_KERNEL)[:need]
+
+    def _take_artifact(self, n_samples: int) -> np.ndarray | None:
+        if self._artifact.size == 0:
+            return None
+        out = np.zeros(n_samples)
+        m = min(n_samples, self._artifact.size)
+        out[:m] = self._artifact[:m]
+        self._artifact = self._artifact[m:]
+        return out
+
     def read(self, n_samples: int) -> np.ndarray:
         """Next n_samples of ECoG, (64, n_samples) float64 in microvolts."""
         if n_samples < 0:
@@ -187,6 +226,9 @@ class VirtualCortex:
         x += line_noise(self._sample, n_samples, self.fs_hz, self._line_amp, self._line_phase,
                         p.line_hz)
         x += p.noise_uv * rng.standard_normal((n, n_samples))
+        artifact = self._take_artifact(n_samples)
+        if artifact is not None:
+            x += self._artifact_gain[:, None] * artifact[None, :]
         if self._bad.any():
             x[self._bad] = self._bad_signal(int(self._bad.sum()), n_samples, rng)
         self._sample += n_samples

@@ -26,6 +26,10 @@ class CortexParams:
     slow_fluctuation: float = 0.1  # non-task broadband fluctuations (log-sd, ~2 s time scale)
     drift_per_day: float = 0.02  # slow drift of tuning per day (fraction of tuning weight)
     n_bad_channels: int = 0
+    # Far-field EES artifact at the cortex per mA (at 300 us), before the channel's gain;
+    # epidural spinal stimulation is seen on the ECoG as spikes at the stimulation rate
+    # (magnitude unconfirmed: a modelling default).
+    stim_artifact_uv_per_ma: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,7 @@ class VirtualPatient:
 
     def receive_pulses(self, pulses: Sequence[Pulse]) -> None:
         self.spinal.receive(pulses)
+        self.cortex.add_pulses(list(pulses))
         self._pulse_log.extend(pulses)
 
     def pulses_received(self) -> list[Pulse]:
