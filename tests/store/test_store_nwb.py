@@ -73,3 +73,14 @@ def test_compressed_ecog_reads_back_identically(tmp_path: Path) -> None:
     back = read_nwb(write_nwb(data, tmp_path / "c.nwb", compression_level=1))
     np.testing.assert_array_equal(back.ecog, data.ecog)
     assert not (tmp_path / "c.partial.nwb").exists()
+
+
+def test_streamed_conversion_crosses_batch_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openbsi.store import nwb_stream
+
+    monkeypatch.setattr(nwb_stream, "BATCH_SAMPLES", 100)  # 59-sample chunks, uneven batches
+    record_synthetic_session(tmp_path, np.random.default_rng(12), seconds=1.3, n_channels=3)
+    streamed = read_nwb(log_to_nwb(tmp_path / LOG_NAME, tmp_path / "s.nwb"))
+    np.testing.assert_array_equal(streamed.ecog, read_log(tmp_path).ecog)

@@ -68,6 +68,26 @@ def verify(
         raise typer.Exit(1)
 
 
+@recording_app.command("export-bids")
+def export_bids_command(
+    file: Annotated[Path, typer.Argument(help="recording.nwb")],
+    root: Annotated[Path, typer.Option("--root", help="BIDS dataset root folder")],
+    subject: Annotated[str, typer.Option(help="BIDS subject label")] = "01",
+    session: Annotated[str | None, typer.Option(help="BIDS session label")] = None,
+    task: Annotated[str, typer.Option(help="BIDS task label")] = "bsi",
+    run: Annotated[int | None, typer.Option(help="BIDS run index")] = None,
+    line_freq: Annotated[float, typer.Option(help="power-line frequency, Hz")] = 50.0,
+) -> None:
+    """Write the recording as BIDS-iEEG (BrainVision + events + sidecars) with mne-bids."""
+    from openbsi.store.bids import export_bids
+
+    if not file.is_file():
+        raise UserError(f"FILE must be an existing .nwb file, got {file}")
+    path = export_bids(file, root, subject=subject, session=session, task=task, run=run,
+                       line_freq_hz=line_freq)
+    console.print(f"wrote {path}")
+
+
 @app.command("report")
 def report(
     recording: Annotated[Path, typer.Argument(help="recording.nwb")],
