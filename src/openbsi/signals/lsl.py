@@ -297,54 +297,85 @@ class LslSource:
         self.close()
 
 
+def bench_publish(
+    name: str, n_channels: int, sfreq_hz: float, chunk_samples: int, n_chunks: int
+) -> None:
+    """The benchmark's publisher: waits for a consumer, then pushes `n_chunks` chunks at the
+    stream's real rate, each stamped with local_clock() at the push."""
+    info = StreamInfo(name, sfreq_hz, tuple(f"ch{i:04d}" for i in range(n_channels)))
+    outlet = StreamOutlet(to_lsl_info(info), chunk_size=1, max_buffered=10)
+    if not outlet.wait_for_consumers(timeout=10.0):
+        return
+    block = np.zeros((chunk_samples, n_channels), np.float32)
+    period_s = chunk_samples / sfreq_hz
+    next_s = local_clock() + 1.5  # let the consumer settle (its first time correction)
+    for _ in range(n_chunks):
+        while (left_s := next_s - local_clock()) > 0:
+            time.sleep(min(max(left_s - 0.0005, 0.0), 0.01))
+        outlet.push_chunk(block, timestamp=local_clock())
+        next_s += period_s
+    time.sleep(0.2)  # let the last chunk leave before the outlet goes away
+
+
 def lsl_transport_latency(
     n_channels: int = 64,
     *,
     n_chunks: int = 200,
     sfreq_hz: float = 2000.0,
     chunk_samples: int = 20,
+    publisher: str = "process",
     name: str | None = None,
 ) -> dict[str, float]:
     """What LSL adds on loopback: push -> pull latency of each chunk, p50/p99/max in ms.
 
-    An outlet in a background thread pushes `n_chunks` chunks at the stream's real rate, each
-    stamped with local_clock() just before the push; this thread blocks in pull_chunk and
-    stamps each chunk on arrival (both stamps on the same clock, plus time_correction).
+    A publisher ("process": its own Python process, as `openbsi stream` runs; or "thread")
+    pushes chunks at the stream's real rate, each stamped with local_clock() at the push; this
+    thread blocks in pull_chunk and stamps each chunk on arrival. Both stamps are on the same
+    machine clock, mapped with time_correction().
     """
+    import subprocess
+    import sys
     import threading
 
     if not 1 <= n_channels <= 4096:
         raise ValueError(f"n_channels must be in [1, 4096], got {n_channels}")
     if not 10 <= n_chunks <= 100_000:
         raise ValueError(f"n_chunks must be in [10, 100000], got {n_chunks}")
+    if publisher not in ("process", "thread"):
+        raise ValueError(f"publisher must be one of ('process', 'thread'), got {publisher!r}")
     name = name or f"openbsi-bench-{n_channels}-{time.monotonic_ns()}"
-    info = StreamInfo(name, sfreq_hz, tuple(f"ch{i:04d}" for i in range(n_channels)))
-    outlet = StreamOutlet(to_lsl_info(info), chunk_size=1, max_buffered=10)
-    inlet = StreamInlet(resolve_one(name, timeout_s=5.0), max_buffered=10)
-    inlet.open_stream(timeout=5.0)
-    correction_s = inlet.time_correction(timeout=5.0)
-    period_s = chunk_samples / sfreq_hz
-    block = np.zeros((chunk_samples, n_channels), np.float32)
-
-    def publish() -> None:
-        next_s = local_clock() + 0.05
-        for _ in range(n_chunks):
-            while local_clock() < next_s:
-                time.sleep(min(max(next_s - local_clock() - 0.0005, 0.0), 0.01))
-            outlet.push_chunk(block, timestamp=local_clock())
-            next_s += period_s
-
+    args = (name, n_channels, sfreq_hz, chunk_samples, n_chunks)
+    if publisher == "process":
+        code = f"from openbsi.signals.lsl import bench_publish; bench_publish(*{args!r})"
+        runner: subprocess.Popen | threading.Thread = subprocess.Popen(
+            [sys.executable, "-c", code], stderr=subprocess.DEVNULL
+        )
+    else:
+        runner = threading.Thread(target=bench_publish, args=args, daemon=True)
+        runner.start()
     latencies_ms: list[float] = []
-    publisher = threading.Thread(target=publish, daemon=True)
-    publisher.start()
-    deadline_s = local_clock() + 5.0 + n_chunks * period_s * 2
-    while len(latencies_ms) < n_chunks and local_clock() < deadline_s:
-        _, ts = inlet.pull_chunk(timeout=0.5, max_samples=chunk_samples)
-        arrived_s = local_clock()
-        if len(ts):
-            latencies_ms.append((arrived_s - (ts[-1] + correction_s)) * 1e3)
-    publisher.join(timeout=5.0)
-    inlet.close_stream()
+    try:
+        inlet = StreamInlet(resolve_one(name, timeout_s=20.0), max_buffered=10)
+        inlet.open_stream(timeout=10.0)
+        correction_s = inlet.time_correction(timeout=10.0)
+        inlet.flush()
+        ready_s = local_clock()  # chunks pushed before this waited for us, not for LSL
+        deadline_s = local_clock() + 10.0 + n_chunks * chunk_samples / sfreq_hz * 2
+        while len(latencies_ms) < n_chunks and local_clock() < deadline_s:
+            _, ts = inlet.pull_chunk(timeout=0.5, max_samples=chunk_samples)
+            arrived_s = local_clock()
+            if len(ts) and ts[-1] >= ready_s:
+                latencies_ms.append((arrived_s - (ts[-1] + correction_s)) * 1e3)
+        inlet.close_stream()
+    finally:
+        if isinstance(runner, subprocess.Popen):
+            try:
+                runner.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:
+                runner.kill()
+                runner.wait()
+        else:
+            runner.join(timeout=5.0)
     values = np.asarray(latencies_ms)
     if values.size == 0:
         raise RuntimeError(f"no chunk of LSL stream {name!r} arrived on loopback")
