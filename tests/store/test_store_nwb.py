@@ -84,3 +84,19 @@ def test_streamed_conversion_crosses_batch_boundaries(
     record_synthetic_session(tmp_path, np.random.default_rng(12), seconds=1.3, n_channels=3)
     streamed = read_nwb(log_to_nwb(tmp_path / LOG_NAME, tmp_path / "s.nwb"))
     np.testing.assert_array_equal(streamed.ecog, read_log(tmp_path).ecog)
+
+
+def test_channel_meta_survives_the_round_trip(tmp_path: Path) -> None:
+    from openbsi.signals.types import StreamInfo
+
+    metas = ({"group": "left", "x_mm": 0.0, "y_mm": 4.5, "location": "left M1 leg",
+              "tuned_to": "left_knee"},
+             {"group": "right", "x_mm": 4.0, "y_mm": 0.0, "location": "right M1 leg",
+              "tuned_to": "rest"})
+    info = StreamInfo("meta", 586.0, ("a", "b"), channel_meta=metas)
+    with SessionRecorder(tmp_path, info) as rec:
+        rec.ecog(np.ones((2, 3)), 0.0, 0)
+    back = read_nwb(log_to_nwb(tmp_path / LOG_NAME, tmp_path / "m.nwb"))
+    assert back.info == info
+    with NWBHDF5IO(str(tmp_path / "m.nwb"), "r") as io:
+        assert list(io.read().electrodes["location"].data[:]) == ["left M1 leg", "right M1 leg"]

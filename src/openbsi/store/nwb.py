@@ -61,12 +61,14 @@ def _add_ecog(nwb: NWBFile, data: SessionData, compression: int | None) -> None:
     nwb.add_electrode_column(name="label", description="channel name")
     nwb.add_electrode_column(name="x_mm", description="mediolateral position on the implant, mm")
     nwb.add_electrode_column(name="y_mm", description="rostrocaudal position on the implant, mm")
+    nwb.add_electrode_column(name="channel_meta", description="JSON of the stream's channel_meta")
     for name, meta in zip(info.channel_names, metas, strict=True):
         group = groups[str(meta.get("group", "implant"))]
         x_mm, y_mm = float(meta.get("x_mm", np.nan)), float(meta.get("y_mm", np.nan))
         nwb.add_electrode(
-            group=group, location=group.location, rel_x=x_mm, rel_y=y_mm,
-            label=name, x_mm=x_mm, y_mm=y_mm,
+            group=group, location=str(meta.get("location", group.location)), rel_x=x_mm,
+            rel_y=y_mm, label=name, x_mm=x_mm, y_mm=y_mm,
+            channel_meta=json.dumps(meta, default=str),
         )
     region = nwb.create_electrode_table_region(
         region=list(range(info.n_channels)), description="all recorded channels"
@@ -255,10 +257,14 @@ def _stream_info(nwb: NWBFile, series: ElectricalSeries | None, name: str) -> St
     labels = column(table, "label", "str")
     groups = [g.name for g in table["group"].data[:]] if table is not None else []
     xs, ys = column(table, "x_mm", "f8"), column(table, "y_mm", "f8")
-    metas = tuple(
-        {"group": g, "x_mm": float(x), "y_mm": float(y)}
-        for g, x, y in zip(groups, xs, ys, strict=True)
-    )
+    stored = column(table, "channel_meta", "str")
+    if stored:  # written by this module: the exact channel_meta (empty when there was none)
+        metas = () if all(m == "{}" for m in stored) else tuple(json.loads(m) for m in stored)
+    else:
+        metas = tuple(
+            {"group": g, "x_mm": float(x), "y_mm": float(y)}
+            for g, x, y in zip(groups, xs, ys, strict=True)
+        )
     rate = float(series.rate) if series is not None else 1.0
     return StreamInfo(name=name, sfreq_hz=rate, channel_names=tuple(labels) or ("none",),
                       channel_meta=metas)

@@ -281,6 +281,11 @@ class SessionRecorder:
 
     # -------------------------------------------------------------------- close
     @property
+    def log_path(self) -> Path:
+        """The log file (folder/session.obsilog)."""
+        return self.path
+
+    @property
     def chain_head(self) -> str:
         """Hex of the last link of the ECoG hash chain (publish it to pin the recording)."""
         return self._head.hex()
