@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-POOLINGS = ("mean", "halves", "none")
+POOLINGS = ("mean", "late", "recent", "halves", "none")
 
 
 def pool_features(X: np.ndarray, pooling: str) -> np.ndarray:
-    """(n, T, F, C) -> (n, d): 'mean' over time (d = F C), 'halves' (d = 2 F C), 'none'."""
+    """(n, T, F, C) -> (n, d): 'mean' over time (d = F C), 'late' = mean of the newest half
+    (d = F C, less lag), 'halves' (d = 2 F C), 'none' (d = T F C)."""
     n = X.shape[0]
     if pooling == "mean":
         return X.mean(axis=1).reshape(n, -1)
+    if pooling == "recent":  # newest 30 % of the time points (least lag, more noise)
+        k = max(1, round(0.3 * X.shape[1]))
+        return X[:, -k:].mean(axis=1).reshape(n, -1)
+    if pooling == "late":
+        return X[:, X.shape[1] // 2 :].mean(axis=1).reshape(n, -1)
     if pooling == "halves":
         half = max(X.shape[1] // 2, 1)
         first = X[:, :half].mean(axis=1).reshape(n, -1)
@@ -20,3 +26,11 @@ def pool_features(X: np.ndarray, pooling: str) -> np.ndarray:
     if pooling == "none":
         return X.reshape(n, -1)
     raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+
+
+def pooled_shape(shape: tuple[int, int, int], pooling: str) -> tuple[int, int, int]:
+    """Tensor shape (T', F, C) of the pooled vector, for multilinear models."""
+    t, f, c = shape
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    return {"halves": (2, f, c), "none": (t, f, c)}.get(pooling, (1, f, c))
