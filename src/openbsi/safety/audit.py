@@ -32,17 +32,39 @@ def out_of_limit_mask(
     pulses: Sequence[Pulse], limits: SafetyLimits, electrodes: tuple[Electrode, ...]
 ) -> np.ndarray:
     """True for every pulse that breaks a limit (alone, by its rate, or by total current)."""
-    n = len(pulses)
-    if n == 0:
+    if len(pulses) == 0:
         return np.zeros(0, dtype=bool)
     cols = pulse_arrays(pulses)
-    t, e = cols["t_ns"], cols["electrode"]
-    a, pw, gap = cols["amplitude_ma"], cols["pulse_width_us"], cols["gap_us"]
+    return out_of_limit_mask_arrays(
+        cols["t_ns"], cols["electrode"], cols["amplitude_ma"], cols["pulse_width_us"],
+        cols["gap_us"], limits, electrodes,
+    )
+
+
+def out_of_limit_mask_arrays(
+    t: np.ndarray,
+    e: np.ndarray,
+    a: np.ndarray,
+    pw: np.ndarray,
+    gap: np.ndarray,
+    limits: SafetyLimits,
+    electrodes: tuple[Electrode, ...],
+) -> np.ndarray:
+    """out_of_limit_mask on columns (t_ns as float64 or int64, electrode as int64)."""
+    n = len(t)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    t = np.asarray(t, dtype=np.float64)
+    e = np.asarray(e, dtype=np.int64)
     bad = ~(np.isfinite(a) & np.isfinite(pw) & np.isfinite(gap) & np.isfinite(t))
     area_by_index = {el.index: el.area_mm2 for el in electrodes}
-    known = np.array([int(x) in area_by_index for x in e], dtype=bool)
-    bad |= ~known
-    area_cm2 = np.array([area_by_index.get(int(x), np.nan) for x in e]) / 100.0
+    lookup = np.full(max(max(area_by_index), 0) + 1, np.nan)
+    for index, area in area_by_index.items():
+        if index >= 0:
+            lookup[index] = area
+    inside = (e >= 0) & (e < len(lookup))
+    area_cm2 = np.where(inside, lookup[np.clip(e, 0, len(lookup) - 1)], np.nan) / 100.0
+    bad |= ~np.isfinite(area_cm2)
     with np.errstate(invalid="ignore", divide="ignore"):
         bad |= ~((a > 0) & (a >= limits.min_amplitude_ma) & (a <= limits.max_amplitude_ma))
         bad |= ~((pw >= limits.min_pulse_width_us) & (pw <= limits.max_pulse_width_us))

@@ -84,10 +84,16 @@ class SafetySupervisor:
         self._by_index = {electrode.index: electrode for electrode in self.electrodes}
         if len(self._by_index) != len(self.electrodes):
             raise ValueError("electrodes must have unique indices")
+        # Per-electrode charge-per-phase limit (uC) and Shannon bound on D x Q.
+        self._max_charge_uc = {e.index: limits.max_charge_uc(e.area_mm2) for e in electrodes}
+        self._area_cm2 = {e.index: e.area_mm2 / 100.0 for e in electrodes}
+        self._shannon_dq = 10.0**limits.shannon_k
         self.events: list[SafetyEvent] = []
         self._target: dict[int, ChannelCommand] = {}
         self._current: dict[int, ChannelCommand] = {}  # what output() last returned, by electrode
         self._ramping: set[int] = set()
+        self._steady: tuple[ChannelCommand, ...] | None = None  # output at target, no ramp
+        self._last_tuple: tuple[ChannelCommand, ...] = ()
         self._last_output_ns: int | None = None
         self._last_command_t_ns: int | None = None
         self._last_seq: int | None = None
@@ -258,6 +264,7 @@ class SafetySupervisor:
                                             target.frequency_hz, target.interphase_gap_us)
         self._current = current
         self._ramping = set()
+        self._steady = None
 
     # ------------------------------------------------------------------ gate 2: setpoints
     def output(self, now_ns: int) -> tuple[ChannelCommand, ...]:
@@ -266,12 +273,19 @@ class SafetySupervisor:
         if self._estopped:
             self._current = {}
             self._last_output_ns = max(now, self._last_output_ns or now)
+            self._last_tuple = ()
             return ()
         last = self._last_output_ns
         if last is not None and now <= last:
-            return self._current_tuple()
+            return self._last_tuple
         trip_ns = self._trip_ns()
-        if trip_ns is not None and now >= trip_ns:
+        tripping = trip_ns is not None and now >= trip_ns
+        if not tripping and self._steady is not None:  # fast path: holding the target
+            self._last_output_ns = now
+            return self._steady
+        if tripping:
+            assert trip_ns is not None
+            self._steady = None
             if not self._watchdog_tripped:
                 # Ramp normally up to the trip time, then down to zero within ramp_down_ms.
                 if last is None or last < trip_ns:
@@ -285,7 +299,10 @@ class SafetySupervisor:
         else:
             self._ramp_up_to(now, last)
         self._last_output_ns = now
-        return self._current_tuple()
+        self._last_tuple = self._current_tuple()
+        if not tripping and not self._ramping:
+            self._steady = self._last_tuple
+        return self._last_tuple
 
     def _trip_ns(self) -> int | None:
         if self._last_command_t_ns is None:
@@ -338,6 +355,8 @@ class SafetySupervisor:
         self._estopped = True
         self._target = {}
         self._current = {}
+        self._steady = None
+        self._last_tuple = ()
         self.events.append(SafetyEvent(int(now_ns), "emergency_stop", "command", 1.0, 0.0,
                                        "estop"))
 
@@ -395,13 +414,12 @@ class SafetySupervisor:
         # gap between them must be a real, bounded delay.
         if not (0.0 <= gap <= lim.max_interphase_gap_us):
             return False
-        area = self._by_index[e].area_mm2
         charge_uc = a * lim.phase_width_us(width) * 1e-3
-        if charge_uc > lim.max_charge_uc(area):
+        if charge_uc > self._max_charge_uc[e]:
             return False
-        density = charge_uc / (area / 100.0)
+        density = charge_uc / self._area_cm2[e]
         # Shannon: log10(D) <= k - log10(Q)  <=>  D * Q <= 10**k.
-        return density * charge_uc <= 10.0**lim.shannon_k
+        return density * charge_uc <= self._shannon_dq
 
 
 def summarize_events(events: Iterable[SafetyEvent]) -> dict[str, int]:

@@ -71,14 +71,21 @@ def node_layout(n: int = 6, rng: np.random.Generator | None = None) -> tuple[Ele
 
 
 def node_placements(
-    electrodes: tuple[Electrode, ...], rng: np.random.Generator | None = None
+    electrodes: tuple[Electrode, ...],
+    rng: np.random.Generator | None = None,
+    depth_range_mm: tuple[float, float] = (20.0, 40.0),
 ) -> tuple[NodePlacement, ...]:
-    """Plausible implant depths (20–40 mm) and misalignments (0–40 deg, 0–10 mm) per node."""
+    """Random implant depths (default 20–40 mm) and misalignments (0–40 deg, 0–10 mm)."""
     g = rng if rng is not None else np.random.default_rng(7)
+    low, high = depth_range_mm
+    if not (0.0 <= low <= high <= 200.0):
+        raise ValueError(
+            f"depth_range_mm must satisfy 0 <= low <= high <= 200, got {depth_range_mm}"
+        )
     return tuple(
         NodePlacement(
             node_id=e.name,
-            depth_mm=float(g.uniform(20.0, 40.0)),
+            depth_mm=float(g.uniform(low, high)),
             misalignment_deg=float(g.uniform(0.0, 40.0)),
             lateral_offset_mm=float(g.uniform(0.0, 10.0)),
         )

@@ -2,9 +2,11 @@
 
 One external transmitter powers and programs every node (Yu et al., arXiv 2112.15552, via
 facts.md). Each node harvests power according to its depth and misalignment into a small
-energy store; each pulse draws from it. The transmitter triggers one node at a time, so
-requests that coincide are placed in consecutive slots; a request that cannot be placed is
-rejected with its reason: "energy", "slot_conflict", "unknown_node" or "out_of_range".
+energy store; each pulse draws from it. The transmitter triggers one node at a time in a
+time-division frame: node i is always triggered i slots after the nominal pulse time (a fixed
+latency per node, so each node's pulse intervals are kept exactly). A request whose slot
+overlaps another node's is rejected, as is one the node cannot power or address; the reasons
+are "energy", "slot_conflict", "unknown_node" and "out_of_range".
 """
 
 from __future__ import annotations
@@ -71,12 +73,9 @@ class NodeScheduler:
         profile: DeviceProfile = NODES_PROFILE,
         harvest: HarvestModel | None = None,
         slot_us: float = 100.0,
-        max_delay_us: float = 600.0,
     ) -> None:
         if not (math.isfinite(slot_us) and 1.0 <= slot_us <= 10_000.0):
             raise ValueError(f"slot_us must be in [1, 10000], got {slot_us!r}")
-        if not (math.isfinite(max_delay_us) and 0.0 <= max_delay_us <= 100_000.0):
-            raise ValueError(f"max_delay_us must be in [0, 100000], got {max_delay_us!r}")
         by_id = {p.node_id: p for p in placements}
         missing = [e.name for e in electrodes if e.name not in by_id]
         if missing:
@@ -84,13 +83,13 @@ class NodeScheduler:
         self.profile = profile
         self.harvest = harvest if harvest is not None else HarvestModel()
         self.slot_ns = int(slot_us * 1000)
-        self.max_delay_ns = int(max_delay_us * 1000)
         self.node_id = {e.index: e.name for e in electrodes}
+        self.offset_ns = {e.index: rank * self.slot_ns for rank, e in enumerate(electrodes)}
         self.power_uw = {e.index: self.harvest.harvested_power_uw(by_id[e.name])
                          for e in electrodes}
         self.energy_uj = {e.index: self.harvest.store_capacity_uj for e in electrodes}
         self._energy_t_ns: dict[int, int | None] = {e.index: None for e in electrodes}
-        self._busy_until_ns = -(2**62)
+        self._busy: list[tuple[int, int]] = []  # recent transmitter slots (start, end)
         self.rejected_by_reason = dict.fromkeys(REASONS, 0)
 
     def energy_at(self, electrode: int, t_ns: int) -> float:
@@ -113,8 +112,14 @@ class NodeScheduler:
             return f"interphase_gap_us {gap} outside [0, {p.max_interphase_gap_us}]"
         return None
 
-    def place(self, pulses: list[Pulse], t_end_ns: int) -> tuple[list[Pulse], list[Rejection]]:
-        """Schedule requests (in time order) before t_end_ns; the rest come back rejected."""
+    def place(
+        self, pulses: list[Pulse], t_end_ns: int | None = None
+    ) -> tuple[list[Pulse], list[Rejection]]:
+        """Schedule requests; each placed pulse moves to its node's slot (nominal + offset).
+
+        t_end_ns is the end of the span being emitted (unused: a node's fixed slot offset may
+        carry its last pulses just past it).
+        """
         placed: list[Pulse] = []
         rejected: list[Rejection] = []
 
@@ -123,7 +128,8 @@ class NodeScheduler:
             rejected.append(Rejection(pulse.t_ns, pulse.electrode, node, reason, detail))
             self.rejected_by_reason[reason] += 1
 
-        for pulse in sorted(pulses, key=lambda p: p.t_ns):
+        requests: list[tuple[int, Pulse]] = []
+        for pulse in pulses:
             e = pulse.electrode
             if e not in self.node_id:
                 reject(pulse, "unknown_node", f"no node at index {e}")
@@ -132,9 +138,16 @@ class NodeScheduler:
             if problem is not None:
                 reject(pulse, "out_of_range", problem)
                 continue
-            start = max(pulse.t_ns, self._busy_until_ns)
-            if start - pulse.t_ns > self.max_delay_ns or start >= t_end_ns:
-                reject(pulse, "slot_conflict", f"transmitter busy {start - pulse.t_ns} ns")
+            requests.append((pulse.t_ns + self.offset_ns[e], pulse))
+        requests.sort(key=lambda item: item[0])
+        if requests:
+            horizon = requests[0][0] - self.slot_ns
+            self._busy = [slot for slot in self._busy if slot[1] > horizon]
+        for start, pulse in requests:
+            e = pulse.electrode
+            end = start + self.slot_ns
+            if any(s < end and start < b for s, b in self._busy):
+                reject(pulse, "slot_conflict", "another node holds the transmitter slot")
                 continue
             need = self.harvest.pulse_energy_uj(pulse.amplitude_ma, pulse.pulse_width_us)
             have = self.energy_at(e, start)
@@ -143,7 +156,9 @@ class NodeScheduler:
                 reject(pulse, "energy", f"needs {need:.3g} uJ, store holds {have:.3g} uJ")
                 continue
             self.energy_uj[e], self._energy_t_ns[e] = have - need, start
-            self._busy_until_ns = start + self.slot_ns
+            self._busy.append((start, end))
+            if len(self._busy) > 64:
+                self._busy = self._busy[-32:]
             placed.append(pulse if start == pulse.t_ns else Pulse(
                 start, e, pulse.amplitude_ma, pulse.pulse_width_us, pulse.interphase_gap_us))
         return placed, rejected

@@ -97,6 +97,8 @@ class Stimulator(ABC):
         self._clock_ns: int | None = None  # end of the span already emitted
         self._next_ns: dict[int, int] = {}  # next pulse time of each active channel
         self._last_pulse_ns: dict[int, int] = {}
+        self._last_setpoints: tuple[ChannelCommand, ...] | None = None
+        self._last_active: dict[int, ChannelCommand] = {}
         self.pulses_delivered = 0
         self.pulses_blocked = 0
         self.commands_accepted = 0
@@ -197,6 +199,8 @@ class Stimulator(ABC):
     ) -> dict[int, ChannelCommand]:
         """Start channels that became active (respecting the interval since their last pulse)
         and forget channels that stopped."""
+        if setpoints is self._last_setpoints and self._next_ns.keys() == self._last_active.keys():
+            return self._last_active  # unchanged since the last call (the common case)
         active: dict[int, ChannelCommand] = {}
         for sp in setpoints:
             a, f = sp.amplitude_ma, sp.frequency_hz
@@ -209,6 +213,7 @@ class Stimulator(ABC):
                 last = self._last_pulse_ns.get(e)
                 start = t if last is None else max(t, last + period_ns(sp.frequency_hz))
                 self._next_ns[e] = start
+        self._last_setpoints, self._last_active = setpoints, active
         return active
 
     # ------------------------------------------------------------------ backend hooks

@@ -36,7 +36,6 @@ class NodesStimulator(Stimulator):
         harvest: HarvestModel | None = None,
         rng: np.random.Generator | None = None,
         slot_us: float = 100.0,
-        max_delay_us: float = 600.0,
         history: int = 100_000,
         **kw: Any,
     ) -> None:
@@ -49,7 +48,7 @@ class NodesStimulator(Stimulator):
         assert self.profile is not None
         self.scheduler = NodeScheduler(
             layout, self.placements, profile=self.profile, harvest=harvest,
-            slot_us=slot_us, max_delay_us=max_delay_us,
+            slot_us=slot_us,
         )
         self.rejections: deque[Rejection] = deque(maxlen=history)
         self.emitted: deque[tuple[str, Pulse]] = deque(maxlen=history)
