@@ -55,3 +55,32 @@ def test_stream_virtual_rejects_a_bad_profile() -> None:
     process = _cli("stream", "virtual", "--name", "x", "--profile", "nobody", "--seconds", "1")
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2 and "profile must be one of" in err
+
+
+def test_stream_virtual_feels_pulses_published_by_another_process() -> None:
+    from mne_lsl.lsl import StreamInfo, StreamOutlet, local_clock
+
+    name = f"openbsi-pulses-{uuid.uuid4().hex[:8]}"
+    info = StreamInfo(name, "Stim", 4, 0.0, "float64", name)
+    info.set_channel_names(["electrode", "amplitude_ma", "pulse_width_us", "interphase_gap_us"])
+    outlet = StreamOutlet(info)
+    process = _cli("stream", "virtual", "--name", name + "-ecog", "--pulses", name, "--json")
+    try:
+        with LslSource(name + "-ecog", timeout_s=15.0) as source:  # the patient is up
+            source.pull()
+        assert outlet.wait_for_consumers(10.0)
+        sent = 0
+        for _ in range(10):
+            t = local_clock()
+            pulses = np.array([[3, 2.0, 300.0, 20.0], [7, 1.5, 300.0, 20.0]])
+            outlet.push_chunk(pulses, np.array([t, t + 0.01]))
+            sent += 2
+            time.sleep(0.05)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["pulses_received"] == sent

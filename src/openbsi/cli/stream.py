@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import signal
 import time
+from typing import TYPE_CHECKING
 
 import typer
 
 from openbsi.cli.apps import UserError, app, console
+
+if TYPE_CHECKING:
+    from openbsi.patient.virtual import VirtualPatient
 
 stream_app = typer.Typer(
     help="Real-time LSL streams (publish the virtual patient).", no_args_is_help=True
@@ -26,6 +30,11 @@ def stream_virtual(
         None, "--seconds", help="Stop after this many seconds (default: until Ctrl-C)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the patient's random generator."),
+    pulses: str | None = typer.Option(
+        None,
+        "--pulses",
+        help="LSL stream of delivered pulses to feel (what `--stimulator lsl:NAME` publishes).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print a summary JSON object at the end."),
 ) -> None:
     """Publish the virtual patient's ECoG as a real-time LSL stream (type ECoG, microvolts)."""
@@ -44,6 +53,7 @@ def stream_virtual(
     patient = VirtualPatient(script, rng, profile=profile)
     info = patient.info
     stopping = {"now": False}
+    body = _PulseIntake(patient, pulses) if pulses else None
 
     def stop(signum: int, frame: object) -> None:  # SIGTERM/SIGINT: finish the block, close
         stopping["now"] = True
@@ -56,10 +66,18 @@ def stream_virtual(
                 f"publishing LSL stream [bold]{name}[/bold]: {info.n_channels} ch ECoG at "
                 f"{info.sfreq_hz:g} Hz ({profile}); Ctrl-C to stop"
             )
+            if body is not None:
+                body.start()
             sent = publish_realtime(
-                pub, patient.read_ecog, seconds, should_stop=lambda: stopping["now"]
+                pub,
+                patient.read_ecog,
+                seconds,
+                should_stop=lambda: stopping["now"],
+                on_block=body.on_block if body is not None else None,
             )
     finally:
+        if body is not None:
+            body.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
     summary = {
@@ -70,7 +88,53 @@ def stream_virtual(
         "samples_sent": sent,
         "seconds": round(time.monotonic() - started, 3),
     }
+    if body is not None:
+        gait = patient.gait_summary()
+        summary |= {"pulses_received": body.received, "steps": gait.steps}
     if json_out:
         print(json.dumps(summary))
     else:
         console.print(f"sent {sent} samples in {summary['seconds']} s")
+
+
+class _PulseIntake:
+    """Feeds the pulses another process delivered (an LSL "Stim" stream) to the patient's
+    spinal cord, and moves the body along, lagging real time a little so late pulses count."""
+
+    LAG_S = 0.2
+    FIELDS = ("electrode", "amplitude_ma", "pulse_width_us", "interphase_gap_us")
+
+    def __init__(self, patient: VirtualPatient, name: str) -> None:
+        from openbsi.signals.lsl import LslEventSource
+
+        self.patient = patient
+        self.source = LslEventSource(name, timeout_s=15.0)
+        names = self.source.channel_names
+        self.columns = [names.index(f) if f in names else i for i, f in enumerate(self.FIELDS)]
+        if self.source.n_channels < len(self.FIELDS):
+            raise UserError(
+                f"--pulses: stream {name!r} must have {len(self.FIELDS)} channels "
+                f"{self.FIELDS}, got {self.source.n_channels}"
+            )
+        self.start_ns = 0
+        self.received = 0
+
+    def start(self) -> None:
+        self.start_ns = time.monotonic_ns()
+
+    def on_block(self, elapsed_ns: int) -> None:
+        from openbsi.stimulation.types import Pulse
+
+        data, t_ns = self.source.pull()
+        if len(t_ns):
+            e, a, w, g = (data[:, c] for c in self.columns)
+            batch = [
+                Pulse(int(t - self.start_ns), int(e[k]), float(a[k]), float(w[k]), float(g[k]))
+                for k, t in enumerate(t_ns)
+            ]
+            self.patient.receive_pulses(batch)
+            self.received += len(batch)
+        self.patient.advance(max(0.0, elapsed_ns / 1e9 - self.LAG_S))
+
+    def close(self) -> None:
+        self.source.close()

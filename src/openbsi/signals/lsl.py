@@ -139,9 +139,11 @@ def publish_realtime(
     *,
     block_s: float = 0.01,
     should_stop: Callable[[], bool] | None = None,
+    on_block: Callable[[int], None] | None = None,
 ) -> int:
     """Push `read_block(n)` (channels x n) at the stream's real rate for `seconds` (None =
     until should_stop()); paced on the sample clock so it never drifts. Returns samples sent.
+    on_block(elapsed_ns) runs after every block (e.g. to let the patient take in pulses).
     """
     if seconds is not None and not 0 < seconds <= 7 * 24 * 3600:
         raise ValueError(f"seconds must be in (0, 604800] or None, got {seconds}")
@@ -161,6 +163,8 @@ def publish_realtime(
         if due > sent:
             publisher.push(Chunk(read_block(due - sent), sent, now_ns))
             sent = due
+        if on_block is not None:
+            on_block(now_ns - start_ns)
         next_ns = start_ns + int((sent + max(1.0, block_s * sfreq)) * 1e9 / sfreq)
         time.sleep(max(0.0, (next_ns - time.monotonic_ns()) / 1e9))
     return sent
@@ -295,6 +299,46 @@ class LslSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class LslEventSource:
+    """Reads an irregular LSL stream (e.g. delivered pulses, commands): every `pull()` drains
+    the inlet and returns (samples x channels, stamps in time.monotonic_ns() terms)."""
+
+    def __init__(self, name: str, *, stype: str | None = None, timeout_s: float = 5.0) -> None:
+        lsl_info = resolve_one(name, stype=stype, timeout_s=timeout_s)
+        self.name = lsl_info.name
+        self.n_channels = lsl_info.n_channels
+        self.channel_names = tuple(lsl_info.get_channel_names() or ())
+        self._inlet: StreamInlet | None = StreamInlet(lsl_info, max_buffered=60)
+        self._inlet.open_stream(timeout=timeout_s)
+        self._offset_ns = lsl_clock_offset_ns()
+        self._correction_s = float(self._inlet.time_correction(timeout=timeout_s))
+        self.events_received = 0
+
+    def pull(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._inlet is None:
+            raise RuntimeError(f"LSL event source {self.name!r} is closed")
+        blocks, stamps = [], []
+        while True:
+            data, ts = self._inlet.pull_chunk(timeout=0.0, max_samples=DRAIN_BLOCK_SAMPLES)
+            if len(ts) == 0:
+                break
+            blocks.append(np.array(data, dtype=np.float64, copy=True))
+            stamps.append(np.array(ts, copy=True))
+            if len(ts) < DRAIN_BLOCK_SAMPLES:
+                break
+        if not blocks:
+            return np.zeros((0, self.n_channels)), np.zeros(0, dtype=np.int64)
+        t_s = np.concatenate(stamps) + self._correction_s
+        t_ns = np.round(t_s * 1e9).astype(np.int64) + self._offset_ns
+        self.events_received += int(t_ns.size)
+        return np.concatenate(blocks, axis=0), t_ns
+
+    def close(self) -> None:
+        if self._inlet is not None:
+            self._inlet.close_stream()
+            self._inlet = None
 
 
 def bench_publish(
