@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from openbsi.cli import decode, demo, patient, program  # noqa: F401  (registration)
+from openbsi.cli import (  # noqa: F401  (registration)
+    decode,
+    demo,
+    patient,
+    program,
+    recording,
+    safety_bench,
+    stream,
+)
 from openbsi.cli.apps import app, run
 
 
