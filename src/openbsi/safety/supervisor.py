@@ -265,6 +265,7 @@ class SafetySupervisor:
         self._current = current
         self._ramping = set()
         self._steady = None
+        self._last_tuple = self._current_tuple()  # decreases hold from `now` on
 
     # ------------------------------------------------------------------ gate 2: setpoints
     def output(self, now_ns: int) -> tuple[ChannelCommand, ...]:

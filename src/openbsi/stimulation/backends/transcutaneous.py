@@ -24,8 +24,8 @@ def carrier_waveform(pulse: Pulse, carrier_hz: float, sfreq_hz: float) -> np.nda
     if not (carrier_hz > 0 and sfreq_hz >= 2 * carrier_hz):
         raise ValueError(f"sfreq_hz must be >= 2 x carrier_hz ({2 * carrier_hz}), got {sfreq_hz}")
     n = max(round(pulse.pulse_width_us * 1e-6 * sfreq_hz), 1)
-    t_s = np.arange(n) / sfreq_hz
-    phase = np.floor(2.0 * carrier_hz * t_s).astype(np.int64) % 2  # 0 cathodic, 1 anodic
+    centre_s = (np.arange(n) + 0.5) / sfreq_hz  # sample centres: no rounding at phase edges
+    phase = np.floor(2.0 * carrier_hz * centre_s).astype(np.int64) % 2  # 0 cathodic, 1 anodic
     return np.where(phase == 0, -pulse.amplitude_ma, pulse.amplitude_ma)
 
 

@@ -1,0 +1,82 @@
+"""Transcutaneous backend: carrier, session ramp and timer, LSL backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from openbsi.safety import SafetyLimits, SafetySupervisor
+from openbsi.safety.audit import count_out_of_limit
+from openbsi.stimulation.backends.transcutaneous import TranscutaneousStimulator, carrier_waveform
+from openbsi.stimulation.layouts import transcutaneous_layout
+from openbsi.stimulation.profiles import TRANSCUTANEOUS_PROFILE
+from openbsi.stimulation.types import ChannelCommand, Pulse, StimCommand
+
+MS = 1_000_000
+
+
+def _stim(**kw) -> tuple[TranscutaneousStimulator, SafetySupervisor]:
+    layout = transcutaneous_layout("cervical")
+    limits = SafetyLimits.from_profile(TRANSCUTANEOUS_PROFILE, max_ramp_up_ma_per_s=1e6,
+                                       watchdog_age_ms=10_000.0)
+    sup = SafetySupervisor(limits, layout)
+    return TranscutaneousStimulator(sup, layout, **kw), sup
+
+
+def test_layouts_name_the_published_sites() -> None:
+    assert [e.root for e in transcutaneous_layout("cervical")] == ["C3-4", "C6-7"]
+    assert len(transcutaneous_layout("lumbar")) == 2
+    with pytest.raises(ValueError, match="placement"):
+        transcutaneous_layout("thoracic")
+
+
+def test_carrier_fills_the_envelope() -> None:
+    wave = carrier_waveform(Pulse(0, 0, 90.0, 1000.0, 0.0), 10_000.0, 200_000.0)
+    assert len(wave) == 200  # 1 ms at 200 kHz
+    assert set(np.unique(wave)) == {-90.0, 90.0}
+    flips = np.count_nonzero(np.diff(np.sign(wave)))
+    assert flips == 19  # 10 biphasic carrier cycles
+    assert wave.sum() == pytest.approx(0.0)  # charge balanced
+    with pytest.raises(ValueError, match="sfreq_hz"):
+        carrier_waveform(Pulse(0, 0, 90.0, 1000.0, 0.0), 10_000.0, 5_000.0)
+
+
+def test_30_hz_envelopes_ramp_in_and_stop_at_the_session_cap() -> None:
+    stim, sup = _stim(session_max_s=2.0, session_ramp_s=0.5)
+    channels = (ChannelCommand(0, 100.0, 1000.0, 30.0, 0.0),)
+    pulses = []
+    for k in range(30):
+        now = k * 100 * MS
+        stim.deliver(StimCommand(now, k + 1, "rest", channels), now)
+        pulses += stim.run_until(now + 100 * MS)
+    times = np.array([p.t_ns for p in pulses])
+    amps = np.array([p.amplitude_ma for p in pulses])
+    assert np.allclose(np.diff(times), 1e9 / 30, atol=1)
+    assert amps[0] < 10.0 and amps.max() == pytest.approx(100.0)
+    assert np.all(np.diff(amps[times < 400 * MS]) > 0)  # ramping in
+    assert times.max() < 2_000 * MS  # session cap
+    assert stim.session_elapsed_s(2_500 * MS) == pytest.approx(2.5)
+    assert count_out_of_limit(pulses, sup.limits, stim.electrodes) == 0
+
+
+def test_charge_is_judged_per_carrier_phase() -> None:
+    limits = SafetyLimits.from_profile(TRANSCUTANEOUS_PROFILE)
+    assert limits.phase_width_us(1000.0) == pytest.approx(50.0)
+    # 120 mA x 50 us = 6 uC on 25 cm^2 passes; the whole 1 ms envelope (120 uC) would not.
+    sup = SafetySupervisor(limits, transcutaneous_layout())
+    assert sup.pulse_ok(Pulse(0, 0, 120.0, 1000.0, 0.0))
+    assert limits.max_charge_uc(2500.0) < 120.0 * 1000.0 * 1e-3
+
+
+def test_lsl_backend_publishes_pulses() -> None:
+    pytest.importorskip("mne_lsl")
+    from openbsi.stimulation.backends.lsl import LslStimulator, make_outlet
+    from openbsi.stimulation.electrodes import PADDLE_16
+
+    sup = SafetySupervisor(SafetyLimits(max_ramp_up_ma_per_s=1e6), PADDLE_16)
+    stim = LslStimulator(sup, PADDLE_16, outlet=make_outlet("openbsi-test-stim", "t-stim"),
+                         clock_offset_s=0.0)
+    stim.deliver(StimCommand(0, 1, "rest", (ChannelCommand(3, 2.0, 200.0, 40.0),)), 0)
+    pulses = stim.run_until(100 * MS)
+    assert len(pulses) == 4 and stim.samples_pushed == 4
+    stim.close()
