@@ -14,17 +14,42 @@ from openbsi.safety.audit import count_out_of_limit
 from openbsi.states import STATES
 from openbsi.stimulation.backends import create_stimulator
 from openbsi.stimulation.electrodes import PADDLE_16
+from openbsi.stimulation.layouts import default_layout
+from openbsi.stimulation.profiles import get_profile
 from openbsi.stimulation.types import ChannelCommand, StimCommand
 
 MS = 1_000_000
-BACKENDS = ("virtual", "paddle")
+BACKENDS = ("virtual", "paddle", "nodes", "transcutaneous", "lsl")
+KIND = {"virtual": "paddle", "paddle": "paddle", "nodes": "nodes",
+        "transcutaneous": "transcutaneous", "lsl": "paddle"}
+_OUTLET: list = []
+
+
+def _backend(name: str, ramp: float):
+    """A fresh supervisor + backend (one LSL outlet shared by every example)."""
+    kind = KIND[name]
+    limits = SafetyLimits.from_profile(get_profile(kind), max_ramp_up_ma_per_s=ramp)
+    electrodes = default_layout(kind)
+    kwargs = {}
+    if name == "lsl":
+        from openbsi.stimulation.backends.lsl import make_outlet
+
+        if not _OUTLET:
+            _OUTLET.append(make_outlet("openbsi-test-props", "openbsi-test-props"))
+        kwargs = {"outlet": _OUTLET[0], "clock_offset_s": 0.0}
+    if name == "transcutaneous":
+        kwargs = {"session_ramp_s": 0.0}
+    supervisor = SafetySupervisor(limits, electrodes)
+    stim = create_stimulator(name, supervisor=supervisor, electrodes=electrodes, **kwargs)
+    return stim, limits, electrodes
 
 wild = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.floats(min_value=-5.0, max_value=2000.0),
     st.sampled_from([0.0, 1e-300, 12.7, 12.700001, 450.0, 1e9]),
 )
-plausible = st.floats(min_value=0.0, max_value=600.0)
+plausible = st.one_of(st.floats(min_value=0.0, max_value=600.0),
+                      st.floats(min_value=0.0, max_value=1500.0))
 adversarial_channel = st.builds(
     ChannelCommand,
     electrode=st.one_of(st.integers(-2, 18), st.integers(0, 15)),
@@ -37,7 +62,7 @@ adversarial_channel = st.builds(
 clampable_channel = st.builds(
     ChannelCommand,
     electrode=st.integers(0, 15),
-    amplitude_ma=st.floats(0.0, 40.0),
+    amplitude_ma=st.one_of(st.floats(0.0, 3.0), st.floats(0.0, 40.0), st.floats(0.0, 300.0)),
     pulse_width_us=plausible,
     frequency_hz=plausible,
     interphase_gap_us=st.floats(0.0, 300.0),
@@ -56,13 +81,11 @@ step = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(step, min_size=1, max_size=12), ramp=st.sampled_from([50.0, 1e6]),
        backend=st.sampled_from(BACKENDS))
 def test_no_adversarial_sequence_emits_an_out_of_limit_pulse(steps, ramp, backend) -> None:
-    limits = SafetyLimits(max_ramp_up_ma_per_s=ramp)
-    supervisor = SafetySupervisor(limits, PADDLE_16)
-    stim = create_stimulator(backend, supervisor=supervisor, electrodes=PADDLE_16)
+    stim, limits, electrodes = _backend(backend, ramp)
     now, seq, emitted = 0, 0, []
     for s in steps:
         if s["send"]:
@@ -75,7 +98,7 @@ def test_no_adversarial_sequence_emits_an_out_of_limit_pulse(steps, ramp, backen
             stim.emergency_stop(now)
         now += max(s["dt_ms"], 1) * MS
         emitted += stim.run_until(now)
-    assert count_out_of_limit(emitted, limits, PADDLE_16) == 0
+    assert count_out_of_limit(emitted, limits, electrodes) == 0
     assert stim.pulses_delivered == len(emitted)
     for pulse in emitted:
         assert math.isfinite(pulse.amplitude_ma) and pulse.amplitude_ma <= limits.max_amplitude_ma
