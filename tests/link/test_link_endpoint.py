@@ -176,3 +176,16 @@ def test_seal_refuses_oversize_payloads() -> None:
     base, _ = pair()
     with pytest.raises(ValueError, match="payload must be <= 65536"):
         base.seal(b"\x00" * 65_537, T0)
+
+
+def test_a_clock_jump_makes_frames_stale_until_both_clocks_agree() -> None:
+    base, implant = pair()
+    assert implant.open(base.seal(b"a", T0), T0) == b"a"
+    jump = 10_000_000_000  # the sender's clock jumps 10 s ahead
+    for k in range(5):
+        assert _reason(implant, base.seal(b"b", T0 + jump + k), T0 + k) == "stale"
+    # Receiver's clock catches up (e.g. re-synchronised): fresh frames pass again.
+    assert implant.open(base.seal(b"c", T0 + jump + 10), T0 + jump + 20) == b"c"
+    # A frame sealed before the jump, delivered after it, is stale.
+    old = base.seal(b"d", T0)
+    assert _reason(implant, old, T0 + jump + 30) == "stale"

@@ -53,3 +53,23 @@ def test_downlink_and_uplink_use_different_keys() -> None:
     radio.uplink._push(0, frame)  # a downlink frame pushed onto the uplink
     assert radio.receive_up(0) == []
     assert radio.base.stats.rejected_forged == 1
+
+
+def test_every_refusal_reaches_the_security_log() -> None:
+    events: list[tuple[str, str, str]] = []
+    config = FaultConfig(corrupt=0.2, replay=0.2, forge=0.2)
+    radio = SimulatedRadio(
+        config, np.random.default_rng(2), on_security_event=lambda *e: events.append(e)
+    )
+    for i in range(300):
+        radio.send_down(b"cmd", i * TICK_NS)
+        radio.send_up(b"tm", i * TICK_NS)
+        radio.receive_down(i * TICK_NS)
+        radio.receive_up(i * TICK_NS)
+    m = radio.metrics()
+    down = sum(m[k] for k in m if k.startswith("rejected_"))
+    up = sum(m["uplink"][k] for k in m["uplink"] if k.startswith("rejected_"))
+    assert down > 0 and up > 0
+    assert sum(e[0] == "down" for e in events) == down
+    assert sum(e[0] == "up" for e in events) == up
+    assert {e[1] for e in events} <= {"corrupt", "forged", "replayed", "stale", "malformed"}
