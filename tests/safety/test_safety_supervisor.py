@@ -169,3 +169,21 @@ def test_pulse_gate() -> None:
     assert sup.pulse_ok(Pulse(100 * MS, 4, 10.0, 100.0))
     assert not sup.pulse_ok(Pulse(100 * MS + 1000, 5, 1.0, 100.0))
     assert sup.pulse_ok(Pulse(101 * MS, 5, 1.0, 100.0))
+
+
+def test_numpy_numbers_are_accepted_as_numbers() -> None:
+    import numpy as np
+
+    sup = _sup()
+    channel = ChannelCommand(np.int64(3), np.float32(2.0), np.float64(200.0), 40.0)
+    decision = sup.check(StimCommand(np.int64(0), np.int64(1), "rest", (channel,)), 0)
+    assert not decision.vetoed
+    assert decision.command.channels[0].electrode == 3
+    assert type(decision.command.channels[0].electrode) is int
+
+
+def test_future_stamp_cannot_extend_the_watchdog() -> None:
+    sup = _sup(max_ramp_up_ma_per_s=1e6, max_future_ms=50.0)
+    assert not sup.check(_cmd(40 * MS, 1, _ch()), 0).vetoed  # stamped 40 ms ahead
+    assert sup.output(249 * MS)
+    assert sup.output(450 * MS) == ()  # 250 ms age + 200 ms ramp from the clock, not the stamp

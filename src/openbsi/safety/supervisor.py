@@ -17,6 +17,7 @@ Every clamp, veto, ramp and stop is recorded as a SafetyEvent (self.events).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -59,9 +60,11 @@ class _VetoError(Exception):
 
 
 def _finite(value: object) -> bool:
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    )
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _as_value(value: object) -> float:
@@ -96,6 +99,7 @@ class SafetySupervisor:
         self._last_tuple: tuple[ChannelCommand, ...] = ()
         self._last_output_ns: int | None = None
         self._last_command_t_ns: int | None = None
+        self._watchdog_ref_ns: int | None = None
         self._last_seq: int | None = None
         self._watchdog_tripped = False
         self._trip_amplitudes: dict[int, float] = {}
@@ -146,10 +150,11 @@ class SafetySupervisor:
         if not isinstance(command, StimCommand):
             veto("malformed", "command", math.nan, math.nan)
         t_ns, seq = command.t_ns, command.seq
-        if not isinstance(t_ns, int) or isinstance(t_ns, bool):
+        if not _integer(t_ns):
             veto("malformed", "t_ns", t_ns, math.nan)
-        if not isinstance(seq, int) or isinstance(seq, bool):
+        if not _integer(seq):
             veto("malformed", "seq", seq, math.nan)
+        t_ns, seq = int(t_ns), int(seq)
         if now - t_ns > lim.watchdog_age_ms * _NS_PER_MS:
             veto("stale_command", "age_ms", (now - t_ns) / _NS_PER_MS, lim.watchdog_age_ms)
         if t_ns - now > lim.max_future_ms * _NS_PER_MS:
@@ -169,8 +174,9 @@ class SafetySupervisor:
             if not isinstance(channel, ChannelCommand):
                 veto("malformed", "channel", math.nan, math.nan)
             e = channel.electrode
-            if not isinstance(e, int) or isinstance(e, bool) or e not in self._by_index:
+            if not _integer(e) or int(e) not in self._by_index:
                 veto("unknown_electrode", "electrode", e, math.nan)
+            e = int(e)
             if e in seen:
                 veto("duplicate_electrode", "electrode", e, math.nan, e)
             seen.add(e)
@@ -180,7 +186,7 @@ class SafetySupervisor:
                     veto("non_finite", key, value, math.nan, e)
                 if value < 0:
                     veto("negative", key, value, 0.0, e)
-            result = self._clamp_channel(channel, now, events)
+            result = self._clamp_channel(channel, e, now, events)
             if result is not None:
                 clamped.append(result)
 
@@ -198,11 +204,10 @@ class SafetySupervisor:
         return StimCommand(t_ns=t_ns, seq=seq, state=command.state, channels=tuple(clamped))
 
     def _clamp_channel(
-        self, channel: ChannelCommand, now: int, events: list[SafetyEvent]
+        self, channel: ChannelCommand, e: int, now: int, events: list[SafetyEvent]
     ) -> ChannelCommand | None:
         """Clamp one channel into the limits; None when it ends up switched off."""
         lim = self.limits
-        e = channel.electrode
         amplitude = float(channel.amplitude_ma)
         width = float(channel.pulse_width_us)
         frequency = float(channel.frequency_hz)
@@ -251,6 +256,7 @@ class SafetySupervisor:
         self.output(now)  # bring the ramp up to date before changing the target
         self._target = {c.electrode: c for c in command.channels}
         self._last_command_t_ns = command.t_ns
+        self._watchdog_ref_ns = min(command.t_ns, now)  # a future stamp cannot extend it
         self._last_seq = command.seq
         self._watchdog_tripped = False
         self._trip_amplitudes = {}
@@ -293,7 +299,7 @@ class SafetySupervisor:
                     self._ramp_up_to(trip_ns, last)
                 self._watchdog_tripped = True
                 self._trip_amplitudes = {e: c.amplitude_ma for e, c in self._current.items()}
-                age_ms = (now - (self._last_command_t_ns or 0)) / _NS_PER_MS
+                age_ms = (now - (self._watchdog_ref_ns or 0)) / _NS_PER_MS
                 self.events.append(SafetyEvent(trip_ns, "watchdog", "age_ms", age_ms,
                                                self.limits.watchdog_age_ms, "ramp"))
             self._ramp_down_at(now, trip_ns)
@@ -306,9 +312,9 @@ class SafetySupervisor:
         return self._last_tuple
 
     def _trip_ns(self) -> int | None:
-        if self._last_command_t_ns is None:
+        if self._watchdog_ref_ns is None:
             return None
-        return self._last_command_t_ns + int(self.limits.watchdog_age_ms * _NS_PER_MS)
+        return self._watchdog_ref_ns + int(self.limits.watchdog_age_ms * _NS_PER_MS)
 
     def _ramp_up_to(self, now: int, last: int | None) -> None:
         dt_s = 0.0 if last is None else (now - last) / _NS_PER_S
@@ -365,7 +371,7 @@ class SafetySupervisor:
         """Release a latched emergency stop; output restarts from zero with the next command."""
         if self._estopped:
             self._estopped = False
-            self._last_command_t_ns = None
+            self._watchdog_ref_ns = None
             self.events.append(SafetyEvent(int(now_ns), "emergency_stop_reset", "command", 0.0,
                                            0.0, "estop"))
 
