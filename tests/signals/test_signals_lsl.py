@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from openbsi.signals import Chunk, StreamInfo
-from openbsi.signals.lsl import LslPublisher, LslSource, from_lsl_info, to_lsl_info
+from openbsi.signals.lsl import (
+    LslPublisher,
+    LslSource,
+    from_lsl_info,
+    lsl_transport_latency,
+    to_lsl_info,
+)
 
 # The publisher process: channel c carries sample_index + 1000 * c, at 1 kHz in real time.
 PUBLISHER = """
@@ -115,3 +121,26 @@ def test_publisher_checks_channel_count() -> None:
 def test_unknown_stream_names_the_ones_seen() -> None:
     with pytest.raises(ValueError, match="LSL stream name must be one of"):
         LslSource(f"nope-{uuid.uuid4().hex[:6]}", timeout_s=0.3)
+
+
+def test_a_stalled_stream_shows_in_silent_s() -> None:
+    info = StreamInfo(f"stall-{uuid.uuid4().hex[:6]}", 100.0, ("a",))
+    with LslPublisher(info) as pub, LslSource(info.name, timeout_s=10.0) as source:
+        pub.push(Chunk(np.ones((1, 10)), 0, time.monotonic_ns()))
+        deadline = time.monotonic() + 5
+        while source.pull().n_samples == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        arrived = source.last_arrival_ns
+        time.sleep(0.05)
+        assert source.pull().n_samples == 0  # the publisher went quiet
+        assert source.last_arrival_ns == arrived
+        assert source.silent_s(arrived + 2_000_000_000) == 2.0
+        assert source.silent_s() >= 0.05
+
+
+def test_transport_latency_benchmark_reports_percentiles() -> None:
+    result = lsl_transport_latency(8, n_chunks=20, publisher="thread")
+    assert result["n_chunks"] == 20
+    assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
+    with pytest.raises(ValueError, match="publisher must be one of"):
+        lsl_transport_latency(8, publisher="carrier pigeon")

@@ -231,6 +231,7 @@ class LslSource:
         self._timeout_s = timeout_s
         self._n_samples = 0  # sample clock: samples handed out + skipped
         self.last_source_t_ns = 0  # newest sample's stamp, in time.monotonic_ns() terms
+        self.last_arrival_ns = time.monotonic_ns()  # when samples last came in (or connect)
         self._refresh_correction(timeout_s)
 
     @property
@@ -277,6 +278,7 @@ class LslSource:
         self.stats.samples_received += n_new
         self.stats.samples_skipped += n_new - keep
         acquired_ns = time.monotonic_ns()
+        self.last_arrival_ns = acquired_ns
         self.last_source_t_ns = round((stamps[-1] + self._correction_s) * 1e9) + (self._offset_ns)
         lag_ms = (acquired_ns - self.last_source_t_ns) / 1e6
         self.stats.last_lag_ms = lag_ms
@@ -288,6 +290,11 @@ class LslSource:
         )
         self._n_samples += n_new
         return chunk
+
+    def silent_s(self, now_ns: int | None = None) -> float:
+        """Seconds since samples last arrived (a stalled or lost stream grows this)."""
+        now_ns = time.monotonic_ns() if now_ns is None else now_ns
+        return (now_ns - self.last_arrival_ns) / 1e9
 
     def close(self) -> None:
         if self._inlet is not None:
