@@ -187,3 +187,9 @@ def test_future_stamp_cannot_extend_the_watchdog() -> None:
     assert not sup.check(_cmd(40 * MS, 1, _ch()), 0).vetoed  # stamped 40 ms ahead
     assert sup.output(249 * MS)
     assert sup.output(450 * MS) == ()  # 250 ms age + 200 ms ramp from the clock, not the stamp
+
+
+def test_a_broken_clock_vetoes() -> None:
+    sup = _sup()
+    decision = sup.check(_cmd(0, 1, _ch()), math.nan)
+    assert decision.vetoed and decision.events[-1].field == "now_ns"

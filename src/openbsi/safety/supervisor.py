@@ -127,9 +127,13 @@ class SafetySupervisor:
     # ------------------------------------------------------------------ gate 1: commands
     def check(self, command: StimCommand, now_ns: int) -> SafetyDecision:
         """Clamp or veto a command; an accepted command becomes the target setpoint."""
-        now = int(now_ns) if _finite(now_ns) else self._last_output_ns or 0
+        clock_ok = _finite(now_ns)
+        now = int(now_ns) if clock_ok else self._last_output_ns or 0
         events: list[SafetyEvent] = []
         try:
+            if not clock_ok:
+                raise _VetoError(SafetyEvent(now, "malformed", "now_ns", _as_value(now_ns),
+                                             math.nan, "veto"))
             accepted = self._check(command, now, events)
         except _VetoError as veto:
             events.append(veto.event)
