@@ -107,3 +107,13 @@ def test_emergency_stop_ends_emission() -> None:
     stim.emergency_stop(100 * MS)
     assert stim.run_until(200 * MS) == []
     assert not isinstance(stim, type) and isinstance(stim, Stimulator)
+
+
+def test_supervisor_looser_than_the_hardware_is_refused() -> None:
+    from openbsi.stimulation.backends.nodes import NodesStimulator
+    from openbsi.stimulation.layouts import node_layout
+
+    layout = node_layout(6)
+    paddle_limits = SafetySupervisor(SafetyLimits(), layout)  # 12.7 mA > the nodes' 1.5 mA
+    with pytest.raises(ValueError, match="max_amplitude_ma"):
+        NodesStimulator(paddle_limits, layout)

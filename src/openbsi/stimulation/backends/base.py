@@ -60,6 +60,34 @@ def period_ns(frequency_hz: float) -> int:
     return max(math.ceil(_NS_PER_S / frequency_hz), _MIN_PERIOD_NS)
 
 
+def _check_limits_within_profile(limits: Any, profile: DeviceProfile) -> None:
+    """Refuse a supervisor whose limits are looser than the hardware's (when it exposes them)."""
+    if limits is None:
+        return
+    upper = ("max_amplitude_ma", "max_total_ma", "max_pulse_width_us", "max_frequency_hz",
+             "max_interphase_gap_us")
+    for key in upper:
+        value = getattr(limits, key, None)
+        if value is not None and value > getattr(profile, key):
+            raise ValueError(
+                f"supervisor limits.{key} must be <= the {profile.name} profile's "
+                f"{getattr(profile, key)}, got {value}"
+            )
+    for key in ("min_pulse_width_us", "min_amplitude_ma"):
+        value = getattr(limits, key, None)
+        if value is not None and value < getattr(profile, key):
+            raise ValueError(
+                f"supervisor limits.{key} must be >= the {profile.name} profile's "
+                f"{getattr(profile, key)}, got {value}"
+            )
+    carrier = getattr(limits, "carrier_hz", None)
+    if carrier is not None and carrier != profile.carrier_hz:
+        raise ValueError(
+            f"supervisor limits.carrier_hz must equal the {profile.name} profile's "
+            f"{profile.carrier_hz}, got {carrier}"
+        )
+
+
 class Stimulator(ABC):
     """A stimulator driven only through its safety supervisor."""
 
@@ -92,6 +120,8 @@ class Stimulator(ABC):
         self._supervisor = supervisor
         self.electrodes = tuple(electrodes)
         self.profile = profile if profile is not None else self.default_profile
+        if self.profile is not None:
+            _check_limits_within_profile(getattr(supervisor, "limits", None), self.profile)
         self._eval_step_ns = int(eval_step_ms * _NS_PER_MS)
         self._on_decision = on_decision
         self._clock_ns: int | None = None  # end of the span already emitted
