@@ -13,12 +13,15 @@ from typer.testing import CliRunner
 
 import openbsi.cli.recording  # noqa: F401  (registers the commands)
 from openbsi.cli.apps import app
-from openbsi.store.nwb import log_to_nwb
-from openbsi.store.session_log import LOG_NAME
+from openbsi.store.nwb import log_to_nwb, read_nwb
+from openbsi.store.session_log import LOG_NAME, read_log
 from openbsi.store.synthetic import record_synthetic_session
 from openbsi.store.verify import verify_recording
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+SEALS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +29,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]
     folder = tmp_path_factory.mktemp("verify")
     rec = record_synthetic_session(folder, np.random.default_rng(30), seconds=2.0, n_channels=4)
     nwb_path = log_to_nwb(folder / LOG_NAME, folder / "recording.nwb")
+    SEALS["published"] = rec.seal
     return folder / LOG_NAME, nwb_path, rec.chain_head
 
 
@@ -105,3 +109,40 @@ def test_cli_recover_rebuilds_a_torn_log(recorded: tuple[Path, Path, str], tmp_p
     summary = json.loads(result.stdout)
     assert summary["closed"] is False and summary["chunks"] == 20
     assert verify_recording(out)["ok"]
+
+
+def test_seal_is_the_same_from_recorder_log_and_nwb(recorded: tuple[Path, Path, str]) -> None:
+    log_path, nwb_path, _ = recorded
+    published = SEALS["published"]
+    assert read_log(log_path).seal == published == read_nwb(nwb_path, load_ecog=False).seal
+    assert verify_recording(nwb_path, expected_seal=published)["ok"]
+    assert verify_recording(log_path, expected_seal=published)["ok"]
+    assert not verify_recording(nwb_path, expected_seal="ab" * 32)["ok"]
+
+
+@pytest.mark.parametrize(("dataset", "index", "value"), [
+    ("processing/decoding/decodes/amplitude", 3, 0.123),
+    ("processing/stimulation/pulses/amplitude_ma", 0, 7.5),
+    ("processing/stimulation/commands/vetoed", 2, True),
+    ("intervals/intent/start_time", 1, 0.05),
+    ("processing/runtime/latency/stimulated_ns", 4, 42),
+])
+def test_altered_decisions_are_caught(
+    recorded: tuple[Path, Path, str], tmp_path: Path, dataset: str, index: int, value: object
+) -> None:
+    nwb_path = _copy(recorded[1], tmp_path)
+    with h5py.File(nwb_path, "r+") as f:
+        f[dataset][index] = value
+    result = verify_recording(nwb_path)
+    assert not result["ok"]
+    assert any("events altered" in p for p in result["problems"])
+    assert result["hash_chain_ok"]  # the samples themselves are intact
+
+
+def test_cli_verify_with_published_seal(recorded: tuple[Path, Path, str]) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(app, ["recording", "verify", str(recorded[1]), "--seal",
+                             SEALS["published"]])
+    assert ok.exit_code == 0
+    wrong = runner.invoke(app, ["recording", "verify", str(recorded[1]), "--seal", "0" * 64])
+    assert wrong.exit_code == 1

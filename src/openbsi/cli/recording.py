@@ -33,14 +33,15 @@ def recover(
     path = write_nwb(data, out)
     summary = {
         "nwb": str(path), "duration_s": data.duration_s, "chunks": len(data.ecog_chunks),
-        "closed": data.closed, "chain_head": data.chain_head, "problems": data.problems,
+        "closed": data.closed, "chain_head": data.chain_head, "seal": data.seal,
+        "problems": data.problems,
     }
     if as_json:
         typer.echo(json.dumps(summary))
         return
     state = "closed cleanly" if data.closed else "not closed (recovered after a crash)"
     console.print(f"wrote {path}: {data.duration_s:.2f} s of ECoG in {len(data.ecog_chunks)} "
-                  f"chunks; log {state}; chain head {data.chain_head}")
+                  f"chunks; log {state}; seal {data.seal}")
     for problem in data.problems:
         console.print(f"  [yellow]note:[/yellow] {problem}")
 
@@ -50,12 +51,14 @@ def verify(
     file: Annotated[Path, typer.Argument(help="recording.nwb or session.obsilog")],
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     head: Annotated[str | None, typer.Option(
-        "--head", help="expected chain head (hex) published at the end of the session")] = None,
+        "--head", help="expected ECoG chain head (hex) published after the session")] = None,
+    seal: Annotated[str | None, typer.Option(
+        "--seal", help="expected seal (hex) published after the session")] = None,
 ) -> None:
-    """Check integrity and the SHA-256 hash chain; exit code 1 on any mismatch."""
+    """Check integrity, the SHA-256 hash chain and event digests; exit code 1 on a mismatch."""
     from openbsi.store.verify import verify_recording
 
-    result = verify_recording(file, expected_head=head)
+    result = verify_recording(file, expected_head=head, expected_seal=seal)
     if as_json:
         typer.echo(json.dumps(result))
     else:

@@ -1,8 +1,9 @@
 """Session metrics computed from recording.nwb alone (documented in README "metrics.json").
 
 Keys (nested dicts; "a.b" below means metrics["a"]["b"]):
-- decoder.state_accuracy: fraction of decodes in the closed_loop phase(s) whose state equals the
-  intended state at the decode time (no intent interval covering that time counts as "rest");
+- decoder.state_accuracy: fraction of decodes in the closed_loop phase(s) (start < t <= stop)
+  whose state equals the intended state at the decode time (intent intervals are
+  start <= t < stop; no interval covering that time counts as "rest");
   decoder.scope says "closed_loop", or "all" when the recording has no closed_loop phase.
 - decoder.confusion: {"labels": STATES, "matrix": rows = intended, columns = decoded}.
 - decoder.n_decodes: decodes counted in the accuracy.
@@ -45,10 +46,11 @@ def _intervals(events: list[dict]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _inside(times: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """Boolean mask of times that fall in any [start, stop)."""
+    """Boolean mask of times in any (start, stop]: a decode at t uses data up to t, so the
+    tick at a phase's stop time belongs to it, the tick at its start time does not."""
     if starts.size == 0:
         return np.zeros(times.size, dtype=bool)
-    return ((times[:, None] >= starts[None, :]) & (times[:, None] < stops[None, :])).any(axis=1)
+    return ((times[:, None] > starts[None, :]) & (times[:, None] <= stops[None, :])).any(axis=1)
 
 
 def intended_states(data: SessionData, times_s: np.ndarray) -> list[str]:
@@ -122,7 +124,7 @@ def stimulation_metrics(data: SessionData) -> dict:
 
 def _session_span_s(data: SessionData) -> float:
     if len(data.ecog_chunks):
-        return float(data.ecog.shape[0] / data.info.sfreq_hz)
+        return data.duration_s
     times = [d["t_s"] for d in data.decodes]
     return float(max(times) - min(times)) if len(times) > 1 else 0.0
 

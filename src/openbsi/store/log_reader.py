@@ -9,10 +9,11 @@ import numpy as np
 
 from openbsi.signals.types import StreamInfo
 from openbsi.store import hash_chain
+from openbsi.store.digests import digests_of, seal
 from openbsi.store.framing import RecordType, ScanResult, decode_payload, iter_records
 from openbsi.store.session_data import EcogChunks, Pulses, SessionData
 
-_EVENT_LISTS = {
+EVENT_LISTS = {
     RecordType.INTENT: "intents",
     RecordType.PHASE: "phases",
     RecordType.DECODE: "decodes",
@@ -52,6 +53,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
     kin_parts: list[tuple[list[str], list[np.ndarray]]] = []
     n_samples = 0
     head = b""
+    closing: dict = {}
     with path.open("rb") as stream:
         for record_type, payload in iter_records(stream, scan):
             meta, arrays = decode_payload(payload)
@@ -80,8 +82,8 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
                 n_samples += block.shape[1]
                 if load_ecog:
                     blocks.append(block.T)
-            elif record_type in _EVENT_LISTS:
-                getattr(data, _EVENT_LISTS[RecordType(record_type)]).append(meta)
+            elif record_type in EVENT_LISTS:
+                getattr(data, EVENT_LISTS[RecordType(record_type)]).append(meta)
             elif record_type == RecordType.PULSES:
                 pulse_parts.append(arrays)
             elif record_type == RecordType.KINEMATICS:
@@ -93,6 +95,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
             elif record_type == RecordType.CLOSE:
                 data.closed = True
                 data.dropped_records = int(meta.get("dropped_records", 0))
+                closing = meta
             else:
                 data.problems.append(f"unknown record type {record_type} skipped")
     if data is None:
@@ -120,6 +123,13 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
         cols = [np.concatenate(parts) for parts in zip(*pulse_parts, strict=True)]
         data.pulses = Pulses(*cols)
     data.kinematics = _merge_kinematics(kin_parts)
+    data.digests = digests_of(data)
+    data.seal = seal(data.chain_head, data.digests)
+    for name, value in closing.get("digests", {}).items():
+        if data.digests.get(name) != value:
+            data.problems.append(f"digest of {name} differs from the one written at close")
+    if closing.get("chain_head", data.chain_head) != data.chain_head:
+        data.problems.append("hash chain head differs from the one written at close")
     return data
 
 

@@ -107,6 +107,9 @@ def _add_integrity(nwb: NWBFile, data: SessionData) -> None:
         ("genesis", [data.chain_genesis], "hex of link 0"),
         ("head", [data.chain_head], "hex of the last link"),
         ("algorithm", ["openbsi-ecog-chain-v1"], "see openbsi.store.hash_chain"),
+        ("digests", [json.dumps(data.digests, sort_keys=True)],
+         "JSON: SHA-256 per event stream (openbsi.store.digests)"),
+        ("seal", [data.seal], "hex: chain head + digests (openbsi.store.digests.seal)"),
     ]))
     module.add(make_table("log_status", "state of the session log this file was built from", [
         ("closed", np.array([data.closed]), "the recorder closed cleanly (False: recovered)"),
@@ -296,6 +299,10 @@ def read_nwb(path: Path, *, load_ecog: bool = True) -> SessionData:
         if chain is not None:
             data.chain_genesis = column(chain, "genesis", "str")[0]
             data.chain_head = column(chain, "head", "str")[0]
+            stored_digests = column(chain, "digests", "str")
+            data.digests = json.loads(stored_digests[0]) if stored_digests else {}
+            stored_seal = column(chain, "seal", "str")
+            data.seal = stored_seal[0] if stored_seal else ""
         chunks = _table(nwb, "integrity", "ecog_chunks")
         if chunks is not None:
             data.ecog_chunks = EcogChunks(

@@ -60,6 +60,8 @@ class SessionData:
     ecog_chunks: EcogChunks = field(default_factory=EcogChunks)
     chain_genesis: str = ""
     chain_head: str = ""  # hex of the last link (== chain_genesis when no chunk was recorded)
+    digests: dict[str, str] = field(default_factory=dict)  # per event stream (digests.py)
+    seal: str = ""  # chain head + digests in one value (digests.seal)
     intents: list[dict] = field(default_factory=list)
     phases: list[dict] = field(default_factory=list)
     decodes: list[dict] = field(default_factory=list)

@@ -18,14 +18,16 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from openbsi.signals.types import StreamInfo
 from openbsi.store import hash_chain
+from openbsi.store.digests import StreamDigests, seal
 from openbsi.store.framing import MAGIC, RecordType, encode_payload, frame
-from openbsi.store.log_reader import read_log
+from openbsi.store.log_reader import EVENT_LISTS, read_log
 
 LOG_NAME = "session.obsilog"
 LATENCY_KEYS = ("acquired", "features", "decoded", "safety", "stimulated")
@@ -67,6 +69,7 @@ class SessionRecorder:
         self._dropped_pending = 0
         self._sync_interval_s = sync_interval_s
         self._head = hash_chain.genesis(self.session_id)
+        self._digests = StreamDigests()
         self._lock = threading.Lock()
         self._dirty = False
         self._closed = False
@@ -110,8 +113,13 @@ class SessionRecorder:
             self._offset += written
             view = view[written:]
 
-    def _append(self, record_type: RecordType, payload: bytes) -> bool:
-        """Append one record; False (and the record counted as dropped) on a write error."""
+    def _append(
+        self, record_type: RecordType, payload: bytes, on_written: Callable[[], None] | None = None
+    ) -> bool:
+        """Append one record; False (and the record counted as dropped) on a write error.
+
+        on_written runs under the lock once the record is stored (digests follow file order).
+        """
         with self._lock:
             if self._closed:
                 raise ValueError("the recorder is closed; no record can be appended")
@@ -125,6 +133,8 @@ class SessionRecorder:
                 self._drop()
                 return False
             self._dirty = True
+            if on_written is not None:
+                on_written()
             if time.monotonic() - self._last_sync >= self._sync_interval_s:
                 self._sync_locked()
             return True
@@ -163,7 +173,9 @@ class SessionRecorder:
                     self._sync_locked()
 
     def _event(self, record_type: RecordType, **fields: object) -> None:
-        self._append(record_type, encode_payload(fields))
+        stream = EVENT_LISTS.get(record_type)
+        self._append(record_type, encode_payload(fields),
+                     None if stream is None else lambda: self._digests.event(stream, fields))
 
     # ------------------------------------------------------------------ records
     def ecog(self, data: np.ndarray, t_s: float, t_ns: int) -> None:
@@ -178,9 +190,12 @@ class SessionRecorder:
         payload = encode_payload(
             {"t_s": float(t_s), "t_ns": int(t_ns), "sha256": link.hex()}, (block,)
         )
-        if self._append(RecordType.ECOG, payload):
+
+        def advance() -> None:
             self._head = link
             self.n_chunks += 1
+
+        self._append(RecordType.ECOG, payload, advance)
 
     def intent(self, start_s: float, stop_s: float, state: str, amplitude: float) -> None:
         self._event(
@@ -244,7 +259,10 @@ class SessionRecorder:
                 f"got {[a.size for a in arrays]}"
             )
         if arrays[0].size:
-            self._append(RecordType.PULSES, encode_payload({}, arrays))
+            columns = dict(zip(("t_s", "electrode", "amplitude_ma", "pulse_width_us"), arrays,
+                               strict=True))
+            self._append(RecordType.PULSES, encode_payload({}, arrays),
+                         lambda: self._digests.pulses(columns))
 
     def latency(self, tick: int, stamps_ns: dict[str, int]) -> None:
         """Stamps of one tick; a hop that did not happen (e.g. a vetoed command) may be left
@@ -287,8 +305,15 @@ class SessionRecorder:
 
     @property
     def chain_head(self) -> str:
-        """Hex of the last link of the ECoG hash chain (publish it to pin the recording)."""
+        """Hex of the last link of the ECoG hash chain."""
         return self._head.hex()
+
+    @property
+    def seal(self) -> str:
+        """ECoG chain head + event digests in one hex value: publish it to pin the recording
+        (`openbsi recording verify FILE --seal HEX`)."""
+        with self._lock:
+            return seal(self._head.hex(), self._digests.hexdigests())
 
     def close(self) -> None:
         """Write the closing record, fsync and release the file. Safe to call twice."""
@@ -298,7 +323,8 @@ class SessionRecorder:
             RecordType.CLOSE,
             end_time=dt.datetime.now(dt.UTC).isoformat(),
             chain_head=self._head.hex(), chunks=self.n_chunks,
-            dropped_records=self.dropped_records,
+            dropped_records=self.dropped_records, digests=self._digests.hexdigests(),
+            seal=self.seal,
         )
         self._stop.set()
         with self._lock:

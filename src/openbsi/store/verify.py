@@ -1,9 +1,10 @@
-"""Integrity check of a recording (NWB or session log): structure + the SHA-256 hash chain.
+"""Integrity check of a recording (NWB or session log): structure, hash chain, event digests.
 
 For an NWB file the chain is recomputed from the samples stored in acquisition/ECoG, chunk by
 chunk (memory stays flat), using the chunk table in processing/integrity; any altered sample,
 timestamp, removed or reordered chunk breaks it. Pass `expected_head` (the head published at the
-end of the session) to also rule out a recording rebuilt from scratch with a fresh chain.
+end of the session) to also rule out a recording rebuilt from scratch with a fresh chain, or
+`expected_seal` (SessionRecorder.seal) to pin the samples and every decision at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import numpy as np
 from pynwb import NWBHDF5IO
 
 from openbsi.store import hash_chain
+from openbsi.store.digests import digests_of, seal
 from openbsi.store.log_reader import read_log
+from openbsi.store.nwb import read_nwb
 from openbsi.store.nwb_tables import column
 
 
@@ -28,8 +31,17 @@ def _result(problems: list[str], chain_ok: bool, chunks: int, duration_s: float)
     }
 
 
-def verify_log(path: Path, expected_head: str | None = None) -> dict:
-    """Check a session log: framing, CRCs, torn tail and the hash chain."""
+def _check_seal(problems: list[str], actual: str, expected: str | None) -> bool:
+    if expected is not None and expected.lower() != actual:
+        problems.append(f"seal {actual} differs from the published seal {expected}")
+        return False
+    return True
+
+
+def verify_log(
+    path: Path, expected_head: str | None = None, expected_seal: str | None = None
+) -> dict:
+    """Check a session log: framing, CRCs, torn tail, hash chain, digests and seal."""
     data = read_log(Path(path))
     problems = list(data.problems)
     chain_ok = not any("hash chain" in p for p in problems)
@@ -38,10 +50,26 @@ def verify_log(path: Path, expected_head: str | None = None) -> dict:
     if expected_head is not None and expected_head.lower() != data.chain_head:
         chain_ok = False
         problems.append(f"chain head {data.chain_head} differs from expected {expected_head}")
+    chain_ok &= _check_seal(problems, data.seal, expected_seal)
     return _result(problems, chain_ok, len(data.ecog_chunks), data.duration_s)
 
 
-def verify_nwb(path: Path, expected_head: str | None = None) -> dict:
+def _check_events(path: Path, head_hex: str, problems: list[str]) -> str:
+    """Recompute the event digests from the file; returns the seal they give."""
+    data = read_nwb(path, load_ecog=False)
+    recomputed = digests_of(data)
+    for name in sorted(set(recomputed) | set(data.digests)):
+        if recomputed.get(name) != data.digests.get(name):
+            problems.append(f"events altered: digest of {name} does not match")
+    actual = seal(head_hex, recomputed)
+    if data.seal and data.seal != actual:
+        problems.append("stored seal does not match the recomputed one")
+    return actual
+
+
+def verify_nwb(
+    path: Path, expected_head: str | None = None, expected_seal: str | None = None
+) -> dict:
     """Check an NWB recording written by openbsi.store.nwb."""
     problems: list[str] = []
     try:
@@ -92,16 +120,20 @@ def verify_nwb(path: Path, expected_head: str | None = None) -> dict:
             chain_ok = False
             problems.append(f"chain head {link.hex()} differs from expected {expected_head}")
         duration_s = n_total / float(series.rate)
-        return _result(problems, chain_ok, len(digests), duration_s)
     finally:
         io.close()
+    actual_seal = _check_events(Path(path), link.hex(), problems)
+    chain_ok &= _check_seal(problems, actual_seal, expected_seal)
+    return _result(problems, chain_ok, len(digests), duration_s)
 
 
-def verify_recording(path: Path, expected_head: str | None = None) -> dict:
+def verify_recording(
+    path: Path, expected_head: str | None = None, expected_seal: str | None = None
+) -> dict:
     """verify_nwb or verify_log, by what the file is."""
     path = Path(path)
     if not path.exists():
         raise ValueError(f"recording path must exist, got {path}")
     if path.is_dir() or path.suffix == ".obsilog":
-        return verify_log(path, expected_head)
-    return verify_nwb(path, expected_head)
+        return verify_log(path, expected_head, expected_seal)
+    return verify_nwb(path, expected_head, expected_seal)
