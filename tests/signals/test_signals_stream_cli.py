@@ -10,6 +10,7 @@ import time
 import uuid
 
 import numpy as np
+import pytest
 
 from openbsi.signals.lsl import LslSource
 
@@ -76,3 +77,41 @@ def test_stream_virtual_publishes_ecog_and_feels_pulses_from_another_process() -
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["pulses_received"] == sent
     assert summary["name"] == name + "-ecog" and summary["samples_sent"] >= n
+
+
+def test_stream_replay_publishes_a_recording_sample_for_sample(tmp_path) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "signals_file_writers", Path(__file__).with_name("signals_file_writers.py")
+    )
+    writers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(writers)
+    rng = np.random.default_rng(5)
+    data = rng.normal(0, 30, (4, 1200)).astype(np.float32).astype(float)  # 2 s at 600 Hz
+    path = tmp_path / "rec.vhdr"
+    writers.write_brainvision(path, data, 600.0, ["a", "b", "c", "d"])
+    name = f"openbsi-replay-{uuid.uuid4().hex[:8]}"
+    process = _cli("stream", "replay", str(path), "--name", name, "--speed", "2", "--json")
+    try:
+        with LslSource(name, timeout_s=15.0) as source:
+            assert source.info.channel_names == ("a", "b", "c", "d")
+            assert source.info.sfreq_hz == pytest.approx(1200.0, rel=1e-5)  # published at 2x
+            got = []
+            deadline = time.monotonic() + 20
+            while process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+                got.append(source.pull().data)
+            time.sleep(0.2)
+            got.append(source.pull().data)
+        out, err = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    received = np.concatenate(got, axis=1)
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["samples_sent"] == 1200
+    # The inlet may have joined a little late: what it got is the tail of the file, exactly.
+    assert 0 < received.shape[1] <= 1200
+    np.testing.assert_allclose(received, data[:, 1200 - received.shape[1] :], atol=1e-4)

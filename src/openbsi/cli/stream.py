@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 from openbsi.cli.apps import UserError, app, console
+from openbsi.signals.types import StreamInfo
 
 if TYPE_CHECKING:
     from openbsi.patient.virtual import VirtualPatient
@@ -61,7 +63,7 @@ def stream_virtual(
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     started = time.monotonic()
     try:
-        with LslPublisher(type(info)(name, info.sfreq_hz, info.channel_names, info.unit)) as pub:
+        with LslPublisher(StreamInfo(name, info.sfreq_hz, info.channel_names, info.unit)) as pub:
             console.print(
                 f"publishing LSL stream [bold]{name}[/bold]: {info.n_channels} ch ECoG at "
                 f"{info.sfreq_hz:g} Hz ({profile}); Ctrl-C to stop"
@@ -91,6 +93,59 @@ def stream_virtual(
     if body is not None:
         gait = patient.gait_summary()
         summary |= {"pulses_received": body.received, "steps": gait.steps}
+    if json_out:
+        print(json.dumps(summary))
+    else:
+        console.print(f"sent {sent} samples in {summary['seconds']} s")
+
+
+@stream_app.command("replay")
+def stream_replay(
+    path: Path = typer.Argument(..., help="Recording: .nwb, .xdf, .edf, .bdf, .vhdr or .fif."),
+    name: str = typer.Option("openbsi-replay", "--name", help="LSL stream name to publish."),
+    speed: float = typer.Option(1.0, "--speed", help="Real-time factor (2 = twice as fast)."),
+    stream: str | None = typer.Option(None, "--stream", help="Series/stream in the file."),
+    json_out: bool = typer.Option(False, "--json", help="Print a summary JSON object at the end."),
+) -> None:
+    """Publish a recording as a real-time LSL stream (as an amplifier would)."""
+    from openbsi.signals.lsl import LslPublisher, publish_realtime
+    from openbsi.signals.replay import ReplaySource
+
+    source = ReplaySource(path, stream=stream, speed=speed)
+    info = source.info
+    stopping = {"now": False}
+
+    def stop(signum: int, frame: object) -> None:
+        stopping["now"] = True
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    started = time.monotonic()
+    try:
+        # Published at speed x the recorded rate: the stream says the rate it really has.
+        published = StreamInfo(name, info.sfreq_hz * speed, info.channel_names, info.unit)
+        with LslPublisher(published) as pub:
+            console.print(
+                f"publishing {path.name} as LSL stream [bold]{name}[/bold]: {info.n_channels} ch "
+                f"at {info.sfreq_hz:g} Hz x {speed:g}, {source.duration_s:.1f} s; Ctrl-C to stop"
+            )
+            sent = publish_realtime(
+                pub,
+                lambda n: source.read(n).data,
+                source.duration_s / speed,
+                should_stop=lambda: stopping["now"],
+            )
+    finally:
+        source.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    summary = {
+        "name": name,
+        "file": str(path),
+        "n_channels": info.n_channels,
+        "sfreq_hz": info.sfreq_hz,
+        "samples_sent": sent,
+        "seconds": round(time.monotonic() - started, 3),
+    }
     if json_out:
         print(json.dumps(summary))
     else:
