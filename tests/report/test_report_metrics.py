@@ -95,3 +95,20 @@ def test_empty_session_gives_none_not_nan(tmp_path: Path) -> None:
     assert result["latency_ms"]["end_to_end"]["p99"] is None
     assert result["gait"]["speed_m_s"] is None
     json.dumps(result, allow_nan=False)
+
+
+def test_recorded_summaries_reach_metrics_and_the_seal(tmp_path: Path) -> None:
+    from openbsi.store.verify import verify_recording
+
+    rec = SessionRecorder(tmp_path, synthetic_info(2))
+    rec.ecog(np.zeros((2, 10)), 0.0, 0)
+    rec.summary("link", {"frames_sent": 10, "frames_lost": 3})
+    rec.summary("link", {"frames_sent": 12, "frames_lost": 4})  # the later one wins
+    rec.summary("stimulation", {"pulses_delivered": -1, "energy_uj": 5.0})
+    rec.close()
+    nwb_path = log_to_nwb(tmp_path / LOG_NAME, tmp_path / "r.nwb")
+    result = compute_metrics(nwb_path)
+    assert result["link"] == {"frames_sent": 12, "frames_lost": 4}
+    assert result["stimulation"]["energy_uj"] == 5.0
+    assert result["stimulation"]["pulses_delivered"] == 0  # computed from the file wins
+    assert verify_recording(nwb_path, expected_seal=rec.seal)["ok"]

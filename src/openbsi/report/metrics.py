@@ -13,6 +13,8 @@ Keys (nested dicts; "a.b" below means metrics["a"]["b"]):
 - gait.{steps, failed_steps, step_length_m (mean over successful steps), speed_m_s (successful
   step length summed over the closed-loop time, or over the recording when there is none)}.
 - recording.{duration_s, chunks, closed, dropped_records, problems}.
+- any summary the loop recorded with SessionRecorder.summary(name, values), e.g. link.{frames_sent,
+  frames_lost, rejected_*} and safety.{executed_*, watchdog_trips, overruns} (issue 6).
 Values that cannot be computed (nothing recorded) are None, never NaN, so the JSON stays valid.
 """
 
@@ -144,8 +146,8 @@ def gait_metrics(data: SessionData) -> dict:
 
 
 def compute_metrics_from_data(data: SessionData) -> dict:
-    """All metrics of an already-loaded session."""
-    return {
+    """All metrics of an already-loaded session, plus the summaries the loop recorded."""
+    metrics = {
         "decoder": decoder_metrics(data),
         "latency_ms": latency_metrics(data),
         "stimulation": stimulation_metrics(data),
@@ -158,6 +160,13 @@ def compute_metrics_from_data(data: SessionData) -> dict:
             "problems": list(data.problems),
         },
     }
+    for name, values in data.summaries.items():  # e.g. "link", "safety" (issue 6)
+        computed = metrics.get(name)
+        if isinstance(computed, dict):
+            metrics[name] = {**values, **computed}  # figures computed here take precedence
+        else:
+            metrics[name] = values
+    return metrics
 
 
 def compute_metrics(nwb_path: Path) -> dict:

@@ -8,6 +8,7 @@ form that the log and the NWB file both reproduce exactly:
   out);
 - pulses: one running hash per column over its little-endian bytes (batch boundaries do not
   matter, so the concatenated NWB columns give the same digest).
+- summaries (link and safety figures): canonical JSON of the final {name: values} dict.
 Not covered: kinematics and the electrode layout (context, not decisions).
 
 seal = SHA-256("openbsi-seal-v1" + ECoG chain head + each stream's name and digest): publish it
@@ -44,6 +45,7 @@ class StreamDigests:
         self._events = {name: hashlib.sha256(name.encode()) for name in EVENT_STREAMS}
         self._pulses = {name: hashlib.sha256(f"pulses.{name}".encode())
                         for name, _ in PULSE_COLUMNS}
+        self.summaries: dict[str, dict] = {}
 
     def event(self, stream: str, fields: dict) -> None:
         self._events[stream].update(canonical(stream, fields))
@@ -55,6 +57,8 @@ class StreamDigests:
     def hexdigests(self) -> dict[str, str]:
         out = {name: h.hexdigest() for name, h in self._events.items()}
         out |= {f"pulses.{name}": h.hexdigest() for name, h in self._pulses.items()}
+        text = json.dumps(self.summaries, sort_keys=True, separators=(",", ":"), allow_nan=True)
+        out["summaries"] = hashlib.sha256(b"summaries" + text.encode()).hexdigest()
         return out
 
 
@@ -65,6 +69,7 @@ def digests_of(data: SessionData) -> dict[str, str]:
         for event in getattr(data, stream):
             digests.event(stream, event)
     digests.pulses({name: getattr(data.pulses, name) for name, _ in PULSE_COLUMNS})
+    digests.summaries = dict(data.summaries)
     return digests.hexdigests()
 
 

@@ -41,6 +41,7 @@ class RecordType(IntEnum):
     STIM_ELECTRODES = 12
     DROPPED = 13  # records lost to a write error (e.g. a full disk), written once writes resume
     CLOSE = 14
+    SUMMARY = 15  # a named dict of figures (e.g. link quality) for metrics.json
 
 
 def encode_payload(meta: dict, arrays: tuple[np.ndarray, ...] = ()) -> bytes:

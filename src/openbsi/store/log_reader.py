@@ -90,6 +90,8 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
                 kin_parts.append((meta["columns"], arrays))
             elif record_type == RecordType.STIM_ELECTRODES:
                 data.stim_electrodes = meta["electrodes"]
+            elif record_type == RecordType.SUMMARY:
+                data.summaries[meta["name"]] = meta["values"]
             elif record_type == RecordType.DROPPED:
                 data.problems.append(f"{meta['count']} record(s) lost to write errors")
             elif record_type == RecordType.CLOSE:

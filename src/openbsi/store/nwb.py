@@ -196,6 +196,13 @@ def _add_events(nwb: NWBFile, data: SessionData) -> None:
             ("length_m", rows(ge, "length_m"), "m"), ("clearance_m", rows(ge, "clearance_m"), "m"),
             ("failed", np.array(rows(ge, "failed"), dtype=bool), "failed step"),
         ]))
+    if data.summaries:
+        module = nwb.create_processing_module("session", "figures the session loop reported")
+        module.add(make_table("summaries", "named figures, copied into metrics.json", [
+            ("name", list(data.summaries), "metrics.json key"),
+            ("values", [json.dumps(v, sort_keys=True) for v in data.summaries.values()],
+             "JSON object of figures"),
+        ]))
     if data.kinematics:
         module = nwb.create_processing_module("kinematics", "body trace")
         times = data.kinematics["t_s"]
@@ -368,6 +375,12 @@ def read_nwb(path: Path, *, load_ecog: bool = True) -> SessionData:
             ]
         data.gait_events = _records(_table(nwb, "behavior", "gait_events"), {
             "t_s": "f8", "side": "str", "length_m": "f8", "clearance_m": "f8", "failed": "bool"})
+        summaries = _table(nwb, "session", "summaries")
+        if summaries is not None:
+            data.summaries = {
+                n: json.loads(v) for n, v in zip(column(summaries, "name", "str"),
+                                                  column(summaries, "values", "str"), strict=True)
+            }
         if "kinematics" in nwb.processing:
             module = nwb.processing["kinematics"]
             for name, series_k in module.data_interfaces.items():

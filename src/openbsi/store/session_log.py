@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import threading
 import time
@@ -296,6 +297,21 @@ class SessionRecorder:
 
     def stimulation_electrodes(self, electrodes: list[dict]) -> None:
         self._event(RecordType.STIM_ELECTRODES, electrodes=[dict(e) for e in electrodes])
+
+    def summary(self, name: str, values: dict) -> None:
+        """Named figures kept in the recording and copied into metrics.json under `name`
+        (e.g. "link": frames_sent, frames_lost, ...; "safety": watchdog_trips, overruns, ...).
+        Values must be JSON-serialisable; a later summary of the same name replaces it."""
+        if not name or not isinstance(values, dict):
+            raise ValueError(f"summary needs a non-empty name and a dict, got {name!r}, "
+                             f"{type(values).__name__}")
+        stored = json.loads(json.dumps(values, allow_nan=True))  # as a reader will see it
+
+        def remember() -> None:
+            self._digests.summaries[str(name)] = stored
+
+        self._append(RecordType.SUMMARY, encode_payload({"name": str(name), "values": stored}),
+                     remember)
 
     # -------------------------------------------------------------------- close
     @property
