@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from openbsi.cli import (  # noqa: F401  (registration)
     decode,
-    demo,
     patient,
     program,
     recording,
     safety_bench,
+    session,
     stream,
 )
 from openbsi.cli.apps import app, run

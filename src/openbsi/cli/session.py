@@ -1,0 +1,153 @@
+"""`openbsi demo` and `openbsi session`: run the interface and write a run folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from openbsi.cli.apps import UserError, app, console
+
+
+def _writable_folder(out: Path) -> Path:
+    """The run folder, created if needed; a one-line error when it cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"--out: cannot create folder {out} ({error.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UserError(f"--out: folder {out} is not writable")
+    return out
+
+
+@contextmanager
+def _progress_bars(quiet: bool) -> Iterator:
+    with Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        TextColumn("{task.fields[sim]:>7.1f} s"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=quiet,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(phase: str, done_s: float, total_s: float) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total_s, sim=0.0)
+            bar.update(tasks[phase], completed=done_s, sim=done_s)
+
+        yield progress
+
+
+def _report(result, json_out: bool, title: str) -> None:
+    if json_out:
+        print(json.dumps(json.loads(result.metrics_path.read_text())))
+        return
+    console.print(_summary_table(result.metrics, title))
+    console.print(f"wrote {result.nwb_path}, {result.metrics_path}, {result.report_path}")
+
+
+def _summary_table(metrics: dict, title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    accuracy = metrics["decoder"].get("state_accuracy")
+    if accuracy is not None:
+        table.add_row("decoder state accuracy (closed loop)", f"{accuracy:.3f}")
+    for hop, stats in metrics["latency_ms"].items():
+        if stats.get("p50") is not None:
+            table.add_row(f"latency {hop} p50 / p99 ms", f"{stats['p50']:.3f} / {stats['p99']:.3f}")
+    stim = metrics["stimulation"]
+    table.add_row("pulses delivered", str(stim["pulses_delivered"]))
+    table.add_row("commands vetoed", str(stim["commands_vetoed"]))
+    gait = metrics["gait"]
+    table.add_row("steps (failed)", f"{gait['steps']} ({gait['failed_steps']})")
+    if gait.get("step_length_m") is not None:
+        table.add_row(
+            "step length m / speed m/s", f"{gait['step_length_m']:.2f} / {gait['speed_m_s']:.2f}"
+        )
+    link, safety = metrics.get("link"), metrics.get("safety")
+    if link and link.get("faults"):
+        table.add_row("link frames sent / lost", f"{link['frames_sent']} / {link['frames_lost']}")
+    if safety:
+        executed = sum(
+            safety[k]
+            for k in (
+                "executed_stale_commands",
+                "executed_replayed_commands",
+                "executed_forged_commands",
+                "executed_out_of_limit_pulses",
+            )
+        )
+        table.add_row("stale/replayed/forged/out-of-limit executed", str(executed))
+        table.add_row(
+            "watchdog trips / overruns", f"{safety['watchdog_trips']} / {safety['overruns']}"
+        )
+    return table
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), "--out", help="Run folder to write."),
+    seconds: float = typer.Option(120.0, "--seconds", help="Closed-loop walking, simulated s."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every random generator in the run."),
+    calibration_s: float = typer.Option(180.0, "--calibration-s", help="Cued calibration, s."),
+    decoder: str = typer.Option("mslm", "--decoder", help="Decoder name."),
+    json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
+) -> None:
+    """Calibrate a decoder, then walk in closed loop, on the virtual patient (simulated clock)."""
+    from openbsi.runtime.clock import SimulatedClock
+    from openbsi.runtime.live_session import LiveSessionConfig, run_live_session
+
+    config = LiveSessionConfig(
+        out_dir=out, seconds=seconds, calibration_s=calibration_s, seed=seed, decoder=decoder
+    )
+    _writable_folder(out)
+    with _progress_bars(json_out) as progress:
+        result = run_live_session(config, progress, clock=SimulatedClock())
+    _report(result, json_out, "OpenBSI demo")
+
+
+@app.command()
+def session(
+    source: str = typer.Option("virtual", "--source", help="virtual | lsl:NAME | replay:FILE"),
+    stimulator: str = typer.Option("virtual", "--stimulator", help="virtual | paddle | lsl:NAME"),
+    model: Path | None = typer.Option(None, "--model", help="Decoder model file (.obsi)."),
+    seconds: float = typer.Option(60.0, "--seconds", help="Closed-loop duration, s."),
+    out: Path = typer.Option(Path("runs/session"), "--out", help="Run folder to write."),
+    faults: str = typer.Option("", "--faults", help="Link faults, e.g. loss=0.3,jitter_ms=50."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every random generator in the run."),
+    calibration_s: float = typer.Option(
+        120.0, "--calibration-s", help="Cued calibration on the virtual patient when no --model."
+    ),
+    fast: bool = typer.Option(False, "--fast", help="Simulated clock: as fast as computed."),
+    json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
+) -> None:
+    """Run the interface in real time over the authenticated link, and record it."""
+    from openbsi.runtime.clock import MonotonicClock, SimulatedClock
+    from openbsi.runtime.live_session import LiveSessionConfig, run_live_session
+
+    config = LiveSessionConfig(
+        out_dir=out,
+        seconds=seconds,
+        source=source,
+        stimulator=stimulator,
+        model=model,
+        faults=faults,
+        seed=seed,
+        calibration_s=calibration_s,
+    )
+    if model is not None and not model.is_file():
+        raise UserError(f"--model: file {model} does not exist")
+    _writable_folder(out)
+    clock = SimulatedClock() if fast else MonotonicClock()
+    with _progress_bars(json_out) as progress:
+        result = run_live_session(config, progress, clock=clock)
+    _report(result, json_out, "OpenBSI session")

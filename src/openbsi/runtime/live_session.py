@@ -1,0 +1,344 @@
+"""`openbsi session` and `openbsi demo`: the interface over the authenticated radio link.
+
+source (virtual | lsl:NAME | replay:FILE) -> ring buffer -> features -> decoder -> mapper ->
+command codec -> link (sealed, faults injected) -> implant: supervisor -> stimulator
+(virtual | paddle | lsl:NAME). Ticks are drift free (TickScheduler); a decoder or stimulator
+that fails leaves the implant without fresh commands, so its watchdog ramps stimulation to
+zero, while the recording goes on. `openbsi demo` runs the same loop on a SimulatedClock:
+identical computation, no waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from openbsi.decoding import make_decoder
+from openbsi.features.extractor import FeatureConfig, FeatureExtractor
+from openbsi.link.faults import FaultConfig
+from openbsi.link.radio import SimulatedRadio
+from openbsi.patient.intent import (
+    IntentBlock,
+    IntentScript,
+    cued_calibration_script,
+    walking_script,
+)
+from openbsi.patient.virtual import VirtualPatient
+from openbsi.runtime.calibration import Progress, calibrate
+from openbsi.runtime.clock import Clock, MonotonicClock
+from openbsi.runtime.command_codec import encode_command
+from openbsi.runtime.implant import Implant
+from openbsi.runtime.latency import TickStamps
+from openbsi.runtime.run_folder import SessionResult, check_range, finish_run_folder
+from openbsi.runtime.scheduler import TickScheduler
+from openbsi.runtime.sources import Source, VirtualSource, open_source
+from openbsi.safety.limits import SafetyLimits
+from openbsi.safety.supervisor import SafetySupervisor
+from openbsi.signals import RingBuffer
+from openbsi.states import STATES
+from openbsi.stimulation.backends.registry import create_stimulator
+from openbsi.stimulation.electrodes import PADDLE_16
+from openbsi.stimulation.mapper import Mapper
+from openbsi.stimulation.program import default_paddle_program
+from openbsi.store.session_log import SessionRecorder
+
+logger = logging.getLogger(__name__)
+STIMULATOR_KINDS = ("virtual", "paddle", "lsl:NAME")
+
+
+@dataclass(frozen=True)
+class LiveSessionConfig:
+    out_dir: Path
+    seconds: float
+    source: str = "virtual"
+    stimulator: str = "virtual"
+    model: Path | None = None
+    faults: str = ""
+    seed: int = 0
+    calibration_s: float = 180.0
+    decoder: str = "mslm"
+    tick_ms: float = 100.0  # decode period (Moly 2022: 10 Hz)
+
+    def __post_init__(self) -> None:
+        check_range("seconds", self.seconds, 1.0, 24 * 3600.0)
+        check_range("calibration_s", self.calibration_s, 30.0, 3600.0)
+        check_range("tick_ms", self.tick_ms, 10.0, 1000.0)
+        kind = self.stimulator.partition(":")[0]
+        if kind not in ("virtual", "paddle", "lsl") or (kind == "lsl") != (":" in self.stimulator):
+            raise ValueError(
+                f"--stimulator must be one of {STIMULATOR_KINDS}, got {self.stimulator!r}"
+            )
+        FaultConfig.parse(self.faults)  # named errors for bad fault keys or values
+
+
+@dataclass
+class _Counters:
+    decoder_failures: int = 0
+    starved_ticks: int = 0  # not a full window yet (source silent)
+
+
+def run_live_session(
+    config: LiveSessionConfig,
+    progress: Progress | None = None,
+    *,
+    clock: Clock | None = None,
+    wrap_decoder: Callable | None = None,
+    wrap_stimulator: Callable | None = None,
+) -> SessionResult:
+    """Run a session; `wrap_*` let fault-injection tests replace parts with failing ones."""
+    clock = clock or MonotonicClock()
+    rng = np.random.default_rng(config.seed)
+    rng_cues, rng_walk, rng_patient, rng_link = rng.spawn(4)
+    virtual = config.source == "virtual"
+    needs_calibration = virtual and config.model is None
+    if not virtual and config.model is None:
+        raise ValueError(
+            f"--model is required with --source {config.source} (run openbsi calibrate)"
+        )
+
+    script, calibration_end_s = _intent_script(config, needs_calibration, rng_cues, rng_walk)
+    patient = VirtualPatient(script, rng_patient, electrodes=PADDLE_16)
+    source = open_source(config.source, clock=clock, patient=patient)
+    out_dir = Path(config.out_dir)
+    recorder = SessionRecorder(
+        out_dir,
+        source.info,
+        description=f"OpenBSI session: source {config.source}, stimulator {config.stimulator}",
+        meta={"seed": config.seed, "faults": config.faults, "source": config.source},
+    )
+    started = time.perf_counter()
+    limits = SafetyLimits()
+    radio = SimulatedRadio(FaultConfig.parse(config.faults), rng_link)
+    supervisor = SafetySupervisor(limits, PADDLE_16)
+    stimulator = _make_stimulator(config.stimulator, supervisor, patient)
+    if wrap_stimulator is not None:
+        stimulator = wrap_stimulator(stimulator)
+    implant = Implant(radio, stimulator, limits)
+    counters = _Counters()
+    try:
+        if virtual:
+            for block in script.blocks:
+                recorder.intent(block.start_s, block.stop_s, block.state, block.amplitude)
+        recorder.stimulation_electrodes([vars(e) for e in PADDLE_16])
+        extractor = FeatureExtractor(FeatureConfig(), source.info.sfreq_hz, source.info.n_channels)
+        buffer = RingBuffer(source.info.n_channels, 2 * extractor.window_samples)
+        decoder = _decoder(
+            config, extractor, buffer, source, recorder, script, calibration_end_s, progress
+        )
+        if wrap_decoder is not None:
+            decoder = wrap_decoder(decoder)
+        if calibration_end_s > 0:
+            recorder.phase(0.0, calibration_end_s, "calibration")
+        mapper = Mapper(default_paddle_program(), PADDLE_16)
+        scheduler = TickScheduler(config.tick_ms, clock_ns=clock.now_ns, sleep_s=clock.sleep)
+        n_ticks = math.floor(config.seconds * 1e3 / config.tick_ms + 1e-9)
+        tick_ns = round(config.tick_ms * 1e6)
+        loop_start_ns = clock.now_ns()
+        offset_ns = round(calibration_end_s * 1e9)
+
+        def work(k: int, deadline_ns: int) -> None:
+            now_ns = offset_ns + (clock.now_ns() - loop_start_ns)
+            _tick(
+                k,
+                now_ns,
+                tick_ns,
+                source,
+                buffer,
+                extractor,
+                decoder,
+                mapper,
+                radio,
+                implant,
+                patient,
+                recorder,
+                counters,
+                supervisor,
+            )
+            if progress is not None:
+                progress("closed loop", (k + 1) * config.tick_ms / 1e3, config.seconds)
+
+        if isinstance(source, VirtualSource):
+            source.start()
+        stats = scheduler.run(work, n_ticks)
+        end_s = calibration_end_s + (clock.now_ns() - loop_start_ns) / 1e9
+        recorder.phase(calibration_end_s, end_s, "closed_loop")
+        _record_body(recorder, patient)
+    finally:
+        recorder.close()
+        source.close()
+        _close(stimulator)
+    extra = {
+        "link": radio.metrics(),
+        "safety": {
+            "executed_stale_commands": implant.stats.executed_stale_commands,
+            "executed_replayed_commands": implant.stats.executed_replayed_commands,
+            "executed_forged_commands": radio.metrics()["accepted_injected"],
+            "executed_out_of_limit_pulses": implant.stats.executed_out_of_limit_pulses,
+            "watchdog_trips": sum(1 for e in supervisor.events if e.rule == "watchdog"),
+            "overruns": stats.overruns,
+            "skipped_ticks": stats.skipped,
+            "decoder_failures": counters.decoder_failures,
+            "stimulator_failures": implant.stats.stimulator_failures,
+            "malformed_payloads": implant.stats.malformed_payloads,
+        },
+        "run": {
+            "wall_s": round(time.perf_counter() - started, 3),
+            "source": config.source,
+            "stimulator": config.stimulator,
+            "faults": config.faults,
+            "seed": config.seed,
+            "ticks": stats.ticks,
+            "max_tick_lateness_ms": stats.max_lateness_ms,
+        },
+    }
+    return finish_run_folder(out_dir, recorder.log_path, extra)
+
+
+def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[IntentScript, float]:
+    walking = walking_script(config.seconds + 5.0, rng_walk)  # a margin for late ticks
+    if needs_calibration:
+        calibration = cued_calibration_script(config.calibration_s, rng_cues)
+        return calibration.concatenated(walking), calibration.duration_s
+    if config.source != "virtual":  # the body stands at rest; the ECoG comes from elsewhere
+        return IntentScript((IntentBlock(0.0, config.seconds + 5.0, "rest", 0.0),)), 0.0
+    return walking, 0.0
+
+
+def _decoder(config, extractor, buffer, source, recorder, script, calibration_end_s, progress):
+    if config.model is not None:
+        from openbsi.decoding.model_file import load_model
+
+        return load_model(
+            config.model,
+            feature_config=extractor.config,
+            n_channels=source.info.n_channels,
+            sfreq_hz=source.info.sfreq_hz,
+        )
+    decoder = make_decoder(config.decoder)
+    calibrate(
+        decoder,
+        extractor,
+        buffer,
+        source,
+        recorder,
+        script,
+        calibration_end_s,
+        config.tick_ms / 1e3,
+        progress,
+    )
+    return decoder
+
+
+def _make_stimulator(spec: str, supervisor: SafetySupervisor, patient: VirtualPatient):
+    kind, _, name = spec.partition(":")
+    if kind == "virtual":
+        return create_stimulator(
+            "virtual", supervisor=supervisor, electrodes=PADDLE_16, sink=patient.receive_pulses
+        )
+    if kind == "lsl":
+        return create_stimulator(
+            "lsl", supervisor=supervisor, electrodes=PADDLE_16, stream_name=name
+        )
+    return create_stimulator("paddle", supervisor=supervisor, electrodes=PADDLE_16)
+
+
+def _close(stimulator) -> None:
+    close = getattr(stimulator, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            logger.exception("stimulator failed to close")
+
+
+def _tick(
+    k,
+    now_ns,
+    tick_ns,
+    source: Source,
+    buffer,
+    extractor,
+    decoder,
+    mapper,
+    radio,
+    implant: Implant,
+    patient,
+    recorder: SessionRecorder,
+    counters,
+    supervisor,
+) -> None:
+    stamps = TickStamps()
+    n_events = len(supervisor.events)
+    chunk = source.pull()
+    stamps.stamps_ns["acquired"] = chunk.t_ns
+    t_s = now_ns / 1e9
+    if chunk.n_samples:
+        buffer.push(chunk)
+    if buffer.n_available >= extractor.window_samples:
+        x = extractor.transform(buffer.latest(extractor.window_samples))
+        stamps.stamp("features")
+        try:
+            probs, amplitude = decoder.step(x)
+            probs = np.asarray(probs, dtype=float)
+            if probs.shape != (len(STATES),) or not np.all(np.isfinite(probs)):
+                raise ValueError(f"decoder output must be {len(STATES)} finite probabilities")
+        except Exception:
+            counters.decoder_failures += 1
+            logger.exception("decoder failed at tick %d; no command this tick", k)
+        else:
+            stamps.stamp("decoded")
+            state = STATES[int(np.argmax(probs))]
+            recorder.decode(t_s, state, probs, float(amplitude))
+            radio.send_down(encode_command(mapper.map(state, float(amplitude), now_ns)), now_ns)
+    else:
+        counters.starved_ticks += 1
+    for command, decision in implant.receive(now_ns):
+        stamps.stamp("safety")
+        applied = command if decision.command is None else decision.command
+        clamped = any(event.action == "clamp" for event in decision.events)
+        recorder.stim_command(
+            t_s,
+            applied.seq,
+            applied.state,
+            decision.vetoed,
+            clamped,
+            [vars(c) for c in applied.channels],
+        )
+    pulses = implant.stimulate_until(now_ns + tick_ns)
+    stamps.stamp("stimulated")
+    # Recording comes after the compute path, so it never delays stimulation.
+    if chunk.n_samples:
+        recorder.ecog(chunk.data, chunk.first_sample / source.info.sfreq_hz, chunk.t_ns)
+    if pulses:
+        recorder.pulses(
+            np.array([p.t_ns for p in pulses]) / 1e9,
+            np.array([p.electrode for p in pulses]),
+            np.array([p.amplitude_ma for p in pulses]),
+            np.array([p.pulse_width_us for p in pulses]),
+        )
+    for event in supervisor.events[n_events:]:
+        recorder.safety_event(
+            event.t_ns / 1e9,
+            event.rule,
+            event.field,
+            event.value,
+            event.limit,
+            event.action,
+            -1 if event.electrode is None else event.electrode,
+        )
+    if set(stamps.stamps_ns) >= {"features", "decoded", "safety"}:
+        recorder.latency(k, stamps.stamps_ns)
+    patient.advance(t_s + tick_ns / 1e9)
+
+
+def _record_body(recorder: SessionRecorder, patient: VirtualPatient) -> None:
+    for step in patient.step_events():
+        recorder.gait_event(step.t_s, step.side, step.length_m, step.clearance_m, step.failed)
+    trace = patient.trace()
+    recorder.kinematics(trace["t_s"], {k: v for k, v in trace.items() if k != "t_s"})
