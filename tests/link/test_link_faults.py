@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openbsi.link import FaultConfig
 
@@ -46,3 +48,14 @@ def test_as_text_round_trips() -> None:
 def test_bad_settings_name_key_range_and_value(text: str, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         FaultConfig.parse(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_parse_raises_only_value_error_on_any_text(text: str) -> None:
+    try:
+        config = FaultConfig.parse(text)
+    except ValueError as error:
+        assert str(error)  # a message, naming what was wrong
+    else:
+        assert FaultConfig.parse(config.as_text()) == config
