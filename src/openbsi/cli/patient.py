@@ -230,12 +230,15 @@ def bench_patient(
              for name, w in result.wall_s.items()]
     payload = {"simulated_s": result.duration_s, "wall_s": round(wall, 4),
                "realtime_factor": round(result.duration_s / wall, 1), "parts": parts,
+               "cpu_s": round(result.cpu_s, 4),
+               "cpu_realtime_factor": round(result.duration_s / max(result.cpu_s, 1e-9), 1),
                "body": body, "profile": profile, "steps": patient.gait_summary().steps,
                "channels": patient.info.n_channels, "fs_hz": patient.info.sfreq_hz}
     if as_json:
         typer.echo(json.dumps(payload))
         return
     console.print(f"{result.duration_s:.0f} s simulated in {wall:.2f} s: "
-                  f"{payload['realtime_factor']}x real time ({body} body)")
+                  f"{payload['realtime_factor']}x real time ({body} body); CPU time "
+                  f"{result.cpu_s:.2f} s ({payload['cpu_realtime_factor']}x)")
     for part in parts:
         console.print(f"  {part['name']}: {part['wall_s']} s ({part['realtime_factor']}x)")

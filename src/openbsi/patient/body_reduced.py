@@ -206,6 +206,13 @@ class ReducedBody:
                                    "clearance_m": leg.max_height_m})
         return events
 
+    def step_block(self, activation: np.ndarray) -> list[dict]:
+        """One step per column of the (14, n) pool activations (left muscles, then right)."""
+        events: list[dict] = []
+        for i in range(activation.shape[1]):
+            events += self.step(as_activation(activation[:, i]))
+        return events
+
     def snapshot(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for side, leg in self.legs.items():

@@ -26,6 +26,7 @@ class SimulationResult:
     ecog_uv: np.ndarray | None  # channels x samples (None when not kept)
     pulses: list[Pulse] = field(default_factory=list)
     wall_s: dict[str, float] = field(default_factory=dict)  # per part
+    cpu_s: float = 0.0  # CPU time of this process (what one core spent, whatever the load)
 
     @property
     def total_wall_s(self) -> float:
@@ -51,6 +52,7 @@ def run_patient(
     pulses: list[Pulse] = []
     n_read = 0
     n_ticks = round(duration_s / tick_s)
+    cpu_start = time.process_time()
     for tick in range(n_ticks):
         t0, t1 = tick * tick_s, (tick + 1) * tick_s
         start = time.perf_counter()
@@ -71,7 +73,8 @@ def run_patient(
         wall["stimulation"] += stim_done - mid
         wall["spinal_body"] += end - stim_done
     ecog = np.concatenate(chunks, axis=1) if keep_ecog and chunks else None
-    return SimulationResult(n_ticks * tick_s, ecog, pulses, wall)
+    cpu = time.process_time() - cpu_start
+    return SimulationResult(n_ticks * tick_s, ecog, pulses, wall, cpu)
 
 
 def train_source(

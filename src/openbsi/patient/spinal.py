@@ -28,7 +28,7 @@ ROOT_Y_MM: dict[str, float] = {
 }
 ROOT_X_MM = 4.0  # entry zones lie laterally, under the lateral columns of the paddle
 CSF_DEPTH_MM = 3.0  # contact-to-root distance through CSF (unconfirmed, typical)
-SPREAD_MM = 5.0  # length constant of the current's fall-off along the cord (unconfirmed)
+SPREAD_MM = 4.0  # length constant of the current's fall-off along the cord (unconfirmed)
 # Half-activation currents (mA) at the reference pulse width for a root right under the contact.
 # Ordering Ia < II << motor from Capogrosso 2013; the numbers are modelling defaults.
 I50_MA: dict[str, float] = {"Ia": 2.0, "II": 3.2, "motor": 9.0}
@@ -63,7 +63,11 @@ REFLEX_DELAY_S: dict[str, float] = {
 DIRECT_MOTOR_ADVANCE_S = 0.003  # a direct motor response skips the afferent path and synapse
 GROUP_II_EXTRA_S = 0.002  # group II acts through interneurons (one more synapse)
 GROUP_II_WEIGHT = 0.5  # group II excitation relative to Ia (unconfirmed)
-SYNAPTIC_GAIN = 2.5  # Ia volley -> fraction of pool recruited: 1 - exp(-gain * volley)
+# Afferent volley (share of the pool's afferents, Ia + weighted II) -> fraction of the motor
+# pool recruited: 1 - exp(-gain * max(volley - threshold, 0)). Motoneurons need converging
+# input, so a volley from a minor root alone recruits little (values unconfirmed).
+SYNAPTIC_GAIN = 3.0
+SYNAPTIC_THRESHOLD = 0.2
 
 
 def _sigmoid01(current_ma: np.ndarray, i50_ma: float) -> np.ndarray:
@@ -177,7 +181,8 @@ class SpinalCord:
         eff = (amp / strength_duration(pw))[:, None] * self._coupling[idx]  # (n_p, n_sites)
         rec = recruitment(eff, self._threshold_scale)
         afferent = (rec["Ia"] + GROUP_II_WEIGHT * rec["II"]) @ self._w
-        reflex = 1.0 - np.exp(-SYNAPTIC_GAIN * self._reflex_gain * afferent)
+        drive = np.clip(self._reflex_gain * afferent - SYNAPTIC_THRESHOLD, 0.0, None)
+        reflex = 1.0 - np.exp(-SYNAPTIC_GAIN * drive)
         direct = np.clip(rec["motor"] @ self._w, 0.0, 1.0)
         return t_s, reflex, direct
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import signal
 
-from openbsi.patient.body_reduced import ReducedBody, as_activation
+from openbsi.patient.body_reduced import ReducedBody
 from openbsi.patient.cortex import DEFAULT_FS_HZ, VirtualCortex
 from openbsi.patient.gait import FAILED_CLEARANCE_M, GaitSummary, StepEvent, summarize
 from openbsi.patient.intent import IntentScript
@@ -24,6 +24,7 @@ from openbsi.stimulation.types import Electrode, Pulse
 
 __all__ = ["GaitSummary", "StepEvent", "VirtualPatient"]
 
+BODIES = ("reduced", "mujoco")
 BODY_DT_S = 0.002
 TRACE_EVERY = 5  # body steps per trace sample -> 100 Hz
 ACTIVATION_TAU_S = 0.04  # excitation-contraction dynamics (Zajac 1989 order of magnitude)
@@ -64,8 +65,8 @@ class VirtualPatient:
         day: int = 0,
     ) -> None:
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
-        if body != "reduced":
-            raise ValueError(f"body must be one of ('reduced',), got {body!r}")
+        if body not in BODIES:
+            raise ValueError(f"body must be one of {BODIES}, got {body!r}")
         self.script = script
         self.electrodes = tuple(electrodes)
         self.cortex = VirtualCortex(script, rng, fs_hz=fs_hz, profile=self.profile, day=day)
@@ -75,11 +76,19 @@ class VirtualPatient:
             self.electrodes, threshold_scale=sp.threshold_scale, reflex_gain=sp.reflex_gain
         )
         bp = self.profile.body
-        self.body = ReducedBody(
-            mass_kg=bp.mass_kg, height_m=bp.height_m,
-            body_weight_support=bp.body_weight_support, belt_speed_m_s=bp.belt_speed_m_s,
-            dt_s=BODY_DT_S,
-        )
+        if body == "mujoco":
+            from openbsi.patient.body_mujoco import MujocoBody
+
+            self.body: ReducedBody | MujocoBody = MujocoBody(
+                mass_kg=bp.mass_kg, body_weight_support=bp.body_weight_support,
+                belt_speed_m_s=bp.belt_speed_m_s, dt_s=BODY_DT_S,
+            )
+        else:
+            self.body = ReducedBody(
+                mass_kg=bp.mass_kg, height_m=bp.height_m,
+                body_weight_support=bp.body_weight_support, belt_speed_m_s=bp.belt_speed_m_s,
+                dt_s=BODY_DT_S,
+            )
         lesion = self.profile.lesion
         gain = np.array([lesion.voluntary_gain(MAIN_SEGMENT[m]) for m in MUSCLES] * 2)
         self._voluntary = _voluntary_matrix() * gain[None, :]
@@ -138,16 +147,20 @@ class VirtualPatient:
         vol, self._zi_vol = self._filter(vol_target, self._a_vol, self._zi_vol)
         activation = 1.0 - np.exp(-(drive + vol))
         emg_env = 1.0 - np.exp(-(emg + vol))
-        for i in range(n):
-            for ev in self.body.step(as_activation(activation[:, i])):
+        i = 0
+        while i < n:
+            # Blocks end on the global trace grid, so the trace stays at a fixed rate.
+            size = min(TRACE_EVERY - self._n_steps % TRACE_EVERY, n - i)
+            for ev in self.body.step_block(activation[:, i:i + size]):
                 self._events.append(StepEvent(
                     t_s=ev["t_s"], side=ev["side"], length_m=ev["length_m"],
                     clearance_m=ev["clearance_m"],
                     failed=ev["clearance_m"] < FAILED_CLEARANCE_M,
                 ))
-            self._n_steps += 1
+            self._n_steps += size
+            i += size
             if self._n_steps % TRACE_EVERY == 0:
-                self._record(activation[:, i], emg_env[:, i])
+                self._record(activation[:, i - 1], emg_env[:, i - 1])
 
     def _record(self, activation: np.ndarray, emg: np.ndarray) -> None:
         tr = self._trace
