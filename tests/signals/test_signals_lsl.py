@@ -17,6 +17,7 @@ from openbsi.signals.lsl import (
     from_lsl_info,
     lsl_transport_latency,
     to_lsl_info,
+    wakeup_latency,
 )
 
 # The publisher process: channel c carries sample_index + 1000 * c, at 1 kHz in real time.
@@ -144,3 +145,9 @@ def test_transport_latency_benchmark_reports_percentiles() -> None:
     assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
     with pytest.raises(ValueError, match="publisher must be one of"):
         lsl_transport_latency(8, publisher="carrier pigeon")
+
+
+def test_wakeup_baseline_reports_percentiles() -> None:
+    result = wakeup_latency(20, period_s=0.001)
+    assert result["n_chunks"] == 20
+    assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]

@@ -436,3 +436,37 @@ def lsl_transport_latency(
         "max_ms": float(values.max()),
         "n_chunks": int(values.size),
     }
+
+
+def wakeup_latency(n_chunks: int = 200, period_s: float = 0.01) -> dict[str, float]:
+    """Context for lsl_transport_latency: a plain thread-to-thread hand-off (queue.Queue) at
+    the same pace, p50/p99/max in ms. Whatever the machine's scheduler adds under its current
+    load shows here too; the difference is what LSL itself adds."""
+    import queue
+    import threading
+
+    if not 10 <= n_chunks <= 100_000:
+        raise ValueError(f"n_chunks must be in [10, 100000], got {n_chunks}")
+    handoff: queue.Queue[int] = queue.Queue()
+
+    def produce() -> None:
+        next_ns = time.monotonic_ns() + 10_000_000
+        for _ in range(n_chunks):
+            while (left_ns := next_ns - time.monotonic_ns()) > 0:
+                time.sleep(min(max(left_ns / 1e9 - 0.0005, 0.0), 0.01))
+            handoff.put(time.monotonic_ns())
+            next_ns += int(period_s * 1e9)
+
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    values = np.empty(n_chunks)
+    for k in range(n_chunks):
+        sent_ns = handoff.get(timeout=10.0)
+        values[k] = (time.monotonic_ns() - sent_ns) / 1e6
+    producer.join(timeout=5.0)
+    return {
+        "p50_ms": float(np.percentile(values, 50)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "max_ms": float(values.max()),
+        "n_chunks": n_chunks,
+    }
