@@ -60,3 +60,16 @@ def test_from_profile_takes_hardware_limits_and_refuses_looser() -> None:
     assert tighter.max_amplitude_ma == 8.0
     with pytest.raises(ValueError, match="max_amplitude_ma"):
         SafetyLimits.from_profile(PADDLE_PROFILE, max_amplitude_ma=20.0)
+
+
+def test_rms_current_density_bound_for_surface_electrodes() -> None:
+    from openbsi.stimulation.profiles import TRANSCUTANEOUS_PROFILE
+
+    limits = SafetyLimits.from_profile(TRANSCUTANEOUS_PROFILE, max_amplitude_ma=120.0)
+    assert limits.max_rms_density_ma_cm2 == 2.0
+    small_mm2 = 400.0  # 4 cm^2: 1 ms at 30 Hz -> duty 0.03 -> 2 x 4 / sqrt(0.03) = 46 mA
+    bound = limits.max_amplitude_for(small_mm2, 1000.0)
+    assert bound == pytest.approx(2.0 * 4.0 / math.sqrt(0.03), rel=1e-6)
+    assert limits.binding_rule(small_mm2, 1000.0) == "rms_current_density"
+    assert limits.binding_rule(2500.0, 1000.0) == "max_amplitude"
+    assert "rms_current_density" not in SafetyLimits().amplitude_bounds(12.0, 300.0)

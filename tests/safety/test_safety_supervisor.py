@@ -193,3 +193,21 @@ def test_a_broken_clock_vetoes() -> None:
     sup = _sup()
     decision = sup.check(_cmd(0, 1, _ch()), math.nan)
     assert decision.vetoed and decision.events[-1].field == "now_ns"
+
+
+def test_surface_rms_density_clamp_and_gate() -> None:
+    from openbsi.safety.audit import count_out_of_limit
+    from openbsi.stimulation.profiles import TRANSCUTANEOUS_PROFILE
+    from openbsi.stimulation.types import Electrode
+
+    small = (Electrode(0, "S0", "C3-4", "midline", 0.0, 0.0, 400.0, "hydrogel"),)
+    limits = SafetyLimits.from_profile(TRANSCUTANEOUS_PROFILE)
+    sup = SafetySupervisor(limits, small)
+    decision = sup.check(_cmd(0, 1, ChannelCommand(0, 100.0, 1000.0, 30.0, 0.0)), 0)
+    (channel,) = decision.command.channels
+    assert decision.events[-1].rule == "rms_current_density"
+    assert channel.amplitude_ma == pytest.approx(2.0 * 4.0 / math.sqrt(0.03), rel=1e-6)
+    assert sup.pulse_ok(Pulse(0, 0, channel.amplitude_ma, 1000.0, 0.0))
+    too_much = Pulse(MS * 100, 0, channel.amplitude_ma * 1.01, 1000.0, 0.0)
+    assert not sup.pulse_ok(too_much)
+    assert count_out_of_limit([too_much], limits, small) == 1

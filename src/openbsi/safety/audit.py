@@ -75,6 +75,11 @@ def out_of_limit_mask_arrays(
         bad |= d > limits.max_charge_density_uc_cm2 * (1 + _REL)
         # Shannon 1992: log10(D) <= k - log10(Q).
         bad |= np.log10(d) + np.log10(q_uc) > limits.shannon_k + _REL
+        if limits.max_rms_density_ma_cm2 > 0:
+            conducting_s = (pw if limits.carrier_hz > 0 else 2.0 * pw) * 1e-6
+            duty = np.minimum(limits.max_frequency_hz * conducting_s, 1.0)
+            rms_density = a * np.sqrt(duty) / area_cm2
+            bad |= rms_density > limits.max_rms_density_ma_cm2 * (1 + _REL)
         # Per-electrode rate and duty: interval to the electrode's previous pulse.
         span_us = pw if limits.carrier_hz > 0 else 2.0 * pw + gap
         pulse_s = span_us * 1e-6

@@ -47,6 +47,9 @@ class SafetyLimits:
     # > 0: pulses are envelopes filled with a biphasic carrier (transcutaneous, 10 kHz); the
     # charge per phase is then amplitude x half a carrier period.
     carrier_hz: float = 0.0
+    # > 0: r.m.s. current density limit for surface electrodes (mA/cm^2), judged at the highest
+    # allowed rate; IEC 60601-2-10 asks surface stimulators to warn above 2 mA/cm^2 (facts.md).
+    max_rms_density_ma_cm2: float = 0.0
 
     def __post_init__(self) -> None:
         for key, value in asdict(self).items():
@@ -86,6 +89,7 @@ class SafetyLimits:
             max_frequency_hz=profile.max_frequency_hz,
             max_interphase_gap_us=profile.max_interphase_gap_us,
             carrier_hz=profile.carrier_hz,
+            max_rms_density_ma_cm2=profile.max_rms_density_ma_cm2,
         )
         limits = replace(limits, **overrides)
         for key in ("max_amplitude_ma", "max_total_ma", "max_pulse_width_us", "max_frequency_hz"):
@@ -121,13 +125,33 @@ class SafetyLimits:
             return pulse_width_us
         return 2.0 * pulse_width_us + interphase_gap_us
 
+    def amplitude_bounds(self, area_mm2: float, pulse_width_us: float) -> dict[str, float]:
+        """Each rule's largest amplitude (mA) at this pulse width on a contact of this area."""
+        bounds = {"max_amplitude": self.max_amplitude_ma}
+        phase_us = self.phase_width_us(pulse_width_us)
+        if phase_us > 0:
+            per_us = 1.0 / (phase_us * 1e-3) * (1.0 - CLAMP_MARGIN)
+            bounds["shannon"] = self.shannon_charge_uc(area_mm2) * per_us
+            bounds["charge_density"] = self.density_charge_uc(area_mm2) * per_us
+        if self.max_rms_density_ma_cm2 > 0 and pulse_width_us > 0:
+            # r.m.s. current at the highest allowed rate: current flows during both phases
+            # (or the whole carrier envelope).
+            conducting_s = (pulse_width_us if self.carrier_hz > 0 else 2 * pulse_width_us) * 1e-6
+            duty = min(self.max_frequency_hz * conducting_s, 1.0)
+            bounds["rms_current_density"] = (
+                self.max_rms_density_ma_cm2 * area_mm2 / _MM2_PER_CM2 / math.sqrt(duty)
+                * (1.0 - CLAMP_MARGIN)
+            )
+        return bounds
+
     def max_amplitude_for(self, area_mm2: float, pulse_width_us: float) -> float:
         """Largest amplitude (mA) allowed at this pulse width on a contact of this area."""
-        phase_us = self.phase_width_us(pulse_width_us)
-        if phase_us <= 0:
-            return self.max_amplitude_ma
-        charge_ma = self.max_charge_uc(area_mm2) / (phase_us * 1e-3)
-        return min(self.max_amplitude_ma, charge_ma * (1.0 - CLAMP_MARGIN))
+        return min(self.amplitude_bounds(area_mm2, pulse_width_us).values())
+
+    def binding_rule(self, area_mm2: float, pulse_width_us: float) -> str:
+        """The rule that sets max_amplitude_for (for clamp and violation messages)."""
+        bounds = self.amplitude_bounds(area_mm2, pulse_width_us)
+        return min(bounds, key=lambda rule: bounds[rule])
 
     def max_frequency_for(self, pulse_width_us: float, interphase_gap_us: float) -> float:
         """Largest frequency (Hz) at this waveform: the hard limit and the duty limit."""

@@ -111,10 +111,9 @@ def _check_step(
             area = by_index[e].area_mm2
             max_a = limits.max_amplitude_for(area, pw)
             if a > max_a and a <= limits.max_amplitude_ma:
-                shannon = limits.shannon_charge_uc(area) <= limits.density_charge_uc(area)
-                rule = "shannon" if shannon else "charge_density"
+                rule = limits.binding_rule(area, pw)
                 add("amplitude_ma", a, max_a, rule,
-                    f"charge per phase on electrode {e} exceeds the {rule} limit at {pw} us")
+                    f"amplitude on electrode {e} exceeds the {rule} limit at {pw} us")
                 break
     return out
 

@@ -248,9 +248,7 @@ class SafetySupervisor:
         area = self._by_index[e].area_mm2
         max_amplitude = lim.max_amplitude_for(area, width)
         if amplitude > max_amplitude:
-            shannon = lim.shannon_charge_uc(area) <= lim.density_charge_uc(area)
-            clamp("shannon" if shannon else "charge_density", "amplitude_ma", amplitude,
-                  max_amplitude)
+            clamp(lim.binding_rule(area, width), "amplitude_ma", amplitude, max_amplitude)
             amplitude = max_amplitude
         if amplitude < max(lim.min_amplitude_ma, 1e-12):
             return None
@@ -430,7 +428,14 @@ class SafetySupervisor:
             return False
         density = charge_uc / self._area_cm2[e]
         # Shannon: log10(D) <= k - log10(Q)  <=>  D * Q <= 10**k.
-        return density * charge_uc <= self._shannon_dq
+        if density * charge_uc > self._shannon_dq:
+            return False
+        if lim.max_rms_density_ma_cm2 > 0:
+            conducting_s = (width if lim.carrier_hz > 0 else 2.0 * width) * 1e-6
+            duty = min(lim.max_frequency_hz * conducting_s, 1.0)
+            if a * math.sqrt(duty) / self._area_cm2[e] > lim.max_rms_density_ma_cm2:
+                return False
+        return True
 
 
 def summarize_events(events: Iterable[SafetyEvent]) -> dict[str, int]:

@@ -29,6 +29,8 @@ class DeviceProfile:
     # > 0: each pulse is an envelope of pulse_width_us filled with a biphasic carrier at this
     # frequency; its charge per phase is that of one carrier half-cycle.
     carrier_hz: float = 0.0
+    # > 0: r.m.s. current density limit of surface electrodes (mA/cm^2).
+    max_rms_density_ma_cm2: float = 0.0
 
     def __post_init__(self) -> None:
         for key in (
@@ -41,6 +43,7 @@ class DeviceProfile:
             "max_interphase_gap_us",
             "min_amplitude_ma",
             "carrier_hz",
+            "max_rms_density_ma_cm2",
         ):
             value = getattr(self, key)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
@@ -104,6 +107,7 @@ TRANSCUTANEOUS_PROFILE = DeviceProfile(
     max_frequency_hz=30.0,
     max_interphase_gap_us=0.0,
     carrier_hz=10_000.0,
+    max_rms_density_ma_cm2=2.0,  # IEC 60601-2-10 warning level for surface stimulators (facts.md)
 )
 
 PROFILES: dict[str, DeviceProfile] = {
