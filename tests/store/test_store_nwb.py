@@ -100,3 +100,22 @@ def test_channel_meta_survives_the_round_trip(tmp_path: Path) -> None:
     assert back.info == info
     with NWBHDF5IO(str(tmp_path / "m.nwb"), "r") as io:
         assert list(io.read().electrodes["location"].data[:]) == ["left M1 leg", "right M1 leg"]
+
+
+def test_failed_write_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from openbsi.store import nwb as nwb_module
+
+    record_synthetic_session(tmp_path, np.random.default_rng(13), seconds=0.3, n_channels=2)
+    data = read_log(tmp_path)
+
+    def full_disk(self: object, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(nwb_module.NWBHDF5IO, "write", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        write_nwb(data, tmp_path / "r.nwb")
+    assert not list(tmp_path.glob("*.nwb"))

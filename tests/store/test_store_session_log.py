@@ -131,10 +131,25 @@ def test_full_disk_drops_records_and_keeps_the_log_readable(tmp_path: Path) -> N
     np.testing.assert_allclose(data.ecog_chunks.t_s, [0, 0.1, 0.2, 0.6, 0.7, 0.8, 0.9])
 
 
-def test_recorder_refuses_to_overwrite_a_log(tmp_path: Path) -> None:
-    SessionRecorder(tmp_path, synthetic_info(2)).close()
-    with pytest.raises(FileExistsError):
-        SessionRecorder(tmp_path, synthetic_info(2))
+def test_recorder_keeps_a_previous_log_aside(tmp_path: Path) -> None:
+    first = SessionRecorder(tmp_path, synthetic_info(2))
+    first.close()
+    second = SessionRecorder(tmp_path, synthetic_info(2))
+    second.close()
+    kept = list(tmp_path.glob("session-*.obsilog"))
+    assert len(kept) == 1
+    assert read_log(kept[0]).session_id == first.session_id
+    assert read_log(tmp_path / LOG_NAME).session_id == second.session_id
+
+
+def test_chunks_off_the_sample_clock_are_flagged(tmp_path: Path) -> None:
+    with SessionRecorder(tmp_path, synthetic_info(2)) as rec:
+        rec.ecog(np.zeros((2, 59)), 0.0, 0)
+        rec.ecog(np.zeros((2, 59)), 59 / 586.0, 1)  # on time
+        rec.ecog(np.zeros((2, 59)), 0.5, 2)  # ~0.3 s of samples lost upstream
+    data = read_log(tmp_path)
+    assert not data.problems  # timing is a warning, not an integrity problem
+    assert len(data.warnings) == 1 and "1 chunk(s) off the sample clock" in data.warnings[0]
 
 
 def test_appending_after_close_is_an_error(tmp_path: Path) -> None:

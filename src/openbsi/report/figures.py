@@ -86,11 +86,16 @@ def stimulation_figure(data: SessionData) -> Figure:
     if data.decodes:
         times = [d["t_s"] for d in data.decodes]
         index = [STATE_INDEX.get(d["state"], -1) for d in data.decodes]
+        for event in data.intents:  # the intended state, underneath
+            level = STATE_INDEX.get(event["state"], -1)
+            ax_state.plot([event["start_s"], event["stop_s"]], [level, level], color="0.6",
+                          lw=4, alpha=0.5, solid_capstyle="butt")
         ax_state.step(times, index, where="post", color="tab:orange", lw=1)
+        ax_state.set_xlim(min(times) - 0.5, max(times) + 0.5)
         ax_state.set_yticks(range(len(STATES)), STATES, fontsize=7)
     else:
         _empty(ax_state, "no decodes")
-    ax_state.set_ylabel("decoded")
+    ax_state.set_ylabel("decoded\n(grey: intended)", fontsize=8)
     ax_state.set_xlabel("session time (s)")
     return fig
 
@@ -102,7 +107,8 @@ def gait_figure(data: SessionData) -> Figure:
     kin = data.kinematics
     times = kin.get("t_s")
     angles = [k for k in kin if k.endswith("_rad")]
-    feet = [k for k in kin if k.endswith("_m") and k != "t_s"]
+    lengths = [k for k in kin if k.endswith("_m")]
+    feet = [k for k in lengths if "height" in k or "clearance" in k] or lengths
     for ax, names, unit in ((ax_angle, angles, "angle (rad)"), (ax_foot, feet, "height (m)")):
         if times is None or not names:
             _empty(ax, "no kinematics")

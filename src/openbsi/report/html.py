@@ -58,7 +58,8 @@ def write_report(nwb_path: Path, metrics: dict, out_dir: Path) -> Path:
         encoded = base64.b64encode(png).decode()
         sections.append(f"<h2>{html.escape(title)}</h2>"
                         f"<img alt='{html.escape(title)}' src='data:image/png;base64,{encoded}'>")
-    problems = metrics.get("recording", {}).get("problems") or []
+    recording = metrics.get("recording", {})
+    problems = (recording.get("problems") or []) + (recording.get("warnings") or [])
     warning = (
         "<p class='note'>Recording problems: " + html.escape("; ".join(problems)) + "</p>"
         if problems else ""

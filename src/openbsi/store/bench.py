@@ -45,7 +45,7 @@ def record(folder: Path, minutes: float, n_channels: int, rng: np.random.Generat
     start = time.perf_counter()
     for k in range(n_ticks):
         t_s = k * TICK_S
-        rec.ecog(blocks[k % 16], t_s, k)
+        rec.ecog(blocks[k % 16], k * per_tick / SFREQ_HZ, k)  # on the sample clock
         rec.decode(t_s, "rest", probs, 0.0)
         rec.latency(k, {"acquired": k, "features": k + 1, "decoded": k + 2, "safety": k + 3,
                         "stimulated": k + 4})

@@ -116,6 +116,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
     data.chain_head = head.hex()
     if chunk_rows:
         t_s, t_ns, first, count, digests = zip(*chunk_rows, strict=True)
+        _check_timing(data, np.array(t_s, dtype="f8"), np.array(first, dtype="i8"))
         data.ecog_chunks = EcogChunks(
             t_s=np.array(t_s, dtype="f8"), t_ns=np.array(t_ns, dtype="i8"),
             first_sample=np.array(first, dtype="i8"), n_samples=np.array(count, dtype="i8"),
@@ -133,6 +134,19 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
     if closing.get("chain_head", data.chain_head) != data.chain_head:
         data.problems.append("hash chain head differs from the one written at close")
     return data
+
+
+def _check_timing(data: SessionData, t_s: np.ndarray, first: np.ndarray) -> None:
+    """Flag chunks whose time is off the sample clock by more than 1.5 samples (lost or
+    duplicated samples upstream): NWB stores the ECoG at a fixed rate."""
+    drift_s = t_s - (t_s[0] + first / data.info.sfreq_hz)
+    bad = np.abs(drift_s) > 1.5 / data.info.sfreq_hz
+    if bad.any():
+        worst = float(drift_s[np.argmax(np.abs(drift_s))])
+        data.warnings.append(
+            f"ECoG timing: {int(bad.sum())} chunk(s) off the sample clock (worst {worst:+.4f} s);"
+            " per-chunk times are in processing/integrity/ecog_chunks"
+        )
 
 
 def _merge_kinematics(parts: list[tuple[list[str], list[np.ndarray]]]) -> dict[str, np.ndarray]:

@@ -115,6 +115,7 @@ def _add_integrity(nwb: NWBFile, data: SessionData) -> None:
         ("closed", np.array([data.closed]), "the recorder closed cleanly (False: recovered)"),
         ("dropped_records", np.array([data.dropped_records]), "records lost to write errors"),
         ("problems", [json.dumps(data.problems)], "JSON list of problems found in the log"),
+        ("warnings", [json.dumps(data.warnings)], "JSON list of warnings (e.g. ECoG timing)"),
         ("meta", [json.dumps(data.meta)], "JSON of the session metadata"),
         ("stream_name", [data.info.name], "name of the recorded stream"),
     ]))
@@ -229,9 +230,13 @@ def write_nwb(data: SessionData, path: Path, *, compression_level: int | None = 
     _add_integrity(nwb, data)
     _add_events(nwb, data)
     tmp = path.with_name(path.stem + ".partial.nwb")  # renamed into place only when complete
-    with NWBHDF5IO(str(tmp), "w") as io:
-        io.write(nwb)
-    tmp.replace(path)
+    try:
+        with NWBHDF5IO(str(tmp), "w") as io:
+            io.write(nwb)
+        tmp.replace(path)
+    except BaseException:  # a full disk or a failure mid-write: leave no half file behind
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -302,6 +307,8 @@ def read_nwb(path: Path, *, load_ecog: bool = True) -> SessionData:
             data.closed = bool(column(status, "closed", "bool")[0])
             data.dropped_records = int(column(status, "dropped_records", "i8")[0])
             data.problems = json.loads(column(status, "problems", "str")[0])
+            stored_warnings = column(status, "warnings", "str")
+            data.warnings = json.loads(stored_warnings[0]) if stored_warnings else []
             data.meta = json.loads(column(status, "meta", "str")[0])
         if chain is not None:
             data.chain_genesis = column(chain, "genesis", "str")[0]

@@ -75,7 +75,8 @@ class SessionData:
     summaries: dict[str, dict] = field(default_factory=dict)  # name -> figures (last one wins)
     closed: bool = False  # the recorder reached close() (False after a crash)
     dropped_records: int = 0  # records the writer could not store (write errors)
-    problems: list[str] = field(default_factory=list)  # torn tail, gaps, ...
+    problems: list[str] = field(default_factory=list)  # integrity: torn tail, lost records
+    warnings: list[str] = field(default_factory=list)  # not integrity: e.g. ECoG timing gaps
 
     @property
     def duration_s(self) -> float:

@@ -45,7 +45,10 @@ def _fsync_dir(folder: Path) -> None:
 
 
 class SessionRecorder:
-    """Append-only recorder of one session: creates `folder/session.obsilog`."""
+    """Append-only recorder of one session: creates `folder/session.obsilog`.
+
+    A log already in the folder is renamed to session-<its mtime>.obsilog, never overwritten.
+    """
 
     def __init__(
         self,
@@ -62,6 +65,10 @@ class SessionRecorder:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / LOG_NAME
+        if self.path.exists():  # never overwrite a recording: keep the previous one aside
+            stamp = dt.datetime.fromtimestamp(self.path.stat().st_mtime, dt.UTC)
+            kept = self.folder / f"session-{stamp:%Y%m%dT%H%M%S%f}.obsilog"
+            self.path.rename(kept)
         self.info = info
         self.session_id = session_id or uuid.uuid4().hex
         self.write_error: OSError | None = None

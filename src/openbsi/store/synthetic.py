@@ -47,7 +47,9 @@ def record_synthetic_session(
     t_ns0 = 1_000_000_000
     for k in range(n_ticks):
         t_s = k * TICK_S
-        rec.ecog(rng.normal(0.0, 20.0, (n_channels, per_tick)), t_s, t_ns0 + int(t_s * 1e9))
+        # chunks of per_tick samples, stamped on the sample clock (58.6 samples per tick)
+        first_s = k * per_tick / SFREQ_HZ
+        rec.ecog(rng.normal(0.0, 20.0, (n_channels, per_tick)), first_s, t_ns0 + int(t_s * 1e9))
         if k % 10 == 0 and k:
             rec.intent(intent_start, t_s, intent_state, 0.0 if intent_state == "rest" else 1.0)
             intent_state, intent_start = STATES[int(rng.integers(len(STATES)))], t_s
