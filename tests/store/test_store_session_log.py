@@ -163,3 +163,45 @@ def test_appending_after_close_is_an_error(tmp_path: Path) -> None:
 def test_sync_interval_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="sync_interval_s"):
         SessionRecorder(tmp_path, synthetic_info(2), sync_interval_s=5.0)
+
+
+FILE_LIMIT_WRITER = """
+import errno, json, resource, signal, sys
+import numpy as np
+from pathlib import Path
+from openbsi.store.session_log import SessionRecorder
+from openbsi.store.synthetic import synthetic_info
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the kernel then fails write() with EFBIG
+rec = SessionRecorder(Path(sys.argv[1]), synthetic_info(8))
+block = np.ones((8, 59))
+for k in range(20):
+    rec.ecog(block, k * 59 / 586.0, k)
+_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (rec.path.stat().st_size + 3000, hard))  # disk full
+for k in range(20, 40):
+    rec.ecog(block, k * 59 / 586.0, k)
+    rec.decode(k * 0.1, "rest", np.full(7, 1 / 7), 0.0)
+resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))  # space is back
+for k in range(40, 50):
+    rec.ecog(block, k * 59 / 586.0, k)
+rec.close()
+print(json.dumps({"errno": rec.write_error.errno, "dropped": rec.dropped_records}))
+"""
+
+
+def test_kernel_refused_writes_are_survived(tmp_path: Path) -> None:
+    """A real write() failure from the kernel (file-size limit, like a full disk)."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", FILE_LIMIT_WRITER, str(tmp_path)],
+                         capture_output=True, text=True, timeout=60, check=True)
+    report = json.loads(out.stdout)
+    assert report["errno"] == errno.EFBIG and report["dropped"] > 0
+    data = read_log(tmp_path)
+    assert data.closed and data.dropped_records == report["dropped"]
+    assert any("lost to write errors" in p for p in data.problems)
+    assert not any("hash chain" in p for p in data.problems)
+    kept = np.round(data.ecog_chunks.t_s * 586.0 / 59).astype(int)
+    assert kept[:20].tolist() == list(range(20)) and kept[-10:].tolist() == list(range(40, 50))
