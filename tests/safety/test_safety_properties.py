@@ -13,7 +13,6 @@ from openbsi.safety import SafetyLimits, SafetySupervisor
 from openbsi.safety.audit import count_out_of_limit
 from openbsi.states import STATES
 from openbsi.stimulation.backends import create_stimulator
-from openbsi.stimulation.electrodes import PADDLE_16
 from openbsi.stimulation.layouts import default_layout
 from openbsi.stimulation.profiles import get_profile
 from openbsi.stimulation.types import ChannelCommand, StimCommand
@@ -104,19 +103,36 @@ def test_no_adversarial_sequence_emits_an_out_of_limit_pulse(steps, ramp, backen
         assert math.isfinite(pulse.amplitude_ma) and pulse.amplitude_ma <= limits.max_amplitude_ma
 
 
+# Waveform per backend kind: (pulse_width_us, frequency_hz, interphase_gap_us).
+_WAVEFORM = {"paddle": (100.0, 50.0, 20.0), "nodes": (100.0, 50.0, 20.0),
+             "transcutaneous": (1000.0, 30.0, 0.0)}
+# Latest emission after the watchdog deadline a backend may add: the node transmitter's
+# fixed slot offset (index x 100 us).
+_LATENCY_NS = {"paddle": 0, "nodes": 600_000, "transcutaneous": 0}
+
+
 @settings(max_examples=40, deadline=None)
 @given(age_ms=st.floats(50.0, 1000.0), ramp_ms=st.floats(10.0, 400.0),
-       amplitude=st.floats(0.1, 12.7), tick_ms=st.sampled_from([1, 10, 33, 100]))
-def test_watchdog_zeroes_output_within_ramp_down(age_ms, ramp_ms, amplitude, tick_ms) -> None:
-    limits = SafetyLimits(watchdog_age_ms=age_ms, ramp_down_ms=ramp_ms, max_ramp_up_ma_per_s=1e6)
-    supervisor = SafetySupervisor(limits, PADDLE_16)
-    stim = create_stimulator("paddle", supervisor=supervisor, electrodes=PADDLE_16)
-    stim.deliver(StimCommand(0, 1, "rest", (ChannelCommand(4, amplitude, 100.0, 50.0),)), 0)
+       fraction=st.floats(0.05, 1.0), tick_ms=st.sampled_from([1, 10, 33, 100]),
+       backend=st.sampled_from(("paddle", "nodes", "transcutaneous", "virtual")))
+def test_watchdog_zeroes_output_within_ramp_down(age_ms, ramp_ms, fraction, tick_ms,
+                                                 backend) -> None:
+    kind = KIND[backend]
+    limits = SafetyLimits.from_profile(get_profile(kind), watchdog_age_ms=age_ms,
+                                       ramp_down_ms=ramp_ms, max_ramp_up_ma_per_s=1e6)
+    electrodes = default_layout(kind)
+    supervisor = SafetySupervisor(limits, electrodes)
+    kwargs = {"session_ramp_s": 0.0} if backend == "transcutaneous" else {}
+    stim = create_stimulator(backend, supervisor=supervisor, electrodes=electrodes, **kwargs)
+    width, frequency, gap = _WAVEFORM[kind]
+    amplitude = max(fraction * limits.max_amplitude_ma, 0.1)
+    channel = ChannelCommand(1, amplitude, width, frequency, gap)
+    stim.deliver(StimCommand(0, 1, "rest", (channel,)), 0)
     end = int((age_ms + ramp_ms + 300) * MS)
     pulses = []
     for t in range(tick_ms * MS, end + tick_ms * MS, tick_ms * MS):
         pulses += stim.run_until(t)
-    deadline = age_ms * MS + ramp_ms * MS
+    deadline = age_ms * MS + ramp_ms * MS + _LATENCY_NS[kind]
     assert pulses
     assert all(p.t_ns < deadline + 1 for p in pulses)
     after_trip = [p.amplitude_ma for p in pulses if p.t_ns >= age_ms * MS]
