@@ -37,7 +37,7 @@ from openbsi.runtime.implant import Implant
 from openbsi.runtime.latency import TickStamps
 from openbsi.runtime.run_folder import SessionResult, check_range, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
-from openbsi.runtime.sources import Source, VirtualSource, open_source
+from openbsi.runtime.sources import Source, open_source
 from openbsi.safety.limits import SafetyLimits
 from openbsi.safety.supervisor import SafetySupervisor
 from openbsi.signals import RingBuffer
@@ -88,6 +88,7 @@ def run_live_session(
     progress: Progress | None = None,
     *,
     clock: Clock | None = None,
+    wrap_source: Callable | None = None,
     wrap_decoder: Callable | None = None,
     wrap_stimulator: Callable | None = None,
 ) -> SessionResult:
@@ -105,6 +106,8 @@ def run_live_session(
     script, calibration_end_s = _intent_script(config, needs_calibration, rng_cues, rng_walk)
     patient = VirtualPatient(script, rng_patient, electrodes=PADDLE_16)
     source = open_source(config.source, clock=clock, patient=patient)
+    if wrap_source is not None:
+        source = wrap_source(source)
     out_dir = Path(config.out_dir)
     recorder = SessionRecorder(
         out_dir,
@@ -163,41 +166,19 @@ def run_live_session(
             if progress is not None:
                 progress("closed loop", (k + 1) * config.tick_ms / 1e3, config.seconds)
 
-        if isinstance(source, VirtualSource):
-            source.start()
+        start = getattr(source, "start", None)  # virtual and replay sources start their clock
+        if callable(start):
+            start()
         stats = scheduler.run(work, n_ticks)
         end_s = calibration_end_s + (clock.now_ns() - loop_start_ns) / 1e9
         recorder.phase(calibration_end_s, end_s, "closed_loop")
         _record_body(recorder, patient)
+        _record_summaries(recorder, config, radio, implant, supervisor, stats, counters, started)
     finally:
         recorder.close()
         source.close()
         _close(stimulator)
-    extra = {
-        "link": radio.metrics(),
-        "safety": {
-            "executed_stale_commands": implant.stats.executed_stale_commands,
-            "executed_replayed_commands": implant.stats.executed_replayed_commands,
-            "executed_forged_commands": radio.metrics()["accepted_injected"],
-            "executed_out_of_limit_pulses": implant.stats.executed_out_of_limit_pulses,
-            "watchdog_trips": sum(1 for e in supervisor.events if e.rule == "watchdog"),
-            "overruns": stats.overruns,
-            "skipped_ticks": stats.skipped,
-            "decoder_failures": counters.decoder_failures,
-            "stimulator_failures": implant.stats.stimulator_failures,
-            "malformed_payloads": implant.stats.malformed_payloads,
-        },
-        "run": {
-            "wall_s": round(time.perf_counter() - started, 3),
-            "source": config.source,
-            "stimulator": config.stimulator,
-            "faults": config.faults,
-            "seed": config.seed,
-            "ticks": stats.ticks,
-            "max_tick_lateness_ms": stats.max_lateness_ms,
-        },
-    }
-    return finish_run_folder(out_dir, recorder.log_path, extra)
+    return finish_run_folder(out_dir, recorder.log_path)
 
 
 def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[IntentScript, float]:
@@ -342,3 +323,39 @@ def _record_body(recorder: SessionRecorder, patient: VirtualPatient) -> None:
         recorder.gait_event(step.t_s, step.side, step.length_m, step.clearance_m, step.failed)
     trace = patient.trace()
     recorder.kinematics(trace["t_s"], {k: v for k, v in trace.items() if k != "t_s"})
+
+
+def _record_summaries(recorder, config, radio, implant, supervisor, stats, counters, started):
+    """Link and safety figures go into the recording itself (and from there to metrics.json)."""
+    link = radio.metrics()
+    recorder.summary("link", link)
+    recorder.summary(
+        "safety",
+        {
+            "executed_stale_commands": implant.stats.executed_stale_commands,
+            "executed_replayed_commands": implant.stats.executed_replayed_commands,
+            "executed_forged_commands": link["accepted_injected"],
+            "executed_out_of_limit_pulses": implant.stats.executed_out_of_limit_pulses,
+            "watchdog_trips": sum(1 for e in supervisor.events if e.rule == "watchdog"),
+            "overruns": stats.overruns,
+            "skipped_ticks": stats.skipped,
+            "decoder_failures": counters.decoder_failures,
+            "stimulator_failures": implant.stats.stimulator_failures,
+            "malformed_payloads": implant.stats.malformed_payloads,
+        },
+    )
+    recorder.summary(
+        "run",
+        {
+            "wall_s": round(time.perf_counter() - started, 3),
+            "source": config.source,
+            "stimulator": config.stimulator,
+            "faults": config.faults,
+            "seed": config.seed,
+            "seconds": config.seconds,
+            "calibration_s": config.calibration_s,
+            "decoder": config.decoder,
+            "ticks": stats.ticks,
+            "max_tick_lateness_ms": stats.max_lateness_ms,
+        },
+    )

@@ -48,10 +48,10 @@ def _finite(value: object) -> object:
     return value
 
 
-def finish_run_folder(out_dir: Path, log_path: Path, extra: dict) -> SessionResult:
+def finish_run_folder(out_dir: Path, log_path: Path, extra: dict | None = None) -> SessionResult:
     """Convert the session log to NWB, compute metrics from the NWB, write metrics and report."""
     nwb_path = log_to_nwb(log_path, out_dir / "recording.nwb")
-    metrics = compute_metrics(nwb_path) | extra
+    metrics = compute_metrics(nwb_path) | (extra or {})
     metrics_path = out_dir / "metrics.json"
     metrics_path.write_text(
         json.dumps(_finite(metrics), indent=2, allow_nan=False, default=_json_default)

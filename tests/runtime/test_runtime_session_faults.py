@@ -1,0 +1,152 @@
+"""Fault injection on the whole session: link faults and attacks, a decoder that raises, a
+stimulator that disconnects, NaN / flat channels, a clock jump. Each run is short and on a
+simulated clock; the loop computes exactly as it would live."""
+
+import numpy as np
+import pytest
+
+from openbsi.runtime.clock import SimulatedClock
+from openbsi.runtime.live_session import LiveSessionConfig, run_live_session
+from openbsi.store.nwb import read_nwb
+from openbsi.store.verify import verify_recording
+
+pytestmark = pytest.mark.slow
+CALIBRATION_S = 30.0
+EXECUTED = (
+    "executed_stale_commands",
+    "executed_replayed_commands",
+    "executed_forged_commands",
+    "executed_out_of_limit_pulses",
+)
+
+
+def _run(tmp_path, seconds=8.0, faults="", clock=None, **wraps):
+    config = LiveSessionConfig(
+        out_dir=tmp_path, seconds=seconds, faults=faults, seed=5, calibration_s=CALIBRATION_S
+    )
+    return run_live_session(config, clock=clock or SimulatedClock(), **wraps)
+
+
+class _Delegate:
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_faulty_and_attacked_link_executes_nothing_it_should_not(tmp_path):
+    faults = (
+        "loss=0.3,burst_len=3,jitter_ms=50,reorder=0.05,corrupt=0.01,"
+        "forge=0.1,tamper=0.1,replay=0.1"
+    )
+    result = _run(tmp_path, seconds=10.0, faults=faults)
+    safety, link = result.metrics["safety"], result.metrics["link"]
+    assert all(safety[key] == 0 for key in EXECUTED), safety
+    assert link["frames_lost"] > 0 and link["injected_forged"] > 0 and link["injected_replayed"] > 0
+    assert link["accepted_injected"] == 0
+    assert link["rejected_forged"] + link["rejected_corrupt"] >= link["injected_forged"]
+    assert result.metrics["stimulation"]["pulses_delivered"] > 0
+    verdict = verify_recording(result.nwb_path)
+    assert verdict["ok"] and verdict["hash_chain_ok"], verdict["problems"]
+
+
+class _FailingDecoder(_Delegate):
+    def __init__(self, inner, fail_from_step):
+        super().__init__(inner)
+        self.steps = 0
+        self.fail_from_step = fail_from_step
+
+    def step(self, x):
+        self.steps += 1
+        if self.steps > self.fail_from_step:
+            raise RuntimeError("decoder crashed")
+        return self._inner.step(x)
+
+
+def test_decoder_that_raises_ramps_stimulation_to_zero_and_recording_goes_on(tmp_path):
+    failing = {}
+
+    def wrap(decoder):
+        failing["decoder"] = _FailingDecoder(decoder, fail_from_step=40)
+        return failing["decoder"]
+
+    result = _run(tmp_path, seconds=8.0, wrap_decoder=wrap)
+    assert result.metrics["safety"]["decoder_failures"] == 80 - 40
+    data = read_nwb(result.nwb_path, load_ecog=False)
+    failure_s = CALIBRATION_S + 4.0  # the 41st tick of the closed loop
+    pulses_after = data.pulses.t_s[data.pulses.t_s > failure_s]
+    # the last command is at most one tick old at the failure; watchdog 250 ms + ramp 200 ms
+    assert pulses_after.size == 0 or pulses_after.max() <= failure_s + 0.1 + 0.25 + 0.2
+    assert result.metrics["safety"]["watchdog_trips"] >= 1
+    # the recording covers the whole session, failure or not
+    assert data.n_ecog_samples >= (CALIBRATION_S + 8.0 - 0.2) * 586
+
+
+class _DisconnectingStimulator(_Delegate):
+    """Works until the session clock passes `after_ns`, then every call raises."""
+
+    def __init__(self, inner, after_ns):
+        super().__init__(inner)
+        self.after_ns = after_ns
+
+    def deliver(self, command, now_ns):
+        if now_ns > self.after_ns:
+            raise ConnectionError("stimulator disconnected")
+        return self._inner.deliver(command, now_ns)
+
+    def run_until(self, t_ns):
+        if t_ns > self.after_ns:
+            raise ConnectionError("stimulator disconnected")
+        return self._inner.run_until(t_ns)
+
+
+def test_stimulator_that_disconnects_is_counted_and_the_session_finishes(tmp_path):
+    after_ns = round((CALIBRATION_S + 3.0) * 1e9)
+    result = _run(
+        tmp_path, seconds=6.0, wrap_stimulator=lambda s: _DisconnectingStimulator(s, after_ns)
+    )
+    assert result.metrics["safety"]["stimulator_failures"] > 20
+    data = read_nwb(result.nwb_path, load_ecog=False)
+    assert data.pulses.t_s.max() <= after_ns / 1e9
+    assert len(data.decodes) >= 55  # decoding and recording went on
+
+
+class _BadChannels(_Delegate):
+    """Channel 3 NaN, channel 7 flat, channel 11 inf, from the start of the closed loop."""
+
+    def pull(self):
+        chunk = self._inner.pull()
+        chunk.data[3] = np.nan
+        chunk.data[7] = 0.0
+        chunk.data[11] = np.inf
+        return chunk
+
+
+def test_nan_inf_and_flat_channels_do_not_crash_the_loop(tmp_path):
+    result = _run(tmp_path, seconds=6.0, wrap_source=_BadChannels)
+    assert result.metrics["safety"]["decoder_failures"] == 0
+    assert result.metrics["decoder"]["n_decodes"] >= 55
+    assert all(result.metrics["safety"][key] == 0 for key in EXECUTED)
+
+
+class _JumpingClock(SimulatedClock):
+    """Jumps 2 s ahead once, as a suspended laptop or an NTP step would."""
+
+    def __init__(self, jump_at_sleep: int):
+        super().__init__()
+        self.sleeps = 0
+        self.jump_at_sleep = jump_at_sleep
+
+    def sleep(self, seconds):
+        super().sleep(seconds)
+        self.sleeps += 1
+        if self.sleeps == self.jump_at_sleep:
+            self.jump(2.0)
+
+
+def test_clock_jump_is_an_overrun_not_a_burst_of_stale_commands(tmp_path):
+    result = _run(tmp_path, seconds=8.0, clock=_JumpingClock(jump_at_sleep=30))
+    safety = result.metrics["safety"]
+    assert safety["overruns"] >= 1 and safety["skipped_ticks"] >= 15
+    assert all(safety[key] == 0 for key in EXECUTED)
