@@ -151,3 +151,19 @@ def test_wakeup_baseline_reports_percentiles() -> None:
     result = wakeup_latency(20, period_s=0.001)
     assert result["n_chunks"] == 20
     assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
+
+
+def test_a_gap_in_the_stream_is_counted_and_skipped_on_the_sample_clock() -> None:
+    info = StreamInfo(f"gap-{uuid.uuid4().hex[:6]}", 100.0, ("a",))
+    with LslPublisher(info) as pub, LslSource(info.name, timeout_s=10.0) as source:
+        t0 = time.monotonic_ns()
+        pub.push(Chunk(np.arange(10.0)[None, :], 0, t0))
+        pub.push(Chunk(np.arange(10.0, 20.0)[None, :], 100, t0 + 1_000_000_000))  # 1 s later
+        chunks, deadline = [], time.monotonic() + 5
+        while sum(c.n_samples for c in chunks) < 20 and time.monotonic() < deadline:
+            time.sleep(0.02)
+            chunks.append(source.pull())
+        last = next(c for c in reversed(chunks) if c.n_samples)
+        assert source.stats.gaps == 1 and source.stats.samples_missing == 90
+        assert last.first_sample + last.n_samples - 1 == 109  # newest sample on the clock
+        assert last.data[0, -1] == 19.0

@@ -179,6 +179,8 @@ class LslSourceStats:
     max_lag_ms: float = 0.0
     time_correction_ms: float = float("nan")
     clock_resets: int = 0
+    gaps: int = 0  # breaks in the sample timestamps longer than gap_s
+    samples_missing: int = 0  # estimated from the gaps (the sample clock skips them)
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -202,6 +204,8 @@ class LslSource:
         ones were already superseded; counted in stats.samples_skipped). None = all.
     clock_refresh_s: how often the time correction is re-read (it is updated by liblsl in the
         background; the first estimate blocks for a moment).
+    gap_s: a jump of more than this between consecutive sample stamps counts as a gap
+        (publisher restart, network drop); first_sample then skips the missing samples.
     """
 
     def __init__(
@@ -213,7 +217,10 @@ class LslSource:
         max_buffered_s: int = 5,
         max_chunk_samples: int | None = None,
         clock_refresh_s: float = 5.0,
+        gap_s: float = 0.1,
     ) -> None:
+        if not 0 < gap_s <= 60:
+            raise ValueError(f"gap_s must be in (0, 60] s, got {gap_s}")
         if max_chunk_samples is not None and max_chunk_samples < 1:
             raise ValueError(f"max_chunk_samples must be >= 1 or None, got {max_chunk_samples}")
         if not 1 <= max_buffered_s <= 3600:
@@ -224,6 +231,8 @@ class LslSource:
         self.info = from_lsl_info(self._inlet.get_sinfo(timeout=timeout_s))
         self.max_chunk_samples = max_chunk_samples
         self.clock_refresh_s = clock_refresh_s
+        self.gap_s = gap_s
+        self._last_stamp_s: float | None = None
         self.stats = LslSourceStats()
         self._offset_ns = lsl_clock_offset_ns()
         self._correction_s = 0.0
@@ -261,7 +270,11 @@ class LslSource:
         return blocks, (np.concatenate(stamps) if stamps else np.empty(0))
 
     def pull(self) -> Chunk:
-        """Everything that arrived since the last pull (channels x samples, maybe 0 samples)."""
+        """Everything that arrived since the last pull (channels x samples, maybe 0 samples).
+
+        first_sample follows the stream's sample clock, gaps included; it is exact for the
+        newest sample (the one a decoder cares about) even when a gap falls inside the chunk.
+        """
         now_ns = time.monotonic_ns()
         if (now_ns - self._correction_at_ns) / 1e9 >= self.clock_refresh_s:
             self._refresh_correction(0.0 if self._correction_at_ns else self._timeout_s)
@@ -273,6 +286,7 @@ class LslSource:
         if not blocks:
             return Chunk(np.zeros((self.info.n_channels, 0)), self._n_samples, time.monotonic_ns())
         data = np.concatenate(blocks, axis=0).T  # channels x samples
+        self._count_gaps(stamps)
         n_new = data.shape[1]
         keep = n_new if self.max_chunk_samples is None else min(n_new, self.max_chunk_samples)
         self.stats.samples_received += n_new
@@ -290,6 +304,18 @@ class LslSource:
         )
         self._n_samples += n_new
         return chunk
+
+    def _count_gaps(self, stamps: np.ndarray) -> None:
+        """Gaps before and inside this block; the sample clock skips the missing samples
+        (all but the newest block of a gap are dropped anyway: only the last chunk is new)."""
+        steps = np.diff(stamps if self._last_stamp_s is None else np.r_[self._last_stamp_s, stamps])
+        breaks = steps[steps > self.gap_s]
+        if breaks.size:
+            missing = int(np.sum(np.round(breaks * self.info.sfreq_hz) - 1))
+            self.stats.gaps += int(breaks.size)
+            self.stats.samples_missing += max(0, missing)
+            self._n_samples += max(0, missing)
+        self._last_stamp_s = float(stamps[-1])
 
     def silent_s(self, now_ns: int | None = None) -> float:
         """Seconds since samples last arrived (a stalled or lost stream grows this)."""
