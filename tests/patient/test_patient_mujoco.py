@@ -33,7 +33,7 @@ def test_mujoco_ais_a_without_stimulation_makes_no_steps() -> None:
     assert trace["t_s"].size == 400
     for key in ("left_hip_rad", "right_knee_rad", "left_foot_height_m", "emg_left_iliopsoas"):
         assert np.isfinite(trace[key]).all()
-    assert np.all(trace["act_left_iliopsoas"] == 0.0)
+    assert trace["act_left_iliopsoas"].max() < 0.1  # stretch reflex only, no EES drive
 
 
 def test_mujoco_hip_flexion_train_flexes_the_stimulated_hip() -> None:

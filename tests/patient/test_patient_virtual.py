@@ -28,7 +28,7 @@ def test_ais_a_makes_no_steps_without_stimulation() -> None:
     vp = _run(stimulate=False)
     assert vp.gait_summary().steps == 0
     trace = vp.trace()
-    assert np.all(trace["act_left_iliopsoas"] == 0.0)
+    assert trace["act_left_iliopsoas"].max() < 0.1  # stretch reflex only, no EES drive
 
 
 def test_hip_flexion_trains_produce_steps_on_both_sides() -> None:

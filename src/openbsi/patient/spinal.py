@@ -164,9 +164,15 @@ class SpinalCord:
         self._pend_pool = np.zeros(0, dtype=int)
         self._pend_v = np.zeros(0)
         self.n_pulses = 0
+        # Recent pulses: onset and the share of each pool's Ia afferents they recruited.
+        self._recent_t = np.zeros(0)
+        self._recent_ia = np.zeros((0, 2 * len(MUSCLES)))
 
-    def evoked(self, pulses: Sequence[Pulse]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per pulse: (t_s, Ia/II volley per pool, direct motor fraction per pool)."""
+    def evoked(
+        self, pulses: Sequence[Pulse]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per pulse: (t_s, fraction of each pool recruited through its afferents, fraction
+        recruited directly, share of each pool's Ia afferents recruited)."""
         n_e = len(self.electrodes)
         idx = np.array([p.electrode for p in pulses], dtype=int)
         if np.any((idx < 0) | (idx >= n_e)):
@@ -184,13 +190,17 @@ class SpinalCord:
         drive = np.clip(self._reflex_gain * afferent - SYNAPTIC_THRESHOLD, 0.0, None)
         reflex = 1.0 - np.exp(-SYNAPTIC_GAIN * drive)
         direct = np.clip(rec["motor"] @ self._w, 0.0, 1.0)
-        return t_s, reflex, direct
+        ia_share = (rec["Ia"] @ self._w) / np.maximum(self._w.sum(axis=0), 1e-9)
+        return t_s, reflex, direct, np.clip(ia_share, 0.0, 1.0)
 
     def receive(self, pulses: Sequence[Pulse]) -> None:
         if len(pulses) == 0:
             return
-        t_s, reflex, direct = self.evoked(pulses)
+        t_s, reflex, direct, ia_share = self.evoked(pulses)
         self.n_pulses += len(pulses)
+        keep_recent = self._recent_t >= t_s.min() - 1.0
+        self._recent_t = np.concatenate([self._recent_t[keep_recent], t_s])
+        self._recent_ia = np.concatenate([self._recent_ia[keep_recent], ia_share])
         n_pools = reflex.shape[1]
         pools = np.tile(np.arange(n_pools), len(t_s))
         # A pool recruited directly is refractory to the reflex volley of the same pulse.
@@ -202,6 +212,20 @@ class SpinalCord:
         self._pend_t = np.concatenate([self._pend_t, t_reflex[keep_r], t_direct[keep_d]])
         self._pend_pool = np.concatenate([self._pend_pool, pools[keep_r], pools[keep_d]])
         self._pend_v = np.concatenate([self._pend_v, reflex_part[keep_r], direct.ravel()[keep_d]])
+
+    def ia_drive(self, t0_s: float, t1_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per pool over [t0, t1): (EES pulse rate that recruits its Ia fibres, Hz; mean share
+        of its Ia fibres recruited per such pulse). Feeds the antidromic-collision model."""
+        n = 2 * len(MUSCLES)
+        span = max(t1_s - t0_s, 1e-9)
+        inside = (self._recent_t >= t0_s) & (self._recent_t < t1_s)
+        if not inside.any():
+            return np.zeros(n), np.zeros(n)
+        ia = self._recent_ia[inside]
+        active = ia > 0.01
+        count = active.sum(axis=0)
+        mean = np.where(count > 0, (ia * active).sum(axis=0) / np.maximum(count, 1), 0.0)
+        return count / span, np.clip(mean, 0.0, 1.0)
 
     def impulses(self, t0_s: float, dt_s: float, n_steps: int) -> np.ndarray:
         """(n_steps, n_pools) recruited fraction arriving in each step of [t0, t0 + n dt);

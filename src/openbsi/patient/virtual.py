@@ -16,6 +16,12 @@ from openbsi.patient.cortex import DEFAULT_FS_HZ, VirtualCortex
 from openbsi.patient.gait import FAILED_CLEARANCE_M, GaitSummary, StepEvent, summarize
 from openbsi.patient.intent import IntentScript
 from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile, get_profile
+from openbsi.patient.proprioception import (
+    IA_MAX_HZ,
+    IA_REST_HZ,
+    erased_fraction,
+    natural_ia_hz,
+)
 from openbsi.patient.spinal import MAIN_SEGMENT, MUSCLES, POOLS, SpinalCord
 from openbsi.signals.types import StreamInfo
 from openbsi.states import REST, STATES
@@ -25,6 +31,11 @@ from openbsi.stimulation.types import Electrode, Pulse
 __all__ = ["GaitSummary", "StepEvent", "VirtualPatient"]
 
 BODIES = ("reduced", "mujoco")
+JOINT_KEYS = tuple(f"{s}_{j}_rad" for s in ("left", "right") for j in ("hip", "knee", "ankle"))
+# Excitation added by natural Ia input at the maximal rate (segmental stretch reflex below the
+# lesion). Off by default: the MuJoCo legs' swing initiation is marginal and even 0.02 tips it
+# (see docs/virtual-patient.md); pass stretch_reflex_gain=... to study the loop.
+STRETCH_REFLEX_GAIN = 0.0
 BODY_DT_S = 0.002
 TRACE_EVERY = 5  # body steps per trace sample -> 100 Hz
 ACTIVATION_TAU_S = 0.04  # excitation-contraction dynamics (Zajac 1989 order of magnitude)
@@ -63,10 +74,14 @@ class VirtualPatient:
         fs_hz: float = DEFAULT_FS_HZ,
         body: str = "reduced",
         day: int = 0,
+        stretch_reflex_gain: float = STRETCH_REFLEX_GAIN,
     ) -> None:
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         if body not in BODIES:
             raise ValueError(f"body must be one of {BODIES}, got {body!r}")
+        if not 0.0 <= stretch_reflex_gain <= 1.0:
+            raise ValueError(f"stretch_reflex_gain must be in [0, 1], got {stretch_reflex_gain}")
+        self.stretch_reflex_gain = stretch_reflex_gain
         self.script = script
         self.electrodes = tuple(electrodes)
         self.cortex = VirtualCortex(script, rng, fs_hz=fs_hz, profile=self.profile, day=day)
@@ -103,6 +118,9 @@ class VirtualPatient:
         self._events: list[StepEvent] = []
         self._trace: dict[str, list[float]] = {}
         self._pulse_log: list[Pulse] = []
+        self._q_prev: np.ndarray | None = None
+        self._natural_ia_hz = np.full(len(POOLS), IA_REST_HZ)
+        self._ia_hz = self._natural_ia_hz.copy()
 
     # -- signal source ---------------------------------------------------------------------
     def read_ecog(self, n_samples: int) -> np.ndarray:
@@ -145,12 +163,22 @@ class VirtualPatient:
         k = np.array([STATES.index(s) for s in states])
         vol_target = (self._voluntary[k] * amp[:, None]).T
         vol, self._zi_vol = self._filter(vol_target, self._a_vol, self._zi_vol)
-        activation = 1.0 - np.exp(-(drive + vol))
+        # Antidromic collision: EES pulses of this window erase natural Ia spikes.
+        rate_hz, share = self.spinal.ia_drive(t0, t0 + n * BODY_DT_S)
+        erased = erased_fraction(rate_hz, share)
+        excitation = drive + vol
         emg_env = 1.0 - np.exp(-(emg + vol))
+        activation = np.zeros_like(excitation)
         i = 0
         while i < n:
             # Blocks end on the global trace grid, so the trace stays at a fixed rate.
             size = min(TRACE_EVERY - self._n_steps % TRACE_EVERY, n - i)
+            # Stretch reflex: the Ia spikes that survive collision excite their own pool.
+            self._ia_hz = self._natural_ia_hz * (1.0 - erased)
+            surplus = np.clip(self._ia_hz - IA_REST_HZ, 0.0, None) / IA_MAX_HZ
+            reflex = self.stretch_reflex_gain * surplus
+            activation[:, i:i + size] = 1.0 - np.exp(-(excitation[:, i:i + size]
+                                                       + reflex[:, None]))
             for ev in self.body.step_block(activation[:, i:i + size]):
                 self._events.append(StepEvent(
                     t_s=ev["t_s"], side=ev["side"], length_m=ev["length_m"],
@@ -159,8 +187,16 @@ class VirtualPatient:
                 ))
             self._n_steps += size
             i += size
+            self._update_proprioception(size * BODY_DT_S)
             if self._n_steps % TRACE_EVERY == 0:
                 self._record(activation[:, i - 1], emg_env[:, i - 1])
+
+    def _update_proprioception(self, dt_s: float) -> None:
+        snap = self.body.snapshot()
+        q = np.array([snap[k] for k in JOINT_KEYS])
+        if self._q_prev is not None:
+            self._natural_ia_hz = natural_ia_hz((q - self._q_prev) / dt_s)
+        self._q_prev = q
 
     def _record(self, activation: np.ndarray, emg: np.ndarray) -> None:
         tr = self._trace
@@ -170,6 +206,7 @@ class VirtualPatient:
         for j, pool in enumerate(POOLS):
             tr.setdefault(f"emg_{pool}", []).append(float(emg[j]))
             tr.setdefault(f"act_{pool}", []).append(float(activation[j]))
+            tr.setdefault(f"ia_{pool}_hz", []).append(float(self._ia_hz[j]))
 
     def step_events(self) -> list[StepEvent]:
         return list(self._events)
