@@ -132,3 +132,17 @@ def test_the_issue_fault_mix_never_lets_a_bad_frame_through() -> None:
     assert s.rejected_forged == 0
     assert s.frames_received + s.rejected == channel.stats.delivered
     assert 0.25 < 1 - len(accepted) / 3000 < 0.35
+
+
+def test_next_arrival_tells_when_to_look_again() -> None:
+    channel = FaultyChannel(FaultConfig(latency_ms=3.0, jitter_ms=4.0), np.random.default_rng(4))
+    assert channel.next_arrival_ns() is None
+    channel.send(b"a", 0)
+    channel.send(b"b", 1_000_000)
+    first = channel.next_arrival_ns()
+    assert first is not None and 3_000_000 <= first <= 8_000_000
+    assert channel.receive(first - 1) == []
+    assert len(channel.receive(first)) >= 1
+    while (t := channel.next_arrival_ns()) is not None:
+        channel.receive(t)
+    assert channel.stats.delivered == 2 and channel.in_flight == 0

@@ -189,6 +189,13 @@ class FaultyChannel:
         """Every copy whose arrival time is <= now_ns, earliest first."""
         return [frame for frame, _ in self.receive_tagged(now_ns)]
 
+    def next_arrival_ns(self) -> int | None:
+        """When the next copy arrives (None if nothing is in the air), so a simulated clock can
+        deliver frames when they land rather than at the next tick."""
+        times = [self._queue[0][0]] if self._queue else []
+        times += [arrival + REORDER_HOLD_NS for arrival, _ in self._held]
+        return min(times) if times else None
+
     @property
     def in_flight(self) -> int:
         """Frames sent but not yet delivered."""
