@@ -2,5 +2,6 @@
 
 from openbsi.decoding.mslm import MarkovSwitchingDecoder
 from openbsi.decoding.registry import DECODERS, make_decoder
+from openbsi.decoding.rew_npls import REWNPLSRegressor
 
-__all__ = ["DECODERS", "MarkovSwitchingDecoder", "make_decoder"]
+__all__ = ["DECODERS", "MarkovSwitchingDecoder", "REWNPLSRegressor", "make_decoder"]

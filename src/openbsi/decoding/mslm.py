@@ -1,12 +1,15 @@
-"""Markov-switching multilinear decoder (REW-MSLM style).
+"""Markov-switching multilinear decoder (REW-MSLM style), recursive and exponentially weighted.
 
 Moly et al. 2022 / Lorach et al. 2023 (shared/reference/facts.md): a gate (linear scores ->
 softmax -> HMM forward filtering) gives the probability of rest or of each joint movement;
-per-state experts regress the movement amplitude; output Y = sum_k gamma_k (B_k X + b_k).
+per-state experts regress the movement amplitude; output Y = sum_k gamma_k (B_k X + b_k);
+coefficients re-fitted every 15 s from exponentially weighted statistics; transition matrix
+by counting; latent dimension chosen by recursive validation.
 
-Here: an N-way PLS (multilinear weights over frequency x channel) maps the tensor to a few
-latent scores; the gate is a shrinkage LDA on those scores; experts are per-state ridge
-regressions on the same scores; the transition matrix is counted from the calibration labels.
+Here an N-way PLS (multilinear weights over frequency x channel; targets = one-hot state and
+amplitude) gives a few latent scores t. The gate is an LDA on t and each expert a ridge
+regression on t; both are computed from class-wise running sums, so a 15 s batch update
+(`partial_fit`) costs milliseconds and never needs old data.
 """
 
 from __future__ import annotations
@@ -15,19 +18,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from openbsi.decoding.base import OnlineDecoderMixin, check_targets, check_tensor_batch
-from openbsi.decoding.hmm import count_transitions, forward_filter
-from openbsi.decoding.latent import fit_experts, fit_gate
+from openbsi.decoding.hmm import forward_filter
+from openbsi.decoding.latent import ClassStats, experts_from_stats, gate_from_stats
 from openbsi.decoding.npls import Moments, fit_npls
 from openbsi.decoding.pooling import pool_features, pooled_shape
+from openbsi.decoding.rew_npls import BATCH_S, batches
 from openbsi.states import N_STATES
-
-
-def delayed_labels(y: np.ndarray, delay_windows: int, fill: int = 0) -> np.ndarray:
-    """Labels shifted later by delay_windows (the cortex follows the cue after a reaction
-    time and the 1 s window lags further); the first windows get `fill` (rest)."""
-    if delay_windows <= 0:
-        return y.copy()
-    return np.r_[np.full(delay_windows, fill, dtype=y.dtype), y[: len(y) - delay_windows]]
 
 
 class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
@@ -36,12 +32,16 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
     Parameters
     ----------
     hmm : filter the gate's probabilities with the HMM (False = the `mslm_nohmm` decoder).
-    n_components : number of N-way PLS factors.
-    pooling : reduction of the tensor's time axis ('late', 'mean', 'halves', 'none').
+    n_components : latent factors; None = chosen by recursive validation (1..max_components).
+    max_components : largest number of factors considered.
+    forgetting : weight kept by the old statistics at each batch update, in (0, 1].
+    batch_s : fit() replays the calibration as online updates of this many seconds (15 s in
+        the clinical system).
+    pooling : reduction of the tensor's time axis ('recent', 'late', 'mean', 'halves', 'none').
     label_delay_s : training labels are shifted this much later (reaction time + window lag);
-        fit() assumes X is one time-ordered sequence sampled every step_s.
+        X is one time-ordered sequence sampled every step_s.
     step_s : spacing of the windows in seconds.
-    shrinkage : LDA covariance shrinkage in [0, 1] or 'auto' (Ledoit-Wolf).
+    shrinkage : covariance shrinkage of the gate in [0, 1], or 'auto' (OAS estimate).
     ridge_alpha : L2 penalty of the amplitude experts.
     prior_count, stay_prior : Dirichlet pseudo-counts of the transition matrix.
     evidence_weight : exponent on the gate's likelihoods (< 1 trusts the HMM prior more).
@@ -50,7 +50,10 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
     def __init__(
         self,
         hmm: bool = True,
-        n_components: int = 10,
+        n_components: int | None = None,
+        max_components: int = 20,
+        forgetting: float = 1.0,
+        batch_s: float = BATCH_S,
         pooling: str = "recent",
         label_delay_s: float = 0.3,
         step_s: float = 0.1,
@@ -62,6 +65,9 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
     ) -> None:
         self.hmm = hmm
         self.n_components = n_components
+        self.max_components = max_components
+        self.forgetting = forgetting
+        self.batch_s = batch_s
         self.pooling = pooling
         self.label_delay_s = label_delay_s
         self.step_s = step_s
@@ -71,60 +77,142 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         self.stay_prior = stay_prior
         self.evidence_weight = evidence_weight
 
-    # -- fitting ---------------------------------------------------------------------------
+    # -- parameters ------------------------------------------------------------------------
     def _check_params(self) -> None:
         if not 0 < self.evidence_weight <= 10:
             raise ValueError(f"evidence_weight must be in (0, 10], got {self.evidence_weight}")
-        if int(self.n_components) < 1:
-            raise ValueError(f"n_components must be >= 1, got {self.n_components}")
+        if int(self.max_components) < 1:
+            raise ValueError(f"max_components must be >= 1, got {self.max_components}")
+        if self.n_components is not None and not 1 <= self.n_components <= self.max_components:
+            raise ValueError(
+                f"n_components must be None or in [1, {self.max_components}], "
+                f"got {self.n_components}"
+            )
+        if not 0.0 < self.forgetting <= 1.0:
+            raise ValueError(f"forgetting must be in (0, 1], got {self.forgetting}")
         if not 0 <= self.label_delay_s <= 5:
             raise ValueError(f"label_delay_s must be in [0, 5] s, got {self.label_delay_s}")
-        if not self.step_s > 0:
-            raise ValueError(f"step_s must be > 0 s, got {self.step_s}")
+        if not self.step_s > 0 or not self.batch_s > 0:
+            raise ValueError(
+                f"step_s and batch_s must be > 0 s, got {self.step_s} and {self.batch_s}"
+            )
+
+    # -- fitting ---------------------------------------------------------------------------
+    def _reset(self) -> None:
+        for name in list(vars(self)):
+            if name.endswith("_") and not name.startswith("__"):
+                delattr(self, name)
 
     def fit(
         self, X: np.ndarray, y_state: np.ndarray, y_amplitude: np.ndarray | None = None
     ) -> MarkovSwitchingDecoder:
+        """Fresh model from a calibration sequence, replayed as 15 s online updates."""
         self._check_params()
         X = check_tensor_batch(X)
         y_state, y_amplitude = check_targets(y_state, y_amplitude, len(X))
-        delay = round(self.label_delay_s / self.step_s)
-        y_state = delayed_labels(y_state, delay)
-        y_amplitude = delayed_labels(y_amplitude, delay, fill=0)
-        self.tensor_shape_ = tuple(X.shape[1:])
+        self._reset()
         Z = pool_features(X, self.pooling)
         self.mean_ = Z.mean(axis=0)
         self.scale_ = Z.std(axis=0) + 1e-6
-        Z = (Z - self.mean_) / self.scale_
-        targets = np.c_[np.eye(N_STATES)[y_state], y_amplitude]
-        moments = Moments.empty(Z.shape[1], targets.shape[1])
-        moments.update(Z, targets)
-        self.npls_ = fit_npls(
-            moments, pooled_shape(self.tensor_shape_, self.pooling), int(self.n_components)
-        )
-        self.rotations_ = self.npls_.rotations  # latent T = (Z - mean) @ rotations
-        self.latent_mean_ = self.npls_.mean_x
-        T = (Z - self.latent_mean_) @ self.rotations_
-        self.gate_coef_, self.gate_intercept_ = fit_gate(T, y_state, N_STATES, self.shrinkage)
-        self.expert_coef_, self.expert_intercept_ = fit_experts(
-            T, y_state, y_amplitude, N_STATES, self.ridge_alpha
-        )
-        counts = np.bincount(y_state, minlength=N_STATES).astype(float)
-        self.class_prior_ = (counts + 1e-3) / (counts + 1e-3).sum()
-        self.transition_ = count_transitions(
-            y_state, N_STATES, self.prior_count, self.stay_prior
-        )
-        self._fold()
-        self.n_features_in_ = int(np.prod(self.tensor_shape_))
-        self.reset_filter()
+        size = max(1, round(self.batch_s / self.step_s))
+        for sl in batches(len(X), size):
+            self.partial_fit(X[sl], y_state[sl], y_amplitude[sl])
         return self
 
-    def _fold(self) -> None:
-        """Fold standardisation and latent projection into one (d x K) map for speed."""
-        proj = self.rotations_ / self.scale_[:, None]
-        offset = -(self.mean_ / self.scale_ + self.latent_mean_) @ self.rotations_
-        self.proj_ = np.ascontiguousarray(proj)
-        self.proj_offset_ = offset
+    def partial_fit(
+        self, X: np.ndarray, y_state: np.ndarray, y_amplitude: np.ndarray | None = None
+    ) -> MarkovSwitchingDecoder:
+        """One recursive update with the next batch of the sequence (validate, then learn)."""
+        self._check_params()
+        first = not hasattr(self, "moments_")
+        X = check_tensor_batch(X, None if first else self.tensor_shape_)
+        y_state, y_amplitude = check_targets(y_state, y_amplitude, len(X))
+        y_state, y_amplitude = self._delay(y_state, y_amplitude)
+        Z = pool_features(X, self.pooling)
+        if first:
+            self._start(X, Z)
+        elif hasattr(self, "n_features_in_"):
+            self._validate(Z, y_state)
+        lam = 1.0 if first else float(self.forgetting)
+        Zs = (Z - self.mean_) / self.scale_
+        self.moments_.update(Zs, np.c_[np.eye(N_STATES)[y_state], y_amplitude], lam)
+        self.class_stats_.update(Zs, y_state, y_amplitude, lam)
+        self.transition_counts_ *= lam
+        seq = np.r_[self.last_state_, y_state] if self.last_state_ >= 0 else y_state
+        np.add.at(self.transition_counts_, (seq[:-1], seq[1:]), 1.0)
+        self.last_state_ = int(y_state[-1])
+        if self.moments_.n >= 2 and np.count_nonzero(self.class_stats_.n > 0) >= 2:
+            self._refit()
+        return self
+
+    def _start(self, X: np.ndarray, Z: np.ndarray) -> None:
+        self.tensor_shape_ = tuple(X.shape[1:])
+        if not hasattr(self, "mean_"):
+            self.mean_ = Z.mean(axis=0)
+            self.scale_ = Z.std(axis=0) + 1e-6
+        self.moments_ = Moments.empty(Z.shape[1], N_STATES + 1)
+        self.class_stats_ = ClassStats.empty(N_STATES, Z.shape[1])
+        self.transition_counts_ = np.zeros((N_STATES, N_STATES))
+        self.last_state_ = -1
+        self.validation_error_ = np.zeros(int(self.max_components))
+
+    def _delay(self, y: np.ndarray, amp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Shift labels later by label_delay_s, carrying the tail across batches."""
+        delay = round(self.label_delay_s / self.step_s)
+        if delay == 0:
+            return y, amp
+        tail_y = getattr(self, "label_tail_", np.zeros(delay, dtype=int))
+        tail_a = getattr(self, "amplitude_tail_", np.zeros(delay))
+        all_y, all_a = np.r_[tail_y, y], np.r_[tail_a, amp]
+        self.label_tail_, self.amplitude_tail_ = all_y[-delay:], all_a[-delay:]
+        return all_y[: len(y)], all_a[: len(y)]
+
+    def _validate(self, Z: np.ndarray, y: np.ndarray) -> None:
+        """Recursive validation: gate errors of every factor count on this unseen batch."""
+        T = (Z - self.mean_) / self.scale_ @ self.npls_.rotations - self.latent_offset_
+        errors = np.zeros(len(self.validation_error_))
+        for f in range(1, self.npls_.n_components + 1):
+            coef, intercept = self._gates[f - 1]
+            errors[f - 1] = np.count_nonzero(np.argmax(T[:, :f] @ coef.T + intercept, 1) != y)
+        errors[self.npls_.n_components :] = errors[self.npls_.n_components - 1]
+        self.validation_error_ = self.forgetting * self.validation_error_ + errors
+
+    def _refit(self) -> None:
+        """Recompute NPLS, gate, experts and transition matrix from the running statistics."""
+        shape = pooled_shape(self.tensor_shape_, self.pooling)
+        self.npls_ = fit_npls(self.moments_, shape, int(self.max_components))
+        R = self.npls_.rotations
+        self.latent_offset_ = self.npls_.mean_x @ R
+        latent = self.class_stats_.project(R, self.moments_)
+        self._gates = [
+            gate_from_stats(latent, f, self.shrinkage)
+            for f in range(1, self.npls_.n_components + 1)
+        ]
+        f = self.n_components_
+        self.gate_coef_, self.gate_intercept_ = self._gates[f - 1]
+        self.expert_coef_, self.expert_intercept_ = experts_from_stats(
+            latent, f, self.ridge_alpha
+        )
+        n = self.class_stats_.n
+        self.class_prior_ = (n + 1e-3) / (n + 1e-3).sum()
+        counts = self.transition_counts_ + self.prior_count + np.eye(N_STATES) * self.stay_prior
+        self.transition_ = counts / counts.sum(axis=1, keepdims=True)
+        # One (d x f) map from pooled features to latent scores, for speed.
+        self.proj_ = np.ascontiguousarray(R[:, :f] / self.scale_[:, None])
+        self.proj_offset_ = -(self.mean_ / self.scale_) @ R[:, :f] - self.latent_offset_[:f]
+        self.n_features_in_ = int(np.prod(self.tensor_shape_))
+        if not hasattr(self, "belief_"):
+            self.reset_filter()
+
+    @property
+    def n_components_(self) -> int:
+        """Factor count in use: fixed, or the best by recursive validation so far."""
+        available = self.npls_.n_components
+        if self.n_components is not None:
+            return min(int(self.n_components), available)
+        if not np.any(self.validation_error_):
+            return min(available, max(1, int(self.max_components) // 2))
+        return int(np.argmin(self.validation_error_[:available])) + 1
 
     # -- inference -------------------------------------------------------------------------
     def _latent(self, X: np.ndarray) -> np.ndarray:

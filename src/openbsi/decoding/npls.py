@@ -17,26 +17,36 @@ import numpy as np
 HOPM_ITERATIONS = 8  # rank-1 power iterations per factor (converges in a few)
 
 
+DENSE_LIMIT = 4096  # above this many features X'X is not stored; weighted rows are kept
+
+
 @dataclass
 class Moments:
-    """Exponentially weighted first and second moments of (x, y) pairs."""
+    """Exponentially weighted first and second moments of (x, y) pairs.
+
+    For up to DENSE_LIMIT features the raw X'X is kept (memory P^2, any number of batches);
+    above it the (weighted) rows themselves are kept and X'X is applied implicitly.
+    """
 
     n: float
     sum_x: np.ndarray  # (P,)
     sum_y: np.ndarray  # (M,)
-    xx: np.ndarray  # (P, P) raw (uncentred) X'X
+    xx: np.ndarray | None  # (P, P) raw (uncentred) X'X, or None in row mode
     xy: np.ndarray  # (P, M) raw X'Y
     yy: np.ndarray  # (M, M) raw Y'Y
+    rows: list[np.ndarray] | None = None  # row mode: sqrt(weight) * X batches
 
     @classmethod
-    def empty(cls, n_features: int, n_targets: int) -> Moments:
+    def empty(cls, n_features: int, n_targets: int, dense: bool | None = None) -> Moments:
+        dense = n_features <= DENSE_LIMIT if dense is None else dense
         return cls(
             0.0,
             np.zeros(n_features),
             np.zeros(n_targets),
-            np.zeros((n_features, n_features)),
+            np.zeros((n_features, n_features)) if dense else None,
             np.zeros((n_features, n_targets)),
             np.zeros((n_targets, n_targets)),
+            None if dense else [],
         )
 
     def update(self, X: np.ndarray, Y: np.ndarray, forgetting: float = 1.0) -> None:
@@ -46,18 +56,40 @@ class Moments:
         self.n = forgetting * self.n + X.shape[0]
         self.sum_x = forgetting * self.sum_x + X.sum(axis=0)
         self.sum_y = forgetting * self.sum_y + Y.sum(axis=0)
-        self.xx *= forgetting
-        self.xx += X.T @ X
+        if self.xx is not None:
+            self.xx *= forgetting
+            self.xx += X.T @ X
+        else:
+            assert self.rows is not None
+            self.rows = [np.sqrt(forgetting) * r for r in self.rows] + [np.array(X, float)]
         self.xy = forgetting * self.xy + X.T @ Y
         self.yy = forgetting * self.yy + Y.T @ Y
 
-    def centred(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(mean_x, mean_y, covariance-like XX, XY), centred on the weighted means."""
+    def xx_dot(self, M: np.ndarray) -> np.ndarray:
+        """Raw X'X @ M without forming X'X in row mode."""
+        if self.xx is not None:
+            return self.xx @ M
+        assert self.rows is not None
+        return sum(r.T @ (r @ M) for r in self.rows)
+
+    def xx_trace(self) -> float:
+        if self.xx is not None:
+            return float(np.trace(self.xx))
+        assert self.rows is not None
+        return float(sum(np.sum(r * r) for r in self.rows))
+
+    def centred(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mean_x, mean_y, XY) with XY centred on the weighted means."""
         mx = self.sum_x / self.n
         my = self.sum_y / self.n
-        xx = self.xx - self.n * np.outer(mx, mx)
         xy = self.xy - self.n * np.outer(mx, my)
-        return mx, my, xx, xy
+        return mx, my, xy
+
+    def cxx_dot(self, M: np.ndarray) -> np.ndarray:
+        """Centred X'X @ M."""
+        mx = self.sum_x / self.n
+        correction = np.multiply.outer(mx, mx @ M)  # (P,) for a vector M, (P, K) for a matrix
+        return self.xx_dot(M) - self.n * correction
 
 
 def rank1(tensor: np.ndarray, n_iter: int = HOPM_ITERATIONS) -> list[np.ndarray]:
@@ -109,11 +141,13 @@ def fit_npls(moments: Moments, shape: tuple[int, int, int], n_components: int) -
     """N-way PLS with multilinear weights on tensors of `shape` (the P features, C order)."""
     if n_components < 1:
         raise ValueError(f"n_components must be >= 1, got {n_components}")
-    if int(np.prod(shape)) != moments.xx.shape[0]:
+    if int(np.prod(shape)) != moments.sum_x.shape[0]:
         raise ValueError(
-            f"shape {shape} must hold {moments.xx.shape[0]} features, got {int(np.prod(shape))}"
+            f"shape {shape} must hold {moments.sum_x.shape[0]} features, "
+            f"got {int(np.prod(shape))}"
         )
-    mx, my, xx, xy = moments.centred()
+    mx, my, xy = moments.centred()
+    trace = moments.xx_trace() - moments.n * float(mx @ mx)
     n_features, n_targets = xy.shape
     rotations = np.zeros((n_features, n_components))
     x_loadings = np.zeros((n_features, n_components))
@@ -127,13 +161,14 @@ def fit_npls(moments: Moments, shape: tuple[int, int, int], n_components: int) -
         w = np.einsum("i,j,k->ijk", *factors).ravel()
         # Rotation r such that t = X_centred @ r equals the deflated-X score X_f @ w.
         r = w - rotations[:, :f] @ (x_loadings[:, :f].T @ w)
-        tt = float(r @ xx @ r)
-        if tt <= 1e-12 * max(np.trace(xx), 1e-300):
+        xx_r = moments.cxx_dot(r)
+        tt = float(r @ xx_r)
+        if tt <= 1e-12 * max(trace, 1e-300):
             rotations, x_loadings, y_loadings = (
                 rotations[:, :f], x_loadings[:, :f], y_loadings[:, :f]
             )
             break
-        p = xx @ r / tt
+        p = xx_r / tt
         q = xy.T @ r / tt
         rotations[:, f], x_loadings[:, f], y_loadings[:, f] = r, p, q
         residual_xy = residual_xy - tt * np.outer(p, q)

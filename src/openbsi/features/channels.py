@@ -37,31 +37,23 @@ def detect_bad_channels(
     Never raises on bad data.
     """
     cfg = config or BadChannelConfig()
-    bad: dict[int, str] = {}
+    n_channels, n_samples = window.shape
     finite = np.isfinite(window).all(axis=1)
-    for ch in np.flatnonzero(~finite):
-        bad[int(ch)] = "nan"
-    good_idx = np.flatnonzero(finite)
-    if good_idx.size == 0:
-        return bad
-    data = window[good_idx]
+    data = window if finite.all() else np.where(finite[:, None], window, 0.0)
     std = data.std(axis=1)
-    n_samples = data.shape[1]
     top = data.max(axis=1, keepdims=True)
     bottom = data.min(axis=1, keepdims=True)
     pinned = np.maximum((data == top).sum(axis=1), (data == bottom).sum(axis=1))
-    for i, ch in enumerate(good_idx):
-        if std[i] <= cfg.flat_std_uv:
-            bad[int(ch)] = "flat"
-        elif pinned[i] >= max(2, cfg.saturation_fraction * n_samples):
-            bad[int(ch)] = "saturated"
-    remaining = [i for i, ch in enumerate(good_idx) if int(ch) not in bad]
-    if len(remaining) >= cfg.min_channels_for_outlier:
-        var = std[remaining] ** 2
-        ratio = var / np.median(var)
-        for i, r in zip(remaining, ratio, strict=True):
-            if r > cfg.variance_ratio:
-                bad[int(good_idx[i])] = "high_variance"
-            elif r < 1.0 / cfg.variance_ratio:
-                bad[int(good_idx[i])] = "low_variance"
-    return dict(sorted(bad.items()))
+    flat = finite & (std <= cfg.flat_std_uv)
+    saturated = finite & ~flat & (pinned >= max(2, cfg.saturation_fraction * n_samples))
+    reason = np.full(n_channels, "", dtype=object)
+    reason[~finite] = "nan"
+    reason[flat] = "flat"
+    reason[saturated] = "saturated"
+    remaining = reason == ""
+    if remaining.sum() >= cfg.min_channels_for_outlier:
+        var = std**2
+        ratio = var / max(float(np.median(var[remaining])), 1e-300)
+        reason[remaining & (ratio > cfg.variance_ratio)] = "high_variance"
+        reason[remaining & (ratio < 1.0 / cfg.variance_ratio)] = "low_variance"
+    return {int(ch): str(reason[ch]) for ch in np.flatnonzero(reason != "")}
