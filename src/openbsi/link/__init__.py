@@ -9,7 +9,8 @@ from openbsi.link.channel import ChannelStats, FaultyChannel
 from openbsi.link.endpoint import LinkEndpoint, LinkStats, pair
 from openbsi.link.errors import REJECT_REASONS, LinkRejected
 from openbsi.link.faults import FaultConfig
-from openbsi.link.radio import Delivery, SimulatedRadio
+from openbsi.link.handshake import PairingError, handshake
+from openbsi.link.radio import Delivery, RadioEnd, SimulatedRadio
 from openbsi.link.replay_window import ReplayWindow
 
 __all__ = [
@@ -21,7 +22,10 @@ __all__ = [
     "LinkEndpoint",
     "LinkRejected",
     "LinkStats",
+    "PairingError",
+    "RadioEnd",
     "ReplayWindow",
     "SimulatedRadio",
+    "handshake",
     "pair",
 ]

@@ -22,12 +22,34 @@ NONCE_BYTES = 16
 INFO_PREFIX = b"openbsi-link-v1"
 
 
+HELLO_MAGIC = b"OBSI-HELLO1"
+HELLO_BYTES = len(HELLO_MAGIC) + 1 + 32 + NONCE_BYTES
+ROLES = ("base", "implant")
+
+
 @dataclass(frozen=True)
 class Hello:
     """What a party sends in the clear: its ephemeral public key and a nonce."""
 
     public_key: bytes
     nonce: bytes
+
+    def to_bytes(self, role: str) -> bytes:
+        """MAGIC + role byte (0 base, 1 implant) + public key + nonce."""
+        return HELLO_MAGIC + bytes([ROLES.index(role)]) + self.public_key + self.nonce
+
+    @staticmethod
+    def from_bytes(message: bytes) -> tuple[str, Hello] | None:
+        """(role, hello) if `message` is a well-formed hello, else None."""
+        if len(message) != HELLO_BYTES or not message.startswith(HELLO_MAGIC):
+            return None
+        role_index = message[len(HELLO_MAGIC)]
+        if role_index >= len(ROLES):
+            return None
+        key_start = len(HELLO_MAGIC) + 1
+        return ROLES[role_index], Hello(
+            message[key_start : key_start + 32], message[key_start + 32 :]
+        )
 
 
 @dataclass(frozen=True)

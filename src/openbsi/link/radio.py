@@ -18,6 +18,8 @@ from openbsi.link.channel import FaultyChannel
 from openbsi.link.endpoint import DEFAULT_MAX_AGE_MS, LinkEndpoint, pair
 from openbsi.link.errors import LinkRejected
 from openbsi.link.faults import FaultConfig
+from openbsi.link.handshake import KIND_DATA, unwrap, wrap
+from openbsi.link.pairing import Hello
 
 AGE_HISTORY = 100_000  # frames (about 2.8 h of 100 ms commands)
 SecurityEvent = Callable[[str, str, str], None]  # (direction "down"/"up", reason, detail)
@@ -148,3 +150,72 @@ class SimulatedRadio:
         out["faults"] = self.config.as_text()
         out["uplink"] = self._up.metrics()
         return out
+
+
+class RadioEnd:
+    """One side of a paired link over an external byte transport (another process, hardware).
+
+    Build it from `handshake(...)`'s endpoint and the same send/receive callables. The other
+    side runs its own RadioEnd. Aliases let it stand where a SimulatedRadio's base side
+    (send_down, receive_up) or implant side (receive_down, send_up) is expected.
+    """
+
+    def __init__(
+        self,
+        endpoint: LinkEndpoint,
+        send: Callable[[bytes], None],
+        receive: Callable[[], list[bytes]],
+        *,
+        on_security_event: SecurityEvent | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self._send = send
+        self._receive = receive
+        self.ages_ms: deque[float] = deque(maxlen=AGE_HISTORY)
+        self.confirmations_ignored = 0
+        if on_security_event is not None:
+            log = on_security_event
+            endpoint.on_reject = lambda reason, detail: log(endpoint.role, reason, detail)
+
+    def send(self, payload: bytes, t_ns: int) -> None:
+        self._send(self.endpoint.seal(wrap(KIND_DATA, payload), t_ns))
+
+    def receive(self, now_ns: int) -> list[Delivery]:
+        out = []
+        for message in self._receive():
+            if Hello.from_bytes(message) is not None:
+                continue  # a late pairing hello: not a frame
+            try:
+                kind, payload = unwrap(self.endpoint.open(message, now_ns))
+            except LinkRejected:
+                continue
+            if kind != KIND_DATA:
+                self.confirmations_ignored += 1
+                continue
+            sent_t_ns = self.endpoint.last_t_ns
+            self.ages_ms.append((now_ns - sent_t_ns) / 1e6)
+            out.append(Delivery(payload, sent_t_ns, now_ns))
+        return out
+
+    send_down = send_up = send
+    receive_down = receive_up = receive
+
+    def metrics(self) -> dict[str, float | int | str]:
+        """What this side knows: what it sent, what it accepted and refused, and the gaps in
+        the peer's sequence numbers (frames_lost: the only loss figure a real link has)."""
+        s = self.endpoint.stats
+        ages = np.asarray(self.ages_ms)
+        return {
+            "role": self.endpoint.role,
+            "frames_sent": s.frames_sent,
+            "frames_lost": s.frames_missing,
+            "frames_accepted": s.frames_received,
+            "rejected_forged": s.rejected_forged,
+            "rejected_replayed": s.rejected_replayed,
+            "rejected_stale": s.rejected_stale,
+            "rejected_corrupt": s.rejected_corrupt,
+            "rejected_malformed": s.rejected_malformed,
+            "age_p50_ms": float(np.percentile(ages, 50)) if ages.size else float("nan"),
+            "age_p99_ms": float(np.percentile(ages, 99)) if ages.size else float("nan"),
+            "confirmation_code": self.endpoint.confirmation_code,
+        }
