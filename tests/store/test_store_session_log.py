@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from openbsi.store.framing import MAGIC, RecordType, decode_payload, encode_payload, frame
+from openbsi.store.framing import (
+    MAGIC,
+    SYNC,
+    RecordType,
+    decode_payload,
+    encode_payload,
+    frame,
+)
 from openbsi.store.session_log import LOG_NAME, SessionRecorder, read_log
 from openbsi.store.synthetic import record_synthetic_session, synthetic_info
 
@@ -26,9 +33,10 @@ def test_payload_round_trip_keeps_arrays_and_json() -> None:
 
 def test_frame_header_holds_length_and_type() -> None:
     record = frame(RecordType.PHASE, b"abc")
-    assert len(record) == 10 + 3
-    assert int.from_bytes(record[4:8], "little") == 3
-    assert int.from_bytes(record[8:10], "little") == RecordType.PHASE
+    assert len(record) == 14 + 3
+    assert record[:4] == SYNC
+    assert int.from_bytes(record[8:12], "little") == 3
+    assert int.from_bytes(record[12:14], "little") == RecordType.PHASE
 
 
 def test_recorder_round_trips_every_record(tmp_path: Path) -> None:
@@ -81,18 +89,23 @@ def test_reader_stops_at_a_torn_tail(tmp_path: Path, cut: int) -> None:
     np.testing.assert_array_equal(torn.ecog, full.ecog[: torn.ecog.shape[0]])
 
 
-def test_flipped_byte_in_a_sample_is_caught(tmp_path: Path) -> None:
+def test_damage_in_the_middle_is_skipped_and_reported(tmp_path: Path) -> None:
+    """A flipped bit costs one record: the reader resyncs and keeps everything after it."""
     rng = np.random.default_rng(4)
+    blocks = [rng.normal(size=(4, 20)).astype("f4") for _ in range(5)]
     with SessionRecorder(tmp_path, synthetic_info(4)) as rec:
-        for i in range(5):
-            rec.ecog(rng.normal(size=(4, 20)), i * 0.1, i)
+        for i, block in enumerate(blocks):
+            rec.ecog(block, i * 20 / 586.0, i)
     path = tmp_path / LOG_NAME
     raw = bytearray(path.read_bytes())
-    raw[len(raw) // 2] ^= 0x40
+    raw[len(raw) // 2] ^= 0x40  # inside the third chunk's samples
     path.write_bytes(bytes(raw))
     data = read_log(path)
-    assert any("CRC mismatch" in p for p in data.problems)
-    assert len(data.ecog_chunks) < 5
+    assert data.closed  # the records after the damage were all read
+    assert len(data.ecog_chunks) == 4
+    assert any("damaged byte(s) skipped" in p for p in data.problems)
+    assert sum("hash chain broken" in p for p in data.problems) == 1
+    np.testing.assert_array_equal(data.ecog[-20:], blocks[-1].T)
 
 
 def test_not_a_log_is_refused(tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
 """Framed records for the append-only session log (LevelDB-style: checksum, length, type).
 
-Layout of a log file: an 8-byte magic, then records. Each record is a 10-byte header
-`<I I H>` = CRC32, payload length, record type, followed by the payload. The CRC covers the
-length, the type and the payload, so a torn or flipped header is caught as well as a damaged
-payload. A reader stops at the first record that is short or fails its CRC (a torn tail).
+Layout of a log file: an 8-byte magic, then records. Each record is a 14-byte header
+`<4s I I H>` = sync marker, CRC32, payload length, record type, followed by the payload. The
+CRC covers the length, the type and the payload, so a torn or flipped header is caught as well
+as a damaged payload. A damaged record in the middle is skipped (the reader resyncs on the next
+marker whose record passes its CRC, as LevelDB skips a bad block); damage at the end is a torn
+tail, where reading stops.
 
 Payloads are `u32 json_length + JSON + raw array bytes`: the JSON says the dtype and shape of
 each array, in order, so one codec serves small events and large sample blocks alike.
@@ -21,8 +23,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-MAGIC = b"OBSILOG\x01"
-HEADER = struct.Struct("<IIH")  # crc32, payload length, record type
+MAGIC = b"OBSILOG\x02"
+SYNC = b"\xb5\x1a\x0b\x5e"  # starts every record, so a reader can resync after damage
+HEADER = struct.Struct("<4sIIH")  # sync marker, crc32, payload length, record type
 MAX_PAYLOAD_BYTES = 1 << 30  # a length above this is treated as corruption
 
 
@@ -75,22 +78,57 @@ def frame(record_type: RecordType, payload: bytes) -> bytes:
     """One framed record, ready to append."""
     length_type = struct.pack("<IH", len(payload), int(record_type))
     crc = zlib.crc32(payload, zlib.crc32(length_type))
-    return HEADER.pack(crc, len(payload), int(record_type)) + payload
+    return HEADER.pack(SYNC, crc, len(payload), int(record_type)) + payload
 
 
 @dataclass(frozen=True)
 class ScanResult:
-    """Where a scan stopped and why (empty reason: the file ended cleanly)."""
+    """Where a scan stopped and why (empty reason: the file ended cleanly), and the damaged
+    stretches it skipped on the way as (offset, n_bytes)."""
 
     end_offset: int
     file_size: int
     reason: str
+    skipped: tuple[tuple[int, int], ...] = ()
+
+
+def _read_record(stream: BinaryIO, offset: int, size: int) -> tuple[int, bytes] | str:
+    """The record at offset, or why there is none."""
+    stream.seek(offset)
+    head = stream.read(HEADER.size)
+    if len(head) < HEADER.size:
+        return f"torn record header at byte {offset}"
+    sync, crc, length, record_type = HEADER.unpack(head)
+    if sync != SYNC:
+        return f"no record marker at byte {offset}"
+    if length > MAX_PAYLOAD_BYTES or offset + HEADER.size + length > size:
+        return f"torn or corrupt record at byte {offset} (length {length})"
+    payload = stream.read(length)
+    if zlib.crc32(payload, zlib.crc32(struct.pack("<IH", length, record_type))) != crc:
+        return f"CRC mismatch in record at byte {offset}"
+    return record_type, payload
+
+
+def _next_sync(stream: BinaryIO, start: int, size: int) -> int:
+    """Offset of the next record marker at or after start; -1 if none."""
+    window = 1 << 20
+    position = start
+    while position < size:
+        stream.seek(position)
+        block = stream.read(window + len(SYNC) - 1)
+        found = block.find(SYNC)
+        if found >= 0:
+            return position + found
+        position += window
+    return -1
 
 
 def iter_records(stream: BinaryIO, result: list[ScanResult]) -> Iterator[tuple[int, bytes]]:
-    """Yield (record_type, payload) until the end or the first bad record.
+    """Yield (record_type, payload) for every intact record.
 
-    Appends one ScanResult to `result` when done, so callers learn about a torn tail.
+    A damaged record in the middle is skipped by searching for the next record marker whose
+    record checks out (its CRC); damage with no intact record after it is a torn tail, where
+    the scan stops. Appends one ScanResult to `result` when done.
     """
     stream.seek(0, 2)
     size = stream.tell()
@@ -99,19 +137,20 @@ def iter_records(stream: BinaryIO, result: list[ScanResult]) -> Iterator[tuple[i
         raise ValueError("not an OpenBSI session log (bad magic); expected an .obsilog file")
     offset = len(MAGIC)
     reason = ""
+    skipped: list[tuple[int, int]] = []
     while offset < size:
-        head = stream.read(HEADER.size)
-        if len(head) < HEADER.size:
-            reason = f"torn record header at byte {offset}"
-            break
-        crc, length, record_type = HEADER.unpack(head)
-        if length > MAX_PAYLOAD_BYTES or offset + HEADER.size + length > size:
-            reason = f"torn or corrupt record at byte {offset} (length {length})"
-            break
-        payload = stream.read(length)
-        if zlib.crc32(payload, zlib.crc32(struct.pack("<IH", length, record_type))) != crc:
-            reason = f"CRC mismatch in record at byte {offset}"
-            break
-        offset += HEADER.size + length
+        record = _read_record(stream, offset, size)
+        if isinstance(record, str):
+            candidate = _next_sync(stream, offset + 1, size)
+            while candidate >= 0 and isinstance(_read_record(stream, candidate, size), str):
+                candidate = _next_sync(stream, candidate + 1, size)
+            if candidate < 0:
+                reason = record
+                break
+            skipped.append((offset, candidate - offset))
+            offset = candidate
+            continue
+        record_type, payload = record
+        offset += HEADER.size + len(payload)
         yield record_type, payload
-    result.append(ScanResult(end_offset=offset, file_size=size, reason=reason))
+    result.append(ScanResult(offset, size, reason, tuple(skipped)))

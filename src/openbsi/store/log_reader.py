@@ -75,6 +75,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
                 link = hash_chain.next_link(head, block, meta["t_s"], meta["t_ns"])
                 if link.hex() != meta["sha256"]:
                     data.problems.append(f"hash chain broken at chunk {len(chunk_rows)}")
+                    link = bytes.fromhex(meta["sha256"])  # re-anchor: report each break once
                 head = link
                 chunk_rows.append(
                     (meta["t_s"], meta["t_ns"], n_samples, block.shape[1], meta["sha256"])
@@ -103,6 +104,8 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
     if data is None:
         raise ValueError(f"{path}: the log holds no complete header record")
     tail = scan[-1]
+    for offset, n_bytes in tail.skipped:
+        data.problems.append(f"{n_bytes} damaged byte(s) skipped at byte {offset}")
     if tail.reason:
         data.problems.append(
             f"{tail.reason}; {tail.file_size - tail.end_offset} trailing byte(s) ignored"

@@ -52,8 +52,10 @@ def column(table: DynamicTable | None, name: str, dtype: str | None = None) -> n
     if table is None or name not in table.colnames:
         return np.zeros(0, dtype=dtype or "f8") if dtype != "str" else []
     target = table[name]
-    if isinstance(target, VectorIndex):  # ragged: a list of arrays
-        return [np.asarray(row) for row in target[:]]
+    if isinstance(target, VectorIndex):  # ragged: a list of arrays, read in two reads
+        ends = np.asarray(target.data[:], dtype=np.int64)
+        flat = np.asarray(target.target.data[:])
+        return np.split(flat, ends[:-1]) if ends.size else []
     values = target.data[:]
     if dtype == "str":
         return [v.decode() if isinstance(v, bytes) else str(v) for v in values]

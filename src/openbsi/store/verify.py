@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from pynwb import NWBHDF5IO
+from pynwb import NWBHDF5IO, NWBFile
 
 from openbsi.store import hash_chain
 from openbsi.store.digests import digests_of, seal
 from openbsi.store.log_reader import read_log
-from openbsi.store.nwb import read_nwb
+from openbsi.store.nwb import session_from_nwb
 from openbsi.store.nwb_tables import column
 
 
@@ -54,9 +54,9 @@ def verify_log(
     return _result(problems, chain_ok, len(data.ecog_chunks), data.duration_s)
 
 
-def _check_events(path: Path, head_hex: str, problems: list[str]) -> str:
+def _check_events(nwb: NWBFile, head_hex: str, problems: list[str]) -> str:
     """Recompute the event digests from the file; returns the seal they give."""
-    data = read_nwb(path, load_ecog=False)
+    data = session_from_nwb(nwb, load_ecog=False)
     recomputed = digests_of(data)
     for name in sorted(set(recomputed) | set(data.digests)):
         if recomputed.get(name) != data.digests.get(name):
@@ -120,11 +120,11 @@ def verify_nwb(
             chain_ok = False
             problems.append(f"chain head {link.hex()} differs from expected {expected_head}")
         duration_s = n_total / float(series.rate)
+        actual_seal = _check_events(nwb, link.hex(), problems)
+        chain_ok &= _check_seal(problems, actual_seal, expected_seal)
+        return _result(problems, chain_ok, len(digests), duration_s)
     finally:
         io.close()
-    actual_seal = _check_events(Path(path), link.hex(), problems)
-    chain_ok &= _check_seal(problems, actual_seal, expected_seal)
-    return _result(problems, chain_ok, len(digests), duration_s)
 
 
 def verify_recording(
