@@ -37,6 +37,12 @@ def stream_virtual(
         "--pulses",
         help="LSL stream of delivered pulses to feel (what `--stimulator lsl:NAME` publishes).",
     ),
+    link: str | None = typer.Option(
+        None,
+        "--link",
+        help="Be the implant of an authenticated link over LSL (NAME-down/NAME-up): pair, "
+        "then execute the stimulation commands that arrive, through the safety supervisor.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print a summary JSON object at the end."),
 ) -> None:
     """Publish the virtual patient's ECoG as a real-time LSL stream (type ECoG, microvolts)."""
@@ -55,7 +61,13 @@ def stream_virtual(
     patient = VirtualPatient(script, rng, profile=profile)
     info = patient.info
     stopping = {"now": False}
-    body = _PulseIntake(patient, pulses) if pulses else None
+    if pulses and link:
+        raise UserError("--pulses and --link are exclusive: the patient feels one stimulator")
+    body: _PulseIntake | _LinkedImplant | None = None
+    if pulses:
+        body = _PulseIntake(patient, pulses)
+    elif link:
+        body = _LinkedImplant(patient, link)
 
     def stop(signum: int, frame: object) -> None:  # SIGTERM/SIGINT: finish the block, close
         stopping["now"] = True
@@ -91,8 +103,7 @@ def stream_virtual(
         "seconds": round(time.monotonic() - started, 3),
     }
     if body is not None:
-        gait = patient.gait_summary()
-        summary |= {"pulses_received": body.received, "steps": gait.steps}
+        summary |= body.summary()
     if json_out:
         print(json.dumps(summary))
     else:
@@ -177,6 +188,9 @@ class _PulseIntake:
     def start(self) -> None:
         self.start_ns = time.monotonic_ns()
 
+    def summary(self) -> dict:
+        return {"pulses_received": self.received, "steps": self.patient.gait_summary().steps}
+
     def on_block(self, elapsed_ns: int) -> None:
         from openbsi.stimulation.types import Pulse
 
@@ -193,3 +207,101 @@ class _PulseIntake:
 
     def close(self) -> None:
         self.source.close()
+
+
+class _LinkedImplant:
+    """The implant end of an authenticated link over LSL, inside the patient's process.
+
+    Pairing runs in a background thread so the ECoG stream never pauses; once paired, every
+    block takes the commands that arrived (runtime.implant.Implant: link refusals, newest
+    command, safety supervisor, audit) and feeds the resulting pulses to the spinal cord.
+    Both processes must share the machine's monotonic clock (loopback).
+    """
+
+    PAIRING_TIMEOUT_S = 120.0
+    LAG_S = 0.2
+    AHEAD_NS = 20_000_000  # emit the pulses due in the next 20 ms
+
+    def __init__(self, patient: VirtualPatient, name: str) -> None:
+        import threading
+
+        self.patient = patient
+        self.name = name
+        self.start_ns = time.monotonic_ns()
+        self.transport = None
+        self.implant = None
+        self.radio = None
+        self.error = ""
+        self.pulses = 0
+        self._pairing = threading.Thread(target=self._pair, daemon=True)
+        self._pairing.start()
+
+    def _pair(self) -> None:
+        from openbsi.link import PairingError, RadioEnd, handshake
+        from openbsi.runtime.implant import Implant
+        from openbsi.safety.limits import SafetyLimits
+        from openbsi.safety.supervisor import SafetySupervisor
+        from openbsi.signals.lsl import LslByteLink
+        from openbsi.stimulation.backends.registry import create_stimulator
+        from openbsi.stimulation.electrodes import PADDLE_16
+
+        # Everything the implant needs is built before pairing, so that commands sent right
+        # after it are not left waiting (and going stale) behind slow imports.
+        limits = SafetyLimits()
+        stimulator = create_stimulator(
+            "virtual",
+            supervisor=SafetySupervisor(limits, PADDLE_16),
+            electrodes=PADDLE_16,
+            sink=self._feel,
+        )
+        try:
+            self.transport = transport = LslByteLink(
+                self.name, "implant", timeout_s=self.PAIRING_TIMEOUT_S
+            )
+            endpoint = handshake(
+                transport.send, transport.receive, role="implant", timeout_s=self.PAIRING_TIMEOUT_S
+            )
+        except (PairingError, ValueError) as error:
+            self.error = str(error)
+            console.print(f"[red]--link {self.name}: {error}[/red]")
+            return
+        self.radio = RadioEnd(endpoint, transport.send, transport.receive)
+        self.implant = Implant(self.radio, stimulator, limits)
+        console.print(f"paired over LSL link {self.name}: code {endpoint.confirmation_code}")
+
+    def _feel(self, pulses: list) -> None:
+        from dataclasses import replace
+
+        self.patient.receive_pulses([replace(p, t_ns=p.t_ns - self.start_ns) for p in pulses])
+        self.pulses += len(pulses)
+
+    def start(self) -> None:
+        self.start_ns = time.monotonic_ns()
+
+    def on_block(self, elapsed_ns: int) -> None:
+        if self.implant is not None:
+            now_ns = time.monotonic_ns()
+            self.implant.receive(now_ns)
+            self.implant.stimulate_until(now_ns + self.AHEAD_NS)
+        self.patient.advance(max(0.0, elapsed_ns / 1e9 - self.LAG_S))
+
+    def summary(self) -> dict:
+        out: dict = {"paired": self.implant is not None, "pulses_delivered": self.pulses}
+        out["steps"] = self.patient.gait_summary().steps
+        if self.error:
+            out["pairing_error"] = self.error
+        if self.implant is not None and self.radio is not None:
+            stats = self.implant.stats
+            out["link"] = self.radio.metrics()
+            out["implant"] = {
+                "commands_received": stats.commands_received,
+                "executed_stale_commands": stats.executed_stale_commands,
+                "executed_replayed_commands": stats.executed_replayed_commands,
+                "executed_out_of_limit_pulses": stats.executed_out_of_limit_pulses,
+                "stimulator_failures": stats.stimulator_failures,
+            }
+        return out
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()

@@ -13,6 +13,7 @@ offset between them is measured anyway so that stamps stay comparable on any pla
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -372,6 +373,61 @@ class LslEventSource:
         if self._inlet is not None:
             self._inlet.close_stream()
             self._inlet = None
+
+
+class LslByteLink:
+    """A bidirectional byte transport over two irregular LSL string streams (base64 text):
+    `{name}-down` (base -> implant) and `{name}-up` (implant -> base). Carries sealed link
+    frames between processes; LSL only moves bytes, authenticity comes from openbsi.link.
+
+    Each side publishes its outlet at once, then waits up to timeout_s for the peer's.
+    """
+
+    def __init__(self, name: str, role: str, *, timeout_s: float = 30.0) -> None:
+        if role not in ("base", "implant"):
+            raise ValueError(f"role must be one of ('base', 'implant'), got {role!r}")
+        out_name, in_name = (f"{name}-down", f"{name}-up")
+        if role == "implant":
+            out_name, in_name = in_name, out_name
+        info = LslInfo(out_name, "OpenBSI-Link", 1, 0.0, "string", out_name)
+        self._outlet: StreamOutlet | None = StreamOutlet(info, chunk_size=1, max_buffered=5)
+        self._inlet: StreamInlet | None = StreamInlet(
+            resolve_one(in_name, timeout_s=timeout_s), max_buffered=5
+        )
+        self._inlet.open_stream(timeout=timeout_s)
+        self.role = role
+        self.messages_sent = 0
+        self.messages_received = 0
+
+    def send(self, message: bytes) -> None:
+        if self._outlet is None:
+            raise RuntimeError("LSL byte link is closed")
+        self._outlet.push_sample([base64.b64encode(message).decode("ascii")])
+        self.messages_sent += 1
+
+    def receive(self) -> list[bytes]:
+        """Every message that arrived since the last call (undecodable text is dropped:
+        the link layer would refuse it anyway)."""
+        if self._inlet is None:
+            raise RuntimeError("LSL byte link is closed")
+        out = []
+        while True:
+            samples, ts = self._inlet.pull_chunk(timeout=0.0, max_samples=256)
+            for sample in samples:
+                try:
+                    out.append(base64.b64decode(sample[0], validate=True))
+                except (ValueError, IndexError, TypeError):
+                    continue
+            if len(ts) < 256:
+                break
+        self.messages_received += len(out)
+        return out
+
+    def close(self) -> None:
+        if self._inlet is not None:
+            self._inlet.close_stream()
+        self._inlet = None
+        self._outlet = None
 
 
 def bench_publish(
