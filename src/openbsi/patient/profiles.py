@@ -14,7 +14,7 @@ class CortexParams:
     knee_hz: float = 70.0  # Miller et al. 2009: knee near 70 Hz
     background_uv: float = 25.0  # RMS of the aperiodic background per channel (typical ECoG)
     beta_uv: float = 20.0  # RMS of the 13-30 Hz rhythm at rest
-    hg_gain: float = 1.2  # peak amplitude gain of broadband power on a tuned channel at effort 1
+    hg_gain: float = 1.4  # peak amplitude gain of broadband power on a tuned channel at effort 1
     beta_drop: float = 0.6  # contralateral fractional drop of beta amplitude at effort 1
     ipsi_fraction: float = 0.25  # ipsilateral share of the tuned response (weaker)
     line_hz: float = 50.0
