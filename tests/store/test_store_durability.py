@@ -59,3 +59,33 @@ def test_recording_keeps_no_data_in_memory(tmp_path: Path) -> None:
     rec.close()
     assert current - base < 1_000_000
     assert (tmp_path / session_log.LOG_NAME).stat().st_size > 2000 * 64 * 59 * 4
+
+
+def test_concurrent_writers_interleave_whole_records(tmp_path: Path) -> None:
+    """The loop and a stimulator thread may record at once: no record is torn or lost."""
+    import threading
+
+    rng = np.random.default_rng(41)
+    blocks = [rng.normal(size=(4, 10)).astype("f4") for _ in range(200)]
+    rec = SessionRecorder(tmp_path, synthetic_info(4))
+
+    def acquire() -> None:
+        for k, block in enumerate(blocks):
+            rec.ecog(block, k * 10 / 586.0, k)
+
+    def stimulate() -> None:
+        for k in range(500):
+            rec.pulses(np.array([k * 0.01]), np.array([k % 16]), np.array([1.0]),
+                       np.array([200.0]))
+
+    threads = [threading.Thread(target=acquire), threading.Thread(target=stimulate)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rec.close()
+    data = session_log.read_log(tmp_path)
+    assert not data.problems and data.closed
+    np.testing.assert_array_equal(data.ecog, np.concatenate(blocks, axis=1).T)
+    np.testing.assert_allclose(data.pulses.t_s, np.arange(500) * 0.01)
+    assert data.seal == rec.seal

@@ -12,7 +12,8 @@ Keys (nested dicts; "a.b" below means metrics["a"]["b"]):
 - stimulation.{pulses_delivered, commands, commands_vetoed, commands_clamped, safety_events}.
 - gait.{steps, failed_steps, step_length_m (mean over successful steps), speed_m_s (successful
   step length summed over the closed-loop time, or over the recording when there is none)}.
-- recording.{duration_s, chunks, closed, dropped_records, problems, warnings}.
+- recording.{duration_s, chunks, closed, dropped_records, problems, warnings, chain_head,
+  seal} (seal: pass it to `openbsi recording verify FILE --seal`).
 - any summary the loop recorded with SessionRecorder.summary(name, values), e.g. link.{frames_sent,
   frames_lost, rejected_*} and safety.{executed_*, watchdog_trips, overruns} (issue 6).
 Values that cannot be computed (nothing recorded) are None, never NaN, so the JSON stays valid.
@@ -159,6 +160,8 @@ def compute_metrics_from_data(data: SessionData) -> dict:
             "dropped_records": data.dropped_records,
             "problems": list(data.problems),
             "warnings": list(data.warnings),
+            "chain_head": data.chain_head,
+            "seal": data.seal,
         },
     }
     for name, values in data.summaries.items():  # e.g. "link", "safety" (issue 6)
