@@ -10,10 +10,14 @@ import sys
 import time
 import uuid
 
+import pytest
+
 from openbsi.link import RadioEnd, handshake
 from openbsi.runtime.command_codec import encode_command
 from openbsi.signals.lsl import LslByteLink
 from openbsi.stimulation.types import ChannelCommand, StimCommand
+
+pytestmark = pytest.mark.slow  # end-to-end: separate processes over LSL
 
 CLI = "import openbsi.cli.stream; from openbsi.cli.apps import app, run; run(app)"
 

@@ -15,6 +15,8 @@ import pytest
 from openbsi.signals.lsl import LslSource
 
 # Runs the CLI with the stream commands registered (cli/__init__ imports them in the package).
+pytestmark = pytest.mark.slow  # end-to-end: separate processes over LSL
+
 CLI = "import openbsi.cli.stream; from openbsi.cli.apps import app, run; run(app)"
 
 
