@@ -44,3 +44,16 @@ def test_spliced_real_frames_are_refused(offset: int, patch: bytes, fix_crc: boo
     body[offset:end] = patch[: end - offset]
     crc = zlib.crc32(bytes(body)) & 0xFFFFFFFF if fix_crc else int.from_bytes(GOOD[-4:], "big")
     _assert_refused(bytes(body) + crc.to_bytes(4, "big"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=120), max_size=5))
+def test_a_radio_end_drops_arbitrary_messages_without_raising(messages: list[bytes]) -> None:
+    from openbsi.link import RadioEnd
+    from openbsi.link.pairing import Hello
+
+    end = RadioEnd(IMPLANT, lambda m: None, lambda: list(messages))
+    assert end.receive(10**9) == []
+    for message in messages:
+        parsed = Hello.from_bytes(message)
+        assert parsed is None or parsed[0] in ("base", "implant")

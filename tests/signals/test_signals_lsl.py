@@ -167,3 +167,10 @@ def test_a_gap_in_the_stream_is_counted_and_skipped_on_the_sample_clock() -> Non
         assert source.stats.gaps == 1 and source.stats.samples_missing == 90
         assert last.first_sample + last.n_samples - 1 == 109  # newest sample on the clock
         assert last.data[0, -1] == 19.0
+
+
+def test_an_irregular_stream_is_refused_as_a_signal_source() -> None:
+    from mne_lsl.lsl import StreamInfo as LslInfo
+
+    with pytest.raises(ValueError, match=r"regular sampling rate \(> 0 Hz\), got 0"):
+        from_lsl_info(LslInfo("markers", "Markers", 1, 0.0, "float32", "m"))
