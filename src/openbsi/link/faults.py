@@ -30,7 +30,9 @@ class FaultConfig:
 
     loss: long-run fraction of frames lost.
     burst_len: mean length of a run of lost frames. 1 = independent (Bernoulli) losses;
-        > 1 = two-state Gilbert-Elliott chain (bad state loses every frame).
+        > 1 = two-state Gilbert-Elliott chain (bad state loses every frame). Bursty loss is
+        what hurts: at 10 % bursty telemetry loss one study's decoding R^2 fell to 73 % of
+        baseline (facts.md "Security and data integrity").
     jitter_ms: extra one-way delay, uniform in [0, jitter_ms].
     latency_ms: fixed one-way delay added to every frame.
     reorder: fraction of frames held back and delivered after the next frame not held back.

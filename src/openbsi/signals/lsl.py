@@ -461,6 +461,9 @@ def lsl_transport_latency(
 ) -> dict[str, float]:
     """What LSL adds on loopback: push -> pull latency of each chunk, p50/p99/max in ms.
 
+    For scale: BRAND moves 1024 ch at 30 kHz in 1 ms chunks between processes in < 600 us
+    (facts.md "Real-time systems"); the issue's bar for LSL is <= 2 ms p99 on loopback.
+
     A publisher ("process": its own Python process, as `openbsi stream` runs; or "thread")
     pushes chunks at the stream's real rate, each stamped with local_clock() at the push; this
     thread blocks in pull_chunk and stamps each chunk on arrival. Both stamps are on the same
