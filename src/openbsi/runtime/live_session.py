@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from openbsi.decoding import make_decoder
 from openbsi.features.extractor import FeatureConfig, FeatureExtractor
@@ -32,16 +33,14 @@ from openbsi.patient.intent import (
 from openbsi.patient.virtual import VirtualPatient
 from openbsi.runtime.calibration import Progress, calibrate
 from openbsi.runtime.clock import Clock, MonotonicClock
-from openbsi.runtime.command_codec import encode_command
 from openbsi.runtime.implant import Implant
-from openbsi.runtime.latency import TickStamps
+from openbsi.runtime.loop import Loop
 from openbsi.runtime.run_folder import SessionResult, check_range, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
-from openbsi.runtime.sources import Source, open_source
+from openbsi.runtime.sources import open_source
 from openbsi.safety.limits import SafetyLimits
 from openbsi.safety.supervisor import SafetySupervisor
 from openbsi.signals import RingBuffer
-from openbsi.states import STATES
 from openbsi.stimulation.backends.registry import create_stimulator
 from openbsi.stimulation.electrodes import PADDLE_16
 from openbsi.stimulation.mapper import Mapper
@@ -75,12 +74,6 @@ class LiveSessionConfig:
                 f"--stimulator must be one of {STIMULATOR_KINDS}, got {self.stimulator!r}"
             )
         FaultConfig.parse(self.faults)  # named errors for bad fault keys or values
-
-
-@dataclass
-class _Counters:
-    decoder_failures: int = 0
-    starved_ticks: int = 0  # not a full window yet (source silent)
 
 
 def run_live_session(
@@ -123,7 +116,6 @@ def run_live_session(
     if wrap_stimulator is not None:
         stimulator = wrap_stimulator(stimulator)
     implant = Implant(radio, stimulator, limits)
-    counters = _Counters()
     try:
         if virtual:
             for block in script.blocks:
@@ -145,35 +137,28 @@ def run_live_session(
         loop_start_ns = clock.now_ns()
         offset_ns = round(calibration_end_s * 1e9)
 
+        loop = Loop(
+            source, buffer, extractor, decoder, mapper, radio, implant, supervisor, recorder
+        )
+
         def work(k: int, deadline_ns: int) -> None:
             now_ns = offset_ns + (clock.now_ns() - loop_start_ns)
-            _tick(
-                k,
-                now_ns,
-                tick_ns,
-                source,
-                buffer,
-                extractor,
-                decoder,
-                mapper,
-                radio,
-                implant,
-                patient,
-                recorder,
-                counters,
-                supervisor,
-            )
+            loop.tick(k, now_ns, tick_ns)
+            patient.advance(now_ns / 1e9 + tick_ns / 1e9)
             if progress is not None:
                 progress("closed loop", (k + 1) * config.tick_ms / 1e3, config.seconds)
 
         start = getattr(source, "start", None)  # virtual and replay sources start their clock
         if callable(start):
             start()
-        stats = scheduler.run(work, n_ticks)
+        # One BLAS thread: multithreaded BLAS on a busy machine turns a 0.5 ms feature
+        # transform into tens of ms at p99; a real-time loop wants the predictable path.
+        with threadpool_limits(limits=1):
+            stats = scheduler.run(work, n_ticks)
         end_s = calibration_end_s + (clock.now_ns() - loop_start_ns) / 1e9
         recorder.phase(calibration_end_s, end_s, "closed_loop")
         _record_body(recorder, patient)
-        _record_summaries(recorder, config, radio, implant, supervisor, stats, counters, started)
+        _record_summaries(recorder, config, radio, implant, supervisor, stats, loop, started)
     finally:
         recorder.close()
         source.close()
@@ -238,86 +223,6 @@ def _close(stimulator) -> None:
             logger.exception("stimulator failed to close")
 
 
-def _tick(
-    k,
-    now_ns,
-    tick_ns,
-    source: Source,
-    buffer,
-    extractor,
-    decoder,
-    mapper,
-    radio,
-    implant: Implant,
-    patient,
-    recorder: SessionRecorder,
-    counters,
-    supervisor,
-) -> None:
-    stamps = TickStamps()
-    n_events = len(supervisor.events)
-    chunk = source.pull()
-    stamps.stamps_ns["acquired"] = chunk.t_ns
-    t_s = now_ns / 1e9
-    if chunk.n_samples:
-        buffer.push(chunk)
-    if buffer.n_available >= extractor.window_samples:
-        x = extractor.transform(buffer.latest(extractor.window_samples))
-        stamps.stamp("features")
-        try:
-            probs, amplitude = decoder.step(x)
-            probs = np.asarray(probs, dtype=float)
-            if probs.shape != (len(STATES),) or not np.all(np.isfinite(probs)):
-                raise ValueError(f"decoder output must be {len(STATES)} finite probabilities")
-        except Exception:
-            counters.decoder_failures += 1
-            logger.exception("decoder failed at tick %d; no command this tick", k)
-        else:
-            stamps.stamp("decoded")
-            state = STATES[int(np.argmax(probs))]
-            recorder.decode(t_s, state, probs, float(amplitude))
-            radio.send_down(encode_command(mapper.map(state, float(amplitude), now_ns)), now_ns)
-    else:
-        counters.starved_ticks += 1
-    for command, decision in implant.receive(now_ns):
-        stamps.stamp("safety")
-        applied = command if decision.command is None else decision.command
-        clamped = any(event.action == "clamp" for event in decision.events)
-        recorder.stim_command(
-            t_s,
-            applied.seq,
-            applied.state,
-            decision.vetoed,
-            clamped,
-            [vars(c) for c in applied.channels],
-        )
-    pulses = implant.stimulate_until(now_ns + tick_ns)
-    stamps.stamp("stimulated")
-    # Recording comes after the compute path, so it never delays stimulation.
-    if chunk.n_samples:
-        recorder.ecog(chunk.data, chunk.first_sample / source.info.sfreq_hz, chunk.t_ns)
-    if pulses:
-        recorder.pulses(
-            np.array([p.t_ns for p in pulses]) / 1e9,
-            np.array([p.electrode for p in pulses]),
-            np.array([p.amplitude_ma for p in pulses]),
-            np.array([p.pulse_width_us for p in pulses]),
-        )
-    for event in supervisor.events[n_events:]:
-        recorder.safety_event(
-            event.t_ns / 1e9,
-            event.rule,
-            event.field,
-            event.value,
-            event.limit,
-            event.action,
-            -1 if event.electrode is None else event.electrode,
-        )
-    if set(stamps.stamps_ns) >= {"features", "decoded", "safety"}:
-        recorder.latency(k, stamps.stamps_ns)
-    patient.advance(t_s + tick_ns / 1e9)
-
-
 def _record_body(recorder: SessionRecorder, patient: VirtualPatient) -> None:
     for step in patient.step_events():
         recorder.gait_event(step.t_s, step.side, step.length_m, step.clearance_m, step.failed)
@@ -325,7 +230,7 @@ def _record_body(recorder: SessionRecorder, patient: VirtualPatient) -> None:
     recorder.kinematics(trace["t_s"], {k: v for k, v in trace.items() if k != "t_s"})
 
 
-def _record_summaries(recorder, config, radio, implant, supervisor, stats, counters, started):
+def _record_summaries(recorder, config, radio, implant, supervisor, stats, loop, started):
     """Link and safety figures go into the recording itself (and from there to metrics.json)."""
     link = radio.metrics()
     recorder.summary("link", link)
@@ -339,7 +244,7 @@ def _record_summaries(recorder, config, radio, implant, supervisor, stats, count
             "watchdog_trips": sum(1 for e in supervisor.events if e.rule == "watchdog"),
             "overruns": stats.overruns,
             "skipped_ticks": stats.skipped,
-            "decoder_failures": counters.decoder_failures,
+            "decoder_failures": loop.decoder_failures,
             "stimulator_failures": implant.stats.stimulator_failures,
             "malformed_payloads": implant.stats.malformed_payloads,
         },

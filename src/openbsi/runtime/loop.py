@@ -1,0 +1,138 @@
+"""One decode tick: freshest window -> features -> decoder -> mapper -> link -> implant
+(supervisor -> stimulator). Each hop stamps time.monotonic_ns(); recording happens after the
+compute path, so it never delays stimulation. Sessions and the latency benchmark run this same
+code."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from openbsi.features.extractor import FeatureExtractor
+from openbsi.link.radio import SimulatedRadio
+from openbsi.runtime.command_codec import encode_command
+from openbsi.runtime.implant import Implant
+from openbsi.runtime.latency import TickStamps
+from openbsi.runtime.sources import Source
+from openbsi.safety.supervisor import SafetySupervisor
+from openbsi.signals import Chunk, RingBuffer
+from openbsi.states import STATES
+from openbsi.stimulation.mapper import Mapper
+from openbsi.stimulation.types import Pulse
+from openbsi.store.session_log import SessionRecorder
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Decoded:
+    state: str
+    probs: np.ndarray
+    amplitude: float
+
+
+@dataclass
+class Loop:
+    source: Source
+    buffer: RingBuffer
+    extractor: FeatureExtractor
+    decoder: Any  # fitted; step(x) -> (probs, amplitude)
+    mapper: Mapper
+    radio: SimulatedRadio
+    implant: Implant
+    supervisor: SafetySupervisor
+    recorder: SessionRecorder | None = None
+    decoder_failures: int = 0
+    starved_ticks: int = 0
+
+    def tick(self, k: int, now_ns: int, tick_ns: int) -> TickStamps:
+        """Run tick k at session time now_ns; emit the pulses due until now_ns + tick_ns."""
+        stamps = TickStamps()
+        n_events = len(self.supervisor.events)
+        chunk = self.source.pull()
+        stamps.stamps_ns["acquired"] = chunk.t_ns
+        if chunk.n_samples:
+            self.buffer.push(chunk)
+        decoded = self._decode(k, stamps)
+        if decoded is not None:
+            command = self.mapper.map(decoded.state, decoded.amplitude, now_ns)
+            self.radio.send_down(encode_command(command), now_ns)
+        executed = self.implant.receive(now_ns)
+        if executed:
+            stamps.stamp("safety")
+        pulses = self.implant.stimulate_until(now_ns + tick_ns)
+        stamps.stamp("stimulated")
+        if self.recorder is not None:
+            self._record(k, now_ns, chunk, decoded, executed, pulses, n_events, stamps)
+        return stamps
+
+    def _decode(self, k: int, stamps: TickStamps) -> Decoded | None:
+        if self.buffer.n_available < self.extractor.window_samples:
+            self.starved_ticks += 1
+            return None
+        x = self.extractor.transform(self.buffer.latest(self.extractor.window_samples))
+        stamps.stamp("features")
+        try:
+            probs, amplitude = self.decoder.step(x)
+            probs = np.asarray(probs, dtype=float)
+            if probs.shape != (len(STATES),) or not np.all(np.isfinite(probs)):
+                raise ValueError(f"decoder output must be {len(STATES)} finite probabilities")
+        except Exception:  # no command this tick: the implant's watchdog takes over
+            self.decoder_failures += 1
+            logger.exception("decoder failed at tick %d; no command sent", k)
+            return None
+        stamps.stamp("decoded")
+        return Decoded(STATES[int(np.argmax(probs))], probs, float(amplitude))
+
+    def _record(
+        self,
+        k,
+        now_ns,
+        chunk: Chunk,
+        decoded,
+        executed,
+        pulses: list[Pulse],
+        n_events: int,
+        stamps: TickStamps,
+    ) -> None:
+        recorder = self.recorder
+        assert recorder is not None
+        t_s = now_ns / 1e9
+        if chunk.n_samples:
+            recorder.ecog(chunk.data, chunk.first_sample / self.source.info.sfreq_hz, chunk.t_ns)
+        if decoded is not None:
+            recorder.decode(t_s, decoded.state, decoded.probs, decoded.amplitude)
+        for command, decision in executed:
+            applied = command if decision.command is None else decision.command
+            clamped = any(event.action == "clamp" for event in decision.events)
+            recorder.stim_command(
+                t_s,
+                applied.seq,
+                applied.state,
+                decision.vetoed,
+                clamped,
+                [vars(c) for c in applied.channels],
+            )
+        if pulses:
+            recorder.pulses(
+                np.array([p.t_ns for p in pulses]) / 1e9,
+                np.array([p.electrode for p in pulses]),
+                np.array([p.amplitude_ma for p in pulses]),
+                np.array([p.pulse_width_us for p in pulses]),
+            )
+        for event in self.supervisor.events[n_events:]:
+            electrode = -1 if event.electrode is None else event.electrode
+            recorder.safety_event(
+                event.t_ns / 1e9,
+                event.rule,
+                event.field,
+                event.value,
+                event.limit,
+                event.action,
+                electrode,
+            )
+        if set(stamps.stamps_ns) >= {"features", "decoded", "safety"}:
+            recorder.latency(k, stamps.stamps_ns)
