@@ -119,3 +119,9 @@ def test_failed_write_leaves_no_partial_file(
     with pytest.raises(OSError, match="No space"):
         write_nwb(data, tmp_path / "r.nwb")
     assert not list(tmp_path.glob("*.nwb"))
+
+
+def test_file_is_valid_against_the_nwb_schema(recorded: tuple[Path, Path]) -> None:
+    from pynwb import validate
+
+    assert validate(path=str(recorded[1])) == []

@@ -70,7 +70,10 @@ def export_bids(
         raise ValueError(f"the recording {nwb_path} holds no ECoG samples to export")
     info = mne.create_info(list(data.info.channel_names), data.info.sfreq_hz, ch_types="ecog")
     info["line_freq"] = float(line_freq_hz)
-    raw = mne.io.RawArray(data.ecog.T.astype(np.float64) * 1e-6, info, verbose="error")  # V
+    volts = data.ecog.T.astype(np.float64)  # MNE holds float64 volts: the one copy we make
+    data.ecog = data.ecog[:0]
+    volts *= 1e-6
+    raw = mne.io.RawArray(volts, info, copy="auto", verbose="error")
     start = float(data.ecog_chunks.t_s[0]) if len(data.ecog_chunks) else 0.0
     onsets, durations, labels = _annotations(data)
     if onsets:
