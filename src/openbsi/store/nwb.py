@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -217,6 +218,14 @@ def _add_events(nwb: NWBFile, data: SessionData) -> None:
             module.add(series)
 
 
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_nwb(data: SessionData, path: Path, *, compression_level: int | None = None) -> Path:
     """Write a session to NWB; returns the path. compression_level: gzip level for ECoG."""
     path = Path(path)
@@ -233,7 +242,9 @@ def write_nwb(data: SessionData, path: Path, *, compression_level: int | None = 
     try:
         with NWBHDF5IO(str(tmp), "w") as io:
             io.write(nwb)
+        _fsync_path(tmp)  # durable before it takes the final name
         tmp.replace(path)
+        _fsync_path(path.parent)
     except BaseException:  # a full disk or a failure mid-write: leave no half file behind
         tmp.unlink(missing_ok=True)
         raise
