@@ -242,3 +242,173 @@ def bench_patient(
                   f"{result.cpu_s:.2f} s ({payload['cpu_realtime_factor']}x)")
     for part in parts:
         console.print(f"  {part['name']}: {part['wall_s']} s ({part['realtime_factor']}x)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation figures (docs/virtual-patient.md); analysis uses scipy.signal.welch, not generator
+# code.
+
+def _ratio(move: np.ndarray, rest: np.ndarray, band: np.ndarray) -> float:
+    return float(np.median(move[:, band].mean(axis=1) / rest[:, band].mean(axis=1)))
+
+
+def _fig_spectra(plt, out: Path, rng: np.random.Generator) -> dict:
+    from scipy import signal
+
+    from openbsi.patient.cortex import VirtualCortex
+    from openbsi.patient.intent import IntentBlock, IntentScript
+
+    fs = 586.0
+    script = IntentScript((IntentBlock(0, 60, "rest", 0.0), IntentBlock(60, 120, "left_knee", 1.0)))
+    cortex = VirtualCortex(script, rng)
+    x = cortex.read(int(120 * fs))
+    f, rest = signal.welch(x[:, int(2 * fs):int(60 * fs)], fs=fs, nperseg=1024)
+    _, move = signal.welch(x[:, int(62 * fs):], fs=fs, nperseg=1024)
+    tuned = [i for i, m in enumerate(cortex.info.channel_meta) if m["tuned_to"] == "left_knee"]
+    mean = rest.mean(axis=0)
+
+    def slope(lo: float, hi: float) -> float:
+        sel = (f >= lo) & (f <= hi)
+        return float(np.polyfit(np.log10(f[sel]), np.log10(mean[sel]), 1)[0])
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    ax[0].loglog(f[1:], mean[1:], label="all channels, rest")
+    ax[0].set(xlabel="Hz", ylabel="uV^2/Hz", title=f"slope 3-10 Hz {slope(3, 10):.1f}, "
+              f"100-200 Hz {slope(100, 200):.1f}")
+    ax[0].axvline(70, ls="--", c="gray")
+    ax[1].loglog(f[1:], rest[tuned].mean(axis=0)[1:], label="rest")
+    ax[1].loglog(f[1:], move[tuned].mean(axis=0)[1:], label="left knee")
+    ax[1].set(xlabel="Hz", title=f"{len(tuned)} contacts tuned to left knee")
+    ax[1].legend()
+    fig.tight_layout()
+    fig.savefig(out / "patient_spectra.png", dpi=110)
+    plt.close(fig)
+    hg, beta = (f >= 70) & (f <= 150), (f >= 13) & (f <= 30)
+    return {
+        "slope_3_10": slope(3, 10), "slope_100_200": slope(100, 200),
+        "hg_ratio_median": _ratio(move[tuned], rest[tuned], hg),
+        "beta_ratio_median": _ratio(move[tuned], rest[tuned], beta),
+    }
+
+
+def _fig_tuning(plt, out: Path, rng: np.random.Generator) -> None:
+    from openbsi.patient.cortex import VirtualCortex
+    from openbsi.patient.intent import IntentBlock, IntentScript
+    from openbsi.states import STATES
+
+    cortex = VirtualCortex(IntentScript((IntentBlock(0, 1, "rest", 0.0),)), rng)
+    fig, ax = plt.subplots(figsize=(8, 3))
+    colors = {s: plt.cm.tab10(i) for i, s in enumerate(STATES)}
+    for m in cortex.info.channel_meta:
+        c = colors[m["tuned_to"]] if m["tuned_to"] else (0.85, 0.85, 0.85, 1.0)
+        ax.scatter(m["x_mm"], m["y_mm"], color=c, s=80)
+    for s in STATES[1:]:
+        ax.scatter([], [], color=colors[s], label=s)
+    ax.axvline(0, c="k", lw=0.5)
+    ax.set(xlabel="mediolateral mm (left hemisphere < 0 < right)", ylabel="rostrocaudal mm",
+           title="contact tuning (high-gamma), bsi-walker")
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    fig.tight_layout()
+    fig.savefig(out / "patient_tuning.png", dpi=110)
+    plt.close(fig)
+
+
+def _fig_recruitment(plt, out: Path) -> None:
+    from openbsi.patient.spinal import layout_recruitment_curves
+    from openbsi.stimulation.electrodes import PADDLE_16
+
+    amp = np.linspace(0, 20, 201)
+    curves = layout_recruitment_curves(amp, PADDLE_16)
+    fig, axes = plt.subplots(1, len(curves), figsize=(14, 2.8), sharey=True)
+    for ax, (root, c) in zip(axes, curves.items(), strict=True):
+        for fibre in ("Ia", "II", "motor"):
+            ax.plot(amp, c[fibre], label=fibre)
+        ax.set(title=f"{root} via {c['electrode']}", xlabel="mA")
+    axes[0].set_ylabel("fraction recruited")
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(out / "patient_recruitment.png", dpi=110)
+    plt.close(fig)
+
+
+def _fig_gait(plt, out: Path, rng: np.random.Generator) -> dict:
+    from openbsi.patient.intent import IntentBlock, IntentScript
+    from openbsi.patient.session import alternating_hip_schedule, run_patient, train_source
+    from openbsi.patient.virtual import VirtualPatient
+    from openbsi.stimulation.electrodes import PADDLE_16, find_electrode
+
+    seconds = 12.0
+    script = IntentScript((IntentBlock(0, seconds, "rest", 0.0),))
+    sched = alternating_hip_schedule(seconds, find_electrode(PADDLE_16, "left", "L1").index,
+                                     find_electrode(PADDLE_16, "right", "L1").index)
+    result = {}
+    fig, axes = plt.subplots(4, 2, figsize=(11, 8), sharex=True)
+    for col, stim in enumerate((False, True)):
+        vp = VirtualPatient(script, rng, profile="complete-thoracic")
+        run_patient(vp, seconds, pulse_source=train_source(sched) if stim else None,
+                    keep_ecog=False)
+        tr = vp.trace()
+        summary = vp.gait_summary()
+        result["stimulated" if stim else "no_stimulation"] = summary.__dict__
+        for side in ("left", "right"):
+            axes[0, col].plot(tr["t_s"], tr[f"{side}_hip_rad"], label=f"{side} hip")
+            axes[1, col].plot(tr["t_s"], tr[f"{side}_knee_rad"], label=f"{side} knee")
+            axes[2, col].plot(tr["t_s"], tr[f"{side}_foot_height_m"], label=f"{side} foot")
+            axes[3, col].plot(tr["t_s"], tr[f"emg_{side}_iliopsoas"], label=f"{side} iliopsoas")
+        for ev in vp.step_events():
+            axes[2, col].axvline(ev.t_s, c="r" if ev.failed else "g", lw=0.8)
+        axes[2, col].axhline(0.10, c="gray", ls=":")
+        axes[0, col].set_title(("L1 trains, " if stim else "no stimulation, ")
+                               + f"{summary.steps} steps, {summary.failed_steps} failed")
+        for ax, label in zip(axes[:, col], ("rad", "rad", "m", "EMG"), strict=True):
+            ax.set_ylabel(label)
+            ax.legend(fontsize=7)
+        axes[3, col].set_xlabel("s")
+    fig.tight_layout()
+    fig.savefig(out / "patient_gait.png", dpi=110)
+    plt.close(fig)
+    return result
+
+
+def _fig_collision(plt, out: Path) -> None:
+    from openbsi.patient.proprioception import erased_fraction
+
+    f = np.linspace(0, 100, 201)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for conduction, label in ((0.016, "human (16 ms)"), (0.002, "rat (2 ms)")):
+        for r in (1.0, 0.5):
+            ax.plot(f, erased_fraction(f, r, conduction_s=conduction),
+                    label=f"{label}, {int(r * 100)} % recruited")
+    ax.set(xlabel="EES frequency (Hz)", ylabel="natural Ia spikes erased",
+           title="antidromic collision (Formento 2018)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "patient_collision.png", dpi=110)
+    plt.close(fig)
+
+
+@patient_app.command("figures")
+def figures(
+    out: Annotated[Path, typer.Option("--out", help="folder for the PNG files")] = Path(
+        "docs/img"),
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Draw the validation figures of docs/virtual-patient.md and print the measured values."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    rngs = np.random.default_rng(seed).spawn(3)
+    values = {"spectra": _fig_spectra(plt, out, rngs[0])}
+    _fig_tuning(plt, out, rngs[1])
+    _fig_recruitment(plt, out)
+    values["gait"] = _fig_gait(plt, out, rngs[2])
+    _fig_collision(plt, out)
+    if as_json:
+        typer.echo(json.dumps(values))
+        return
+    console.print(f"figures written to {out}")
+    console.print_json(json.dumps(values))

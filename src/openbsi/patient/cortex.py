@@ -25,6 +25,7 @@ from openbsi.patient.cortex_sim import (
     SlowGainStream,
     aperiodic_sos,
     beta_sos,
+    knee_fir,
     line_noise,
 )
 from openbsi.patient.intent import MOVEMENTS, IntentScript
@@ -83,6 +84,7 @@ class VirtualCortex:
         self._background = FilteredNoiseStream(
             aperiodic_sos(self.fs_hz, p.knee_hz), n,
             spatial_mixing(self.layout, VOLUME_CONDUCTION_SIGMA_MM),
+            fir=knee_fir(self.fs_hz, p.knee_hz),
         )
         self._beta = FilteredNoiseStream(
             beta_sos(self.fs_hz), n, spatial_mixing(self.layout, BETA_SIGMA_MM, shared=0.2)

@@ -5,9 +5,11 @@ filter state, so that chunked generation is continuous across calls.
 
 Aperiodic background (Miller et al. 2009, PLoS Comput Biol): power ~ f^-2 below a knee near
 70 Hz and ~ f^-4 above it. We obtain it by filtering white noise through two first-order
-low-pass sections (corners at `floor_hz` and at the knee): each adds -2 to the log-log power
-slope above its corner. The 0.5-300 Hz hardware band (Lorach 2023) is a first-order high-pass
-at 0.5 Hz; 300 Hz lies above Nyquist at 586 Hz, so the anti-alias filter is implicit.
+low-pass responses (corners at `floor_hz` and at the knee): each adds -2 to the log-log power
+slope above its corner. The knee section is an FIR fitted to the analog magnitude, because a
+bilinear IIR at 586 Hz bends the spectrum down near Nyquist (slope ~ -6 at 100-200 Hz) and an
+impulse-invariant one flattens it (~ -2.8). The 0.5-300 Hz hardware band (Lorach 2023) is a
+first-order high-pass at 0.5 Hz; 300 Hz lies above Nyquist at 586 Hz.
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ def _check(n_seconds: float, fs: float) -> int:
     return round(n_seconds * fs)
 
 
-def _unit_variance_gain(sos: np.ndarray) -> float:
+def _unit_variance_gain(sos: np.ndarray, fir: np.ndarray | None = None) -> float:
     """Scale making the filter's output unit-variance for unit-variance white input."""
     _, h = signal.sosfreqz(sos, worN=8192)
+    if fir is not None:
+        _, h_fir = signal.freqz(fir, worN=8192)
+        h = h * h_fir
     return float(1.0 / np.sqrt(np.mean(np.abs(h) ** 2)))
 
 
@@ -38,11 +43,14 @@ class FilteredNoiseStream:
     """White noise through a fixed SOS filter, unit variance, `n_channels` in parallel,
     continuous across calls. `mixing` (n x n) correlates channels before filtering."""
 
-    def __init__(self, sos: np.ndarray, n_channels: int, mixing: np.ndarray | None = None):
+    def __init__(self, sos: np.ndarray, n_channels: int, mixing: np.ndarray | None = None,
+                 fir: np.ndarray | None = None):
         if n_channels < 1:
             raise ValueError(f"n_channels must be >= 1, got {n_channels}")
         self._sos = np.asarray(sos, dtype=float)
-        self._gain = _unit_variance_gain(self._sos)
+        self._fir = None if fir is None else np.asarray(fir, dtype=float)
+        self._fir_zi = None if fir is None else np.zeros((n_channels, len(fir) - 1))
+        self._gain = _unit_variance_gain(self._sos, self._fir)
         self._n = n_channels
         self._mixing = mixing
         self._zi = np.zeros((self._sos.shape[0], n_channels, 2))
@@ -57,24 +65,47 @@ class FilteredNoiseStream:
             burn = rng.standard_normal((self._n, 4096))
             if self._mixing is not None:
                 burn = self._mixing @ burn
-            _, self._zi = signal.sosfilt(self._sos, burn, axis=1, zi=self._zi)
+            shaped, self._zi = signal.sosfilt(self._sos, burn, axis=1, zi=self._zi)
+            if self._fir is not None:
+                _, self._fir_zi = signal.lfilter(self._fir, 1.0, shaped, axis=1,
+                                                 zi=self._fir_zi)
             self._primed = True
         out, self._zi = signal.sosfilt(self._sos, white, axis=1, zi=self._zi)
+        if self._fir is not None:
+            out, self._fir_zi = signal.lfilter(self._fir, 1.0, out, axis=1, zi=self._fir_zi)
         return out * self._gain
 
 
+KNEE_FIR_TAPS = 65
+
+
 def aperiodic_sos(fs: float, knee_hz: float = 70.0, floor_hz: float = FLOOR_HZ) -> np.ndarray:
-    """SOS filter shaping white noise into the knee spectrum (chi 2 below, 4 above the knee)."""
+    """SOS part of the knee spectrum: the 0.5 Hz high-pass and the f^-2 low-pass at floor_hz
+    (the knee itself is knee_fir)."""
     if not 0 < floor_hz < knee_hz < fs / 2:
         raise ValueError(
             f"knee_hz must be in ({floor_hz}, {fs / 2}) Hz for fs={fs} Hz, got {knee_hz}"
         )
-    sections = [
-        signal.butter(1, HW_HIGHPASS_HZ, "highpass", fs=fs, output="sos"),
-        signal.butter(1, floor_hz, "lowpass", fs=fs, output="sos"),
-        signal.butter(1, knee_hz, "lowpass", fs=fs, output="sos"),
-    ]
-    return np.concatenate(sections)
+    # One-pole (impulse-invariant) low-pass: no zero at Nyquist, unlike a bilinear design.
+    a = float(np.exp(-2.0 * np.pi * floor_hz / fs))
+    floor = np.array([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]])
+    return np.concatenate([signal.butter(1, HW_HIGHPASS_HZ, "highpass", fs=fs, output="sos"),
+                           floor])
+
+
+def knee_fir(
+    fs: float, knee_hz: float = 70.0, floor_hz: float = FLOOR_HZ, numtaps: int = KNEE_FIR_TAPS
+) -> np.ndarray:
+    """FIR adding the analog first-order roll-off at the knee (-2 above it) and correcting
+    the digital floor low-pass toward its analog magnitude near Nyquist."""
+    freqs = np.linspace(0.0, fs / 2, 512)
+    analog_floor = 1.0 / np.sqrt(1.0 + (freqs / floor_hz) ** 2)
+    analog_knee = 1.0 / np.sqrt(1.0 + (freqs / knee_hz) ** 2)
+    floor_only = aperiodic_sos(fs, knee_hz, floor_hz)[1:]
+    _, digital_floor = signal.sosfreqz(floor_only, worN=freqs, fs=fs)
+    gain = analog_knee * analog_floor / np.maximum(np.abs(digital_floor), 1e-12)
+    gain[0] = 1.0
+    return signal.firwin2(numtaps, freqs, gain, fs=fs)
 
 
 def beta_sos(fs: float, band_hz: tuple[float, float] = BETA_BAND_HZ) -> np.ndarray:
@@ -91,7 +122,9 @@ def sim_knee_aperiodic(
 ) -> np.ndarray:
     """Unit-variance aperiodic signal (n_channels, n_samples) with a spectral knee."""
     n = _check(n_seconds, fs)
-    return FilteredNoiseStream(aperiodic_sos(fs, knee_hz), n_channels)(n, rng)
+    stream = FilteredNoiseStream(aperiodic_sos(fs, knee_hz), n_channels,
+                                 fir=knee_fir(fs, knee_hz))
+    return stream(n, rng)
 
 
 def sim_beta(
