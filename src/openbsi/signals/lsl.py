@@ -195,7 +195,7 @@ def resolve_one(name: str, *, stype: str | None = None, timeout_s: float = 5.0) 
     if not found:
         others = sorted({s.name for s in resolve_streams(timeout=0.5)})
         raise ValueError(f"LSL stream name must be one of {others} (found), got {name!r}")
-    return found[0]
+    return max(found, key=lambda s: s.created_at)  # several with one name: the newest
 
 
 class LslSource:
