@@ -42,3 +42,19 @@ def test_mujoco_hip_flexion_train_flexes_the_stimulated_hip() -> None:
     assert stim["act_left_iliopsoas"][window].max() > 0.3
     gain_left = stim["left_hip_rad"][window].max() - quiet["left_hip_rad"][window].max()
     assert gain_left > 0.2
+
+
+def test_mujoco_legs_step_under_alternating_hip_trains_on_the_treadmill() -> None:
+    from openbsi.patient.session import alternating_hip_schedule
+
+    script = IntentScript((IntentBlock(0, 10, "rest", 0.0),))
+    vp = VirtualPatient(script, np.random.default_rng(0), profile="complete-thoracic",
+                        body="mujoco")
+    sched = alternating_hip_schedule(10.0, find_electrode(PADDLE_16, "left", "L1").index,
+                                     find_electrode(PADDLE_16, "right", "L1").index)
+    run_patient(vp, 10.0, pulse_source=train_source(sched), keep_ecog=False)
+    events = vp.step_events()
+    assert {e.side for e in events} == {"left", "right"}
+    good = [e for e in events if e.length_m > 0.1]
+    assert len(good) >= 6
+    assert all(e.failed == (e.clearance_m < 0.10) for e in events)
