@@ -331,7 +331,7 @@ def _fig_recruitment(plt, out: Path) -> None:
     plt.close(fig)
 
 
-def _fig_gait(plt, out: Path, rng: np.random.Generator) -> dict:
+def _fig_gait(plt, out: Path, rng: np.random.Generator, body: str = "reduced") -> dict:
     from openbsi.patient.intent import IntentBlock, IntentScript
     from openbsi.patient.session import alternating_hip_schedule, run_patient, train_source
     from openbsi.patient.virtual import VirtualPatient
@@ -344,7 +344,7 @@ def _fig_gait(plt, out: Path, rng: np.random.Generator) -> dict:
     result = {}
     fig, axes = plt.subplots(4, 2, figsize=(11, 8), sharex=True)
     for col, stim in enumerate((False, True)):
-        vp = VirtualPatient(script, rng, profile="complete-thoracic")
+        vp = VirtualPatient(script, rng, profile="complete-thoracic", body=body)
         run_patient(vp, seconds, pulse_source=train_source(sched) if stim else None,
                     keep_ecog=False)
         tr = vp.trace()
@@ -358,14 +358,15 @@ def _fig_gait(plt, out: Path, rng: np.random.Generator) -> dict:
         for ev in vp.step_events():
             axes[2, col].axvline(ev.t_s, c="r" if ev.failed else "g", lw=0.8)
         axes[2, col].axhline(0.10, c="gray", ls=":")
-        axes[0, col].set_title(("L1 trains, " if stim else "no stimulation, ")
+        axes[0, col].set_title(f"{body} body, " + ("L1 trains, " if stim else "no stimulation, ")
                                + f"{summary.steps} steps, {summary.failed_steps} failed")
         for ax, label in zip(axes[:, col], ("rad", "rad", "m", "EMG"), strict=True):
             ax.set_ylabel(label)
             ax.legend(fontsize=7)
         axes[3, col].set_xlabel("s")
     fig.tight_layout()
-    fig.savefig(out / "patient_gait.png", dpi=110)
+    fig.savefig(out / ("patient_gait.png" if body == "reduced" else f"patient_gait_{body}.png"),
+                dpi=110)
     plt.close(fig)
     return result
 
@@ -401,11 +402,12 @@ def figures(
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    rngs = np.random.default_rng(seed).spawn(3)
+    rngs = np.random.default_rng(seed).spawn(4)
     values = {"spectra": _fig_spectra(plt, out, rngs[0])}
     _fig_tuning(plt, out, rngs[1])
     _fig_recruitment(plt, out)
     values["gait"] = _fig_gait(plt, out, rngs[2])
+    values["gait_mujoco"] = _fig_gait(plt, out, rngs[3], body="mujoco")
     _fig_collision(plt, out)
     if as_json:
         typer.echo(json.dumps(values))
