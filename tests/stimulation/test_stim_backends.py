@@ -117,3 +117,20 @@ def test_supervisor_looser_than_the_hardware_is_refused() -> None:
     paddle_limits = SafetySupervisor(SafetyLimits(), layout)  # 12.7 mA > the nodes' 1.5 mA
     with pytest.raises(ValueError, match="max_amplitude_ma"):
         NodesStimulator(paddle_limits, layout)
+
+
+def test_pulses_are_never_backdated() -> None:
+    import numpy as np
+
+    stim = PaddleStimulator(_supervisor(max_ramp_up_ma_per_s=1e6), PADDLE_16)
+    channel = ChannelCommand(1, 2.0, 200.0, 40.0)
+    start = np.int64(180_000 * MS)  # first command long after the session began
+    stim.deliver(StimCommand(int(start), 1, "rest", (channel,)), start)
+    first = stim.run_until(int(start) + 100 * MS)
+    assert first and min(p.t_ns for p in first) >= start
+    # The loop skipped run_until for 2 s: that span is not emitted late.
+    later = int(start) + 2_100 * MS
+    stim.deliver(StimCommand(later, 2, "rest", (channel,)), later)
+    pulses = stim.run_until(later + 100 * MS)
+    assert pulses and min(p.t_ns for p in pulses) >= later
+    assert len(pulses) == 4

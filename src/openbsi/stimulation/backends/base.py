@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -146,9 +147,14 @@ class Stimulator(ABC):
 
     # ------------------------------------------------------------------ shared logic
     def deliver(self, command: StimCommand, now_ns: int) -> Any:
-        """Pass a command through the supervisor; the accepted part becomes the setpoint."""
-        if self._clock_ns is None and isinstance(now_ns, int):
-            self._clock_ns = now_ns  # nothing to emit before the first command
+        """Pass a command through the supervisor; the accepted part becomes the setpoint.
+
+        Pulses are never backdated: if run_until() has fallen behind now_ns, the span it
+        missed is skipped rather than emitted late (nothing is emitted before the first
+        command either).
+        """
+        if isinstance(now_ns, numbers.Integral) and not isinstance(now_ns, bool):
+            self._skip_to(int(now_ns))
         decision = self._supervisor.check(command, now_ns)
         if decision.vetoed:
             self.commands_vetoed += 1
@@ -158,6 +164,14 @@ class Stimulator(ABC):
         if self._on_decision is not None:
             self._on_decision(decision)
         return decision
+
+    def _skip_to(self, now: int) -> None:
+        if self._clock_ns is not None and now <= self._clock_ns:
+            return
+        self._clock_ns = now
+        for e, due in self._next_ns.items():
+            if due < now:  # due was >= last pulse + period, so now keeps the interval
+                self._next_ns[e] = now
 
     def emergency_stop(self, now_ns: int) -> None:
         """Stop all stimulation at once (latched in the supervisor)."""
