@@ -68,15 +68,34 @@ def test_charge_is_judged_per_carrier_phase() -> None:
     assert limits.max_charge_uc(2500.0) < 120.0 * 1000.0 * 1e-3
 
 
-def test_lsl_backend_publishes_pulses() -> None:
-    pytest.importorskip("mne_lsl")
-    from openbsi.stimulation.backends.lsl import LslStimulator, make_outlet
+def test_lsl_backend_publishes_pulses_a_recorder_receives() -> None:
+    import time
+    import uuid
+
+    from mne_lsl.lsl import StreamInlet, resolve_streams
+
+    from openbsi.stimulation.backends.lsl import CHANNELS, LslStimulator, make_outlet
     from openbsi.stimulation.electrodes import PADDLE_16
 
+    name = f"openbsi-test-stim-{uuid.uuid4().hex[:8]}"
     sup = SafetySupervisor(SafetyLimits(max_ramp_up_ma_per_s=1e6), PADDLE_16)
-    stim = LslStimulator(sup, PADDLE_16, outlet=make_outlet("openbsi-test-stim", "t-stim"),
-                         clock_offset_s=0.0)
+    stim = LslStimulator(sup, PADDLE_16, outlet=make_outlet(name, name), clock_offset_s=100.0)
+    (info,) = resolve_streams(timeout=5.0, name=name, minimum=1)
+    assert info.stype == "Stim" and info.n_channels == len(CHANNELS)
+    inlet = StreamInlet(info)
+    inlet.open_stream(timeout=5.0)
+    time.sleep(0.2)  # let the connection settle before pushing
     stim.deliver(StimCommand(0, 1, "rest", (ChannelCommand(3, 2.0, 200.0, 40.0),)), 0)
     pulses = stim.run_until(100 * MS)
     assert len(pulses) == 4 and stim.samples_pushed == 4
+    received, stamps = [], []
+    deadline = time.monotonic() + 5.0
+    while len(received) < 4 and time.monotonic() < deadline:
+        data, ts = inlet.pull_chunk(timeout=0.5)
+        received += list(data)
+        stamps += list(ts)
+    assert len(received) == 4
+    assert np.allclose(np.array(received)[:, :2], [[3, 2.0]] * 4)
+    assert np.allclose(stamps, [100.0 + p.t_ns * 1e-9 for p in pulses])
+    inlet.close_stream()
     stim.close()
