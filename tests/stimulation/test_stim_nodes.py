@@ -105,3 +105,19 @@ def test_random_placements_are_in_range() -> None:
     assert all(20.0 <= p.depth_mm <= 60.0 for p in placements)
     with pytest.raises(ValueError, match="depth_range_mm"):
         node_placements(layout, depth_range_mm=(50.0, 10.0))
+
+
+def test_node_status_reports_energy_drawn_by_pulses() -> None:
+    layout = node_layout(6)
+    sup = SafetySupervisor(SafetyLimits.from_profile(NODES_PROFILE, max_ramp_up_ma_per_s=1e6),
+                           layout)
+    stim = create_stimulator("nodes", supervisor=sup, electrodes=layout,
+                             placements=_placements(layout, depth_mm=55.0, tilt=30.0))
+    full = stim.scheduler.harvest.store_capacity_uj
+    assert [s.energy_uj for s in stim.node_status(0)] == [full] * 6
+    stim.deliver(StimCommand(0, 1, "rest", (ChannelCommand(2, 1.5, 500.0, 200.0),)), 0)
+    stim.run_until(20 * MS)
+    status = stim.node_status(20 * MS)
+    assert status[2].energy_uj < full  # node 2 pays more per pulse than it harvests
+    assert status[0].energy_uj == full and status[2].node_id == layout[2].name
+    assert status[2].harvested_power_uw < stim.scheduler.harvest.reference_power_uw

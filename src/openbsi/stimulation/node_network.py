@@ -62,6 +62,20 @@ class Rejection:
     detail: str
 
 
+@dataclass(frozen=True)
+class NodeStatus:
+    """One node's state for reports and the session log."""
+
+    node_id: str
+    electrode: int
+    root: str
+    side: str
+    depth_mm: float
+    misalignment_deg: float
+    harvested_power_uw: float  # net of the chip's own draw
+    energy_uj: float  # in the store
+
+
 class NodeScheduler:
     """Places requested node pulses on the shared transmitter and tracks each node's energy."""
 

@@ -16,7 +16,7 @@ import numpy as np
 from openbsi.stimulation.backends.base import Stimulator, Supervisor
 from openbsi.stimulation.backends.registry import register_backend
 from openbsi.stimulation.layouts import NodePlacement, node_layout, node_placements
-from openbsi.stimulation.node_network import HarvestModel, NodeScheduler, Rejection
+from openbsi.stimulation.node_network import HarvestModel, NodeScheduler, NodeStatus, Rejection
 from openbsi.stimulation.profiles import NODES_PROFILE
 from openbsi.stimulation.types import Electrode, Pulse
 
@@ -52,6 +52,23 @@ class NodesStimulator(Stimulator):
         )
         self.rejections: deque[Rejection] = deque(maxlen=history)
         self.emitted: deque[tuple[str, Pulse]] = deque(maxlen=history)
+
+    def node_status(self, t_ns: int) -> tuple[NodeStatus, ...]:
+        """Each node's ID, placement, harvested power and stored energy at t_ns."""
+        by_id = {p.node_id: p for p in self.placements}
+        return tuple(
+            NodeStatus(
+                node_id=e.name,
+                electrode=e.index,
+                root=e.root,
+                side=e.side,
+                depth_mm=by_id[e.name].depth_mm,
+                misalignment_deg=by_id[e.name].misalignment_deg,
+                harvested_power_uw=self.scheduler.power_uw[e.index],
+                energy_uj=self.scheduler.energy_at(e.index, t_ns),
+            )
+            for e in self.electrodes
+        )
 
     @property
     def pulses_unscheduled(self) -> int:
