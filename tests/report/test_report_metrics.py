@@ -103,12 +103,15 @@ def test_recorded_summaries_reach_metrics_and_the_seal(tmp_path: Path) -> None:
     rec = SessionRecorder(tmp_path, synthetic_info(2))
     rec.ecog(np.zeros((2, 10)), 0.0, 0)
     rec.summary("link", {"frames_sent": 10, "frames_lost": 3})
-    rec.summary("link", {"frames_sent": 12, "frames_lost": 4})  # the later one wins
+    rec.summary("link", {"frames_sent": 12, "frames_lost": 4, "age_p99_ms": float("nan"),
+                         "uplink": {"age_p50_ms": float("inf")}})  # the later one wins
     rec.summary("stimulation", {"pulses_delivered": -1, "energy_uj": 5.0})
     rec.close()
     nwb_path = log_to_nwb(tmp_path / LOG_NAME, tmp_path / "r.nwb")
     result = compute_metrics(nwb_path)
-    assert result["link"] == {"frames_sent": 12, "frames_lost": 4}
+    assert result["link"] == {"frames_sent": 12, "frames_lost": 4, "age_p99_ms": None,
+                              "uplink": {"age_p50_ms": None}}
+    json.dumps(result, allow_nan=False)
     assert result["stimulation"]["energy_uj"] == 5.0
     assert result["stimulation"]["pulses_delivered"] == 0  # computed from the file wins
     assert verify_recording(nwb_path, expected_seal=rec.seal)["ok"]

@@ -146,6 +146,17 @@ def gait_metrics(data: SessionData) -> dict:
     }
 
 
+def _json_safe(value: object) -> object:
+    """NaN/inf -> None, recursively, so metrics.json stays strict JSON."""
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def compute_metrics_from_data(data: SessionData) -> dict:
     """All metrics of an already-loaded session, plus the summaries the loop recorded."""
     metrics = {
@@ -164,7 +175,8 @@ def compute_metrics_from_data(data: SessionData) -> dict:
             "seal": data.seal,
         },
     }
-    for name, values in data.summaries.items():  # e.g. "link", "safety" (issue 6)
+    for name, raw in data.summaries.items():  # e.g. "link", "safety" (issue 6)
+        values = _json_safe(raw)
         computed = metrics.get(name)
         if isinstance(computed, dict):
             metrics[name] = {**values, **computed}  # figures computed here take precedence

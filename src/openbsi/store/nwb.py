@@ -201,7 +201,7 @@ def _add_events(nwb: NWBFile, data: SessionData) -> None:
     if data.summaries:
         module = nwb.create_processing_module("session", "figures the session loop reported")
         module.add(make_table("summaries", "named figures, copied into metrics.json", [
-            ("name", list(data.summaries), "metrics.json key"),
+            ("key", list(data.summaries), "metrics.json key"),
             ("values", [json.dumps(v, sort_keys=True) for v in data.summaries.values()],
              "JSON object of figures"),
         ]))
@@ -400,7 +400,7 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
     summaries = _table(nwb, "session", "summaries")
     if summaries is not None:
         data.summaries = {
-            n: json.loads(v) for n, v in zip(column(summaries, "name", "str"),
+            n: json.loads(v) for n, v in zip(column(summaries, "key", "str"),
                                               column(summaries, "values", "str"), strict=True)
         }
     if "kinematics" in nwb.processing:
