@@ -104,6 +104,6 @@ def report(
         raise UserError(f"RECORDING must be an existing .nwb file, got {recording}")
     metrics = compute_metrics(recording)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False))
     page = write_report(recording, metrics, out)
     console.print(f"wrote {out / 'metrics.json'} and {page}")

@@ -71,6 +71,8 @@ def write_report(nwb_path: Path, metrics: dict, out_dir: Path) -> Path:
         f"<h1>OpenBSI session report</h1><p class='note'>{html.escape(data.description)} — "
         f"session {html.escape(data.session_id)}, started {html.escape(data.start_time)}; "
         f"source file {html.escape(Path(nwb_path).name)}. Research use only.</p>{warning}"
+        f"<p class='note'>Integrity: <code>openbsi recording verify "
+        f"{html.escape(Path(nwb_path).name)} --seal {html.escape(data.seal)}</code></p>"
         f"<h2>Metrics</h2>{_metrics_table(metrics)}{''.join(sections)}</body></html>"
     )
     path = out_dir / "report.html"
