@@ -60,10 +60,17 @@ class _VetoError(Exception):
 
 
 def _finite(value: object) -> bool:
+    kind = type(value)
+    if kind is float:  # fast paths for the common types (the ABC check is slow)
+        return math.isfinite(value)  # type: ignore[arg-type]
+    if kind is int:
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _integer(value: object) -> bool:
+    if type(value) is int:
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
