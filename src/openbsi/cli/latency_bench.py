@@ -1,0 +1,56 @@
+"""`openbsi bench latency`: compute latency per hop of the loop, and what LSL adds."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from openbsi.cli.apps import UserError, bench_app, console
+
+
+def _int_list(text: str, name: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(
+            f"{name} must be a comma-separated list of integers, got {text!r}"
+        ) from None
+    if not values:
+        raise UserError(f"{name} must name at least one value, got {text!r}")
+    return values
+
+
+@bench_app.command("latency")
+def bench_latency_command(
+    channels: str = typer.Option("64,256,1024", "--channels", help="Channel counts, e.g. 64,256."),
+    transport: str = typer.Option("inproc,lsl", "--transport", help="inproc and/or lsl."),
+    ticks: int = typer.Option(600, "--ticks", help="Decode ticks per channel count."),
+    seed: int = typer.Option(0, "--seed"),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """p50/p99/max latency of each hop (in process) and of LSL transport on loopback."""
+    from openbsi.runtime.bench_latency import bench_latency
+
+    counts = _int_list(channels, "--channels")
+    transports = [t.strip() for t in transport.split(",") if t.strip()]
+    with console.status("benchmarking") as status:
+        result = bench_latency(
+            counts, transports, n_ticks=ticks, seed=seed, progress=lambda text: status.update(text)
+        )
+    if json_out:
+        print(json.dumps(result))
+        return
+    table = Table(title="OpenBSI latency (ms): p50 / p99 / max")
+    table.add_column("transport")
+    table.add_column("channels", justify="right")
+    table.add_column("hop")
+    table.add_column("p50 / p99 / max", justify="right")
+    for kind, by_channels in result.items():
+        for n, hops in by_channels.items():
+            for hop, s in hops.items():
+                table.add_row(
+                    kind, n, hop, f"{s['p50_ms']:.3f} / {s['p99_ms']:.3f} / {s['max_ms']:.3f}"
+                )
+    console.print(table)
