@@ -134,3 +134,21 @@ def test_pulses_are_never_backdated() -> None:
     pulses = stim.run_until(later + 100 * MS)
     assert pulses and min(p.t_ns for p in pulses) >= later
     assert len(pulses) == 4
+
+
+class _PermissiveSupervisor(_RogueSupervisor):
+    """A broken supervisor that passes everything: the device's own gate still holds."""
+
+    def output(self, now_ns):
+        return (ChannelCommand(1, 12.0, 450.0, 40.0), ChannelCommand(2, 3.0, 300.0, 40.0))
+
+    def pulse_ok(self, pulse):
+        return True
+
+
+def test_device_gate_holds_even_with_a_permissive_supervisor() -> None:
+    stim = PaddleStimulator(_PermissiveSupervisor(), PADDLE_16)
+    pulses = stim.run_until(100 * MS)
+    # 12 mA x 450 us = 5.4 uC on 0.12 cm^2 = 45 uC/cm^2 > the device's 30: never emitted.
+    assert pulses and {p.electrode for p in pulses} == {2}
+    assert stim.pulses_blocked == 4

@@ -92,6 +92,9 @@ class SafetyLimits:
             max_rms_density_ma_cm2=profile.max_rms_density_ma_cm2,
         )
         limits = replace(limits, **overrides)
+        if profile.max_charge_density_uc_cm2 > 0:
+            limits = replace(limits, max_charge_density_uc_cm2=min(
+                limits.max_charge_density_uc_cm2, profile.max_charge_density_uc_cm2))
         for key in ("max_amplitude_ma", "max_total_ma", "max_pulse_width_us", "max_frequency_hz"):
             if getattr(limits, key) > getattr(profile, key):
                 raise ValueError(

@@ -31,6 +31,9 @@ class DeviceProfile:
     carrier_hz: float = 0.0
     # > 0: r.m.s. current density limit of surface electrodes (mA/cm^2).
     max_rms_density_ma_cm2: float = 0.0
+    # Charge density ceiling per phase the device itself refuses to exceed (0 = none); the
+    # clinical warning level on platinum is 30 uC/cm^2 (facts.md).
+    max_charge_density_uc_cm2: float = 30.0
 
     def __post_init__(self) -> None:
         for key in (
@@ -44,6 +47,7 @@ class DeviceProfile:
             "min_amplitude_ma",
             "carrier_hz",
             "max_rms_density_ma_cm2",
+            "max_charge_density_uc_cm2",
         ):
             value = getattr(self, key)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
@@ -59,10 +63,12 @@ class DeviceProfile:
                 f"got {self.min_frequency_hz}"
             )
 
-    def pulse_within(self, pulse: Pulse) -> bool:
-        """Whether a single pulse is inside the hardware's amplitude / width / gap range."""
+    def pulse_within(self, pulse: Pulse, area_mm2: float | None = None) -> bool:
+        """Whether a single pulse is inside the hardware's amplitude / width / gap range and,
+        given the contact area, under its charge-density ceiling (firmware-style check that
+        holds even if the supervisor were wrong)."""
         a, pw, gap = pulse.amplitude_ma, pulse.pulse_width_us, pulse.interphase_gap_us
-        return (
+        within = (
             math.isfinite(a)
             and max(self.min_amplitude_ma, 0.0) <= a <= self.max_amplitude_ma
             and a > 0.0
@@ -71,6 +77,11 @@ class DeviceProfile:
             and math.isfinite(gap)
             and 0.0 <= gap <= self.max_interphase_gap_us
         )
+        if not within or area_mm2 is None or self.max_charge_density_uc_cm2 <= 0:
+            return within
+        phase_us = min(pw, 0.5e6 / self.carrier_hz) if self.carrier_hz > 0 else pw
+        density_uc_cm2 = a * phase_us * 1e-3 / (area_mm2 / 100.0)
+        return density_uc_cm2 <= self.max_charge_density_uc_cm2 * (1.0 + 1e-9)
 
 
 # Example device limits of a commercial system: 12.7 mA per contact, 20 mA in total, up to

@@ -65,8 +65,10 @@ def _check_limits_within_profile(limits: Any, profile: DeviceProfile) -> None:
     """Refuse a supervisor whose limits are looser than the hardware's (when it exposes them)."""
     if limits is None:
         return
-    upper = ("max_amplitude_ma", "max_total_ma", "max_pulse_width_us", "max_frequency_hz",
-             "max_interphase_gap_us")
+    upper = ["max_amplitude_ma", "max_total_ma", "max_pulse_width_us", "max_frequency_hz",
+             "max_interphase_gap_us"]
+    if profile.max_charge_density_uc_cm2 > 0:
+        upper.append("max_charge_density_uc_cm2")
     for key in upper:
         value = getattr(limits, key, None)
         if value is not None and value > getattr(profile, key):
@@ -120,6 +122,7 @@ class Stimulator(ABC):
             raise ValueError("electrodes must be the layout the supervisor guards")
         self._supervisor = supervisor
         self.electrodes = tuple(electrodes)
+        self._area_mm2 = {e.index: e.area_mm2 for e in self.electrodes}
         self.profile = profile if profile is not None else self.default_profile
         if self.profile is not None:
             _check_limits_within_profile(getattr(supervisor, "limits", None), self.profile)
@@ -228,7 +231,10 @@ class Stimulator(ABC):
             setpoints = self._reconcile(t, output(t))
 
     def _pulse_passes(self, pulse: Pulse) -> bool:
-        if self.profile is not None and not self.profile.pulse_within(pulse):
+        area = self._area_mm2.get(pulse.electrode)
+        if area is None:
+            return False  # not a contact of this device
+        if self.profile is not None and not self.profile.pulse_within(pulse, area):
             return False
         return bool(self._supervisor.pulse_ok(pulse))
 
