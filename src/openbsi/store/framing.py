@@ -57,17 +57,20 @@ def encode_payload(meta: dict, arrays: tuple[np.ndarray, ...] = ()) -> bytes:
     return b"".join([struct.pack("<I", len(text)), text, *(a.tobytes() for a in blobs)])
 
 
-def decode_payload(payload: bytes) -> tuple[dict, list[np.ndarray]]:
-    """Inverse of encode_payload; arrays are copies (they do not pin the payload)."""
+def decode_payload(
+    payload: bytes | memoryview, *, copy: bool = True
+) -> tuple[dict, list[np.ndarray]]:
+    """Inverse of encode_payload. Arrays are copies unless copy=False (then they are views
+    valid only as long as the payload buffer is)."""
     (n_text,) = struct.unpack_from("<I", payload, 0)
-    meta = json.loads(payload[4 : 4 + n_text])
+    meta = json.loads(bytes(payload[4 : 4 + n_text]))
     arrays: list[np.ndarray] = []
     offset = 4 + n_text
     for dtype_str, shape in meta.pop("_arrays", []):
         dtype = np.dtype(dtype_str)
         count = int(np.prod(shape)) if shape else 1
         flat = np.frombuffer(payload, dtype=dtype, count=count, offset=offset)
-        arrays.append(flat.reshape(shape).copy())
+        arrays.append(flat.reshape(shape).copy() if copy else flat.reshape(shape))
         offset += count * dtype.itemsize
     if offset != len(payload):
         raise ValueError(f"payload length {len(payload)} does not match its arrays ({offset})")
@@ -92,8 +95,23 @@ class ScanResult:
     skipped: tuple[tuple[int, int], ...] = ()
 
 
-def _read_record(stream: BinaryIO, offset: int, size: int) -> tuple[int, bytes] | str:
-    """The record at offset, or why there is none."""
+class _Buffer:
+    """One reusable read buffer: no allocation per record, so a long read does not fragment
+    the heap (per-record bytes objects interleaved with kept events grew RSS with the log)."""
+
+    def __init__(self) -> None:
+        self._data = bytearray(1 << 16)
+
+    def view(self, length: int) -> memoryview:
+        if length > len(self._data):
+            self._data = bytearray(max(length, 2 * len(self._data)))  # old views stay valid
+        return memoryview(self._data)[:length]
+
+
+def _read_record(
+    stream: BinaryIO, offset: int, size: int, buffer: _Buffer
+) -> tuple[int, memoryview] | str:
+    """The record at offset (its payload a view into buffer), or why there is none."""
     stream.seek(offset)
     head = stream.read(HEADER.size)
     if len(head) < HEADER.size:
@@ -103,7 +121,9 @@ def _read_record(stream: BinaryIO, offset: int, size: int) -> tuple[int, bytes] 
         return f"no record marker at byte {offset}"
     if length > MAX_PAYLOAD_BYTES or offset + HEADER.size + length > size:
         return f"torn or corrupt record at byte {offset} (length {length})"
-    payload = stream.read(length)
+    payload = buffer.view(length)
+    if stream.readinto(payload) != length:
+        return f"torn record at byte {offset}"
     if zlib.crc32(payload, zlib.crc32(struct.pack("<IH", length, record_type))) != crc:
         return f"CRC mismatch in record at byte {offset}"
     return record_type, payload
@@ -123,8 +143,11 @@ def _next_sync(stream: BinaryIO, start: int, size: int) -> int:
     return -1
 
 
-def iter_records(stream: BinaryIO, result: list[ScanResult]) -> Iterator[tuple[int, bytes]]:
-    """Yield (record_type, payload) for every intact record.
+def iter_records(
+    stream: BinaryIO, result: list[ScanResult]
+) -> Iterator[tuple[int, memoryview]]:
+    """Yield (record_type, payload) for every intact record. The payload is a view into a
+    reused buffer: decode it before asking for the next record.
 
     A damaged record in the middle is skipped by searching for the next record marker whose
     record checks out (its CRC); damage with no intact record after it is a torn tail, where
@@ -138,11 +161,14 @@ def iter_records(stream: BinaryIO, result: list[ScanResult]) -> Iterator[tuple[i
     offset = len(MAGIC)
     reason = ""
     skipped: list[tuple[int, int]] = []
+    buffer = _Buffer()
     while offset < size:
-        record = _read_record(stream, offset, size)
+        record = _read_record(stream, offset, size, buffer)
         if isinstance(record, str):
             candidate = _next_sync(stream, offset + 1, size)
-            while candidate >= 0 and isinstance(_read_record(stream, candidate, size), str):
+            while candidate >= 0 and isinstance(
+                _read_record(stream, candidate, size, buffer), str
+            ):
                 candidate = _next_sync(stream, candidate + 1, size)
             if candidate < 0:
                 reason = record

@@ -22,15 +22,12 @@ def genesis(session_id: str) -> bytes:
     return hashlib.sha256(b"openbsi-ecog-chain-v1:" + session_id.encode()).digest()
 
 
-def chunk_bytes(data_uv: np.ndarray, t_s: float, t_ns: int) -> bytes:
-    """Canonical bytes of one chunk (channels x samples, float32 uV)."""
+def next_link(previous: bytes, data_uv: np.ndarray, t_s: float, t_ns: int) -> bytes:
+    """The link that follows `previous` once this chunk is appended (no copy of the samples
+    when they already are C-ordered little-endian float32)."""
     block = np.ascontiguousarray(data_uv, dtype="<f4")
     n_channels, n_samples = block.shape
-    return _CHUNK_HEADER.pack(float(t_s), int(t_ns), n_channels, n_samples) + block.tobytes()
-
-
-def next_link(previous: bytes, data_uv: np.ndarray, t_s: float, t_ns: int) -> bytes:
-    """The link that follows `previous` once this chunk is appended."""
     digest = hashlib.sha256(previous)
-    digest.update(chunk_bytes(data_uv, t_s, t_ns))
+    digest.update(_CHUNK_HEADER.pack(float(t_s), int(t_ns), n_channels, n_samples))
+    digest.update(memoryview(block).cast("B"))
     return digest.digest()

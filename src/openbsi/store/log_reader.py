@@ -56,7 +56,9 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
     closing: dict = {}
     with path.open("rb") as stream:
         for record_type, payload in iter_records(stream, scan):
-            meta, arrays = decode_payload(payload)
+            # ECoG samples not kept in memory are only hashed: views, no copy
+            keep = load_ecog or record_type != RecordType.ECOG
+            meta, arrays = decode_payload(payload, copy=keep)
             if record_type == RecordType.HEADER:
                 data = SessionData(
                     info=_stream_info(meta["info"]),
@@ -179,7 +181,7 @@ def iter_ecog_blocks(path: Path, n_chunks: int | None = None) -> Iterator[tuple[
                 continue
             if n_chunks is not None and seen >= n_chunks:
                 return
-            _, arrays = decode_payload(payload)
+            _, arrays = decode_payload(payload)  # a copy: the caller keeps it
             block = arrays[0].T
             yield first, block
             first += block.shape[0]
