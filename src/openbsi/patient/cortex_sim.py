@@ -49,7 +49,8 @@ class FilteredNoiseStream:
             raise ValueError(f"n_channels must be >= 1, got {n_channels}")
         self._sos = np.asarray(sos, dtype=float)
         self._fir = None if fir is None else np.asarray(fir, dtype=float)
-        self._fir_zi = None if fir is None else np.zeros((n_channels, len(fir) - 1))
+        # FIR history: the last len(fir) - 1 inputs of each channel (streamed convolution).
+        self._fir_hist = None if fir is None else np.zeros((n_channels, len(fir) - 1))
         self._gain = _unit_variance_gain(self._sos, self._fir)
         self._n = n_channels
         self._mixing = mixing
@@ -67,13 +68,20 @@ class FilteredNoiseStream:
                 burn = self._mixing @ burn
             shaped, self._zi = signal.sosfilt(self._sos, burn, axis=1, zi=self._zi)
             if self._fir is not None:
-                _, self._fir_zi = signal.lfilter(self._fir, 1.0, shaped, axis=1,
-                                                 zi=self._fir_zi)
+                self._apply_fir(shaped)
             self._primed = True
         out, self._zi = signal.sosfilt(self._sos, white, axis=1, zi=self._zi)
         if self._fir is not None:
-            out, self._fir_zi = signal.lfilter(self._fir, 1.0, out, axis=1, zi=self._fir_zi)
+            out = self._apply_fir(out)
         return out * self._gain
+
+    def _apply_fir(self, x: np.ndarray) -> np.ndarray:
+        """Causal FIR across all channels at once, continuing from the stored history."""
+        assert self._fir is not None and self._fir_hist is not None
+        ext = np.concatenate([self._fir_hist, x], axis=1)
+        windows = np.lib.stride_tricks.sliding_window_view(ext, self._fir.size, axis=1)
+        self._fir_hist = ext[:, ext.shape[1] - (self._fir.size - 1):]
+        return windows @ self._fir[::-1]
 
 
 KNEE_FIR_TAPS = 65
@@ -152,9 +160,11 @@ def line_noise(
     t = (first_sample + np.arange(n_samples)) / fs
     amp = np.asarray(amplitude_uv, dtype=float)[:, None]
     ph = np.asarray(phase_rad, dtype=float)[:, None]
-    out = amp * np.sin(2 * np.pi * line_hz * t[None, :] + ph)
+    # sin(wt + ph) = sin(wt) cos(ph) + cos(wt) sin(ph): outer products, no 2-D sin.
+    wt = 2 * np.pi * line_hz * t[None, :]
+    out = amp * (np.sin(wt) * np.cos(ph) + np.cos(wt) * np.sin(ph))
     if 3 * line_hz < fs / 2:
-        out += 0.02 * amp * np.sin(2 * np.pi * 3 * line_hz * t[None, :] + 2 * ph)
+        out += 0.02 * amp * (np.sin(3 * wt) * np.cos(2 * ph) + np.cos(3 * wt) * np.sin(2 * ph))
     return out
 
 
