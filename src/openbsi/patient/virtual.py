@@ -23,6 +23,7 @@ from openbsi.patient.proprioception import (
     natural_ia_hz,
 )
 from openbsi.patient.spinal import MAIN_SEGMENT, MUSCLES, POOLS, SpinalCord
+from openbsi.patient.trace import TraceBuffer
 from openbsi.signals.types import StreamInfo
 from openbsi.states import REST, STATES
 from openbsi.stimulation.electrodes import PADDLE_16
@@ -116,7 +117,9 @@ class VirtualPatient:
         self._zi_vol = np.zeros((n, 1))
         self._n_steps = 0
         self._events: list[StepEvent] = []
-        self._trace: dict[str, list[float]] = {}
+        self._trace = TraceBuffer()
+        self._trace_keys: tuple[str, ...] = ()
+        self._snapshot: dict[str, float] = {}
         self._pulse_log: list[Pulse] = []
         self._q_prev: np.ndarray | None = None
         self._natural_ia_hz = np.full(len(POOLS), IA_REST_HZ)
@@ -192,21 +195,21 @@ class VirtualPatient:
                 self._record(activation[:, i - 1], emg_env[:, i - 1])
 
     def _update_proprioception(self, dt_s: float) -> None:
-        snap = self.body.snapshot()
+        snap = self._snapshot = self.body.snapshot()
         q = np.array([snap[k] for k in JOINT_KEYS])
         if self._q_prev is not None:
             self._natural_ia_hz = natural_ia_hz((q - self._q_prev) / dt_s)
         self._q_prev = q
 
     def _record(self, activation: np.ndarray, emg: np.ndarray) -> None:
-        tr = self._trace
-        tr.setdefault("t_s", []).append(self.t_s)
-        for key, value in self.body.snapshot().items():
-            tr.setdefault(key, []).append(value)
-        for j, pool in enumerate(POOLS):
-            tr.setdefault(f"emg_{pool}", []).append(float(emg[j]))
-            tr.setdefault(f"act_{pool}", []).append(float(activation[j]))
-            tr.setdefault(f"ia_{pool}_hz", []).append(float(self._ia_hz[j]))
+        snap = self._snapshot
+        if not self._trace_keys:
+            self._trace_keys = (
+                "t_s", *snap, *(f"emg_{p}" for p in POOLS), *(f"act_{p}" for p in POOLS),
+                *(f"ia_{p}_hz" for p in POOLS),
+            )
+        row = np.concatenate([[self.t_s], list(snap.values()), emg, activation, self._ia_hz])
+        self._trace.append(row, self._trace_keys)
 
     def step_events(self) -> list[StepEvent]:
         return list(self._events)
@@ -217,4 +220,4 @@ class VirtualPatient:
     def trace(self) -> dict[str, np.ndarray]:
         """Body and muscle signals at 100 Hz: t_s, joint angles (rad), foot heights (m),
         emg_<side>_<muscle> (EMG envelope 0..1), act_<side>_<muscle> (activation 0..1)."""
-        return {k: np.asarray(v) for k, v in self._trace.items()}
+        return self._trace.as_dict()
