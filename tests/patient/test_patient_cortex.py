@@ -59,3 +59,17 @@ def test_spectrum_knee_and_movement_modulation() -> None:
     assert np.median(beta_ratio) <= 0.8
     # Left leg -> right hemisphere: tuned contacts are on the right grid.
     assert all(cortex.info.channel_meta[i]["group"] == "right" for i in tuned)
+
+
+def test_sim_ecog_state_changes_tuned_high_gamma() -> None:
+    from openbsi.patient.cortex import sim_ecog
+
+    rest = sim_ecog(20.0, FS, np.random.default_rng(0))
+    move = sim_ecog(20.0, FS, np.random.default_rng(0), state="right_hip")
+    assert rest.shape == move.shape == (64, int(20 * FS))
+    cortex = VirtualCortex(_blocks("right_hip", 2.0), np.random.default_rng(0))
+    tuned = [i for i, m in enumerate(cortex.info.channel_meta) if m["tuned_to"] == "right_hip"]
+    f, p_rest = signal.welch(rest[tuned][:, int(FS):], fs=FS, nperseg=512)
+    _, p_move = signal.welch(move[tuned][:, int(FS):], fs=FS, nperseg=512)
+    hg = (f >= 70) & (f <= 150)
+    assert np.median(p_move[:, hg].mean(axis=1) / p_rest[:, hg].mean(axis=1)) > 1.3

@@ -242,3 +242,24 @@ class VirtualCortex:
         t = (self._sample + np.arange(n_samples)) / self.fs_hz
         mains = 20 * p.line_uv * np.sin(2 * np.pi * p.line_hz * t)
         return 8 * p.background_uv * rng.standard_normal((n_bad, n_samples)) + mains[None, :]
+
+
+def sim_ecog(
+    n_seconds: float,
+    fs: float,
+    rng: np.random.Generator,
+    *,
+    state: str = REST,
+    effort: float = 1.0,
+    profile: PatientProfile | None = None,
+    day: int = 0,
+) -> np.ndarray:
+    """neurodsp-style: (64, n) µV of ECoG while intending `state` throughout (from t = 0)."""
+    from openbsi.patient.intent import IntentBlock
+
+    if not np.isfinite(n_seconds) or n_seconds <= 0:
+        raise ValueError(f"n_seconds must be a positive finite number, got {n_seconds}")
+    amplitude = 0.0 if state == REST else effort
+    script = IntentScript((IntentBlock(0.0, float(n_seconds), state, amplitude),))
+    cortex = VirtualCortex(script, rng, fs_hz=fs, profile=profile, day=day)
+    return cortex.read(round(n_seconds * fs))
