@@ -25,8 +25,7 @@ def _beyond(backend: str, field: str, step: StimStep) -> float:
     return {
         "amplitude_ma": limits.max_amplitude_ma * 1.01,
         "pulse_width_us": limits.max_pulse_width_us + 1.0,
-        "frequency_hz": limits.max_frequency_for(step.pulse_width_us, step.interphase_gap_us)
-        + 1.0,
+        "frequency_hz": limits.max_frequency_for(step.pulse_width_us, step.interphase_gap_us) + 1.0,
         "interphase_gap_us": limits.max_interphase_gap_us + 1.0,
     }[field]
 

@@ -19,8 +19,13 @@ from openbsi.stimulation.types import ChannelCommand, StimCommand
 
 MS = 1_000_000
 BACKENDS = ("virtual", "paddle", "nodes", "transcutaneous", "lsl")
-KIND = {"virtual": "paddle", "paddle": "paddle", "nodes": "nodes",
-        "transcutaneous": "transcutaneous", "lsl": "paddle"}
+KIND = {
+    "virtual": "paddle",
+    "paddle": "paddle",
+    "nodes": "nodes",
+    "transcutaneous": "transcutaneous",
+    "lsl": "paddle",
+}
 _OUTLET: list = []
 
 
@@ -42,13 +47,15 @@ def _backend(name: str, ramp: float):
     stim = create_stimulator(name, supervisor=supervisor, electrodes=electrodes, **kwargs)
     return stim, limits, electrodes
 
+
 wild = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.floats(min_value=-5.0, max_value=2000.0),
     st.sampled_from([0.0, 1e-300, 12.7, 12.700001, 450.0, 1e9]),
 )
-plausible = st.one_of(st.floats(min_value=0.0, max_value=600.0),
-                      st.floats(min_value=0.0, max_value=1500.0))
+plausible = st.one_of(
+    st.floats(min_value=0.0, max_value=600.0), st.floats(min_value=0.0, max_value=1500.0)
+)
 adversarial_channel = st.builds(
     ChannelCommand,
     electrode=st.one_of(st.integers(-2, 18), st.integers(0, 15)),
@@ -81,8 +88,11 @@ step = st.fixed_dictionaries(
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps=st.lists(step, min_size=1, max_size=12), ramp=st.sampled_from([50.0, 1e6]),
-       backend=st.sampled_from(BACKENDS))
+@given(
+    steps=st.lists(step, min_size=1, max_size=12),
+    ramp=st.sampled_from([50.0, 1e6]),
+    backend=st.sampled_from(BACKENDS),
+)
 def test_no_adversarial_sequence_emits_an_out_of_limit_pulse(steps, ramp, backend) -> None:
     stim, limits, electrodes = _backend(backend, ramp)
     now, seq, emitted = 0, 0, []
@@ -104,22 +114,31 @@ def test_no_adversarial_sequence_emits_an_out_of_limit_pulse(steps, ramp, backen
 
 
 # Waveform per backend kind: (pulse_width_us, frequency_hz, interphase_gap_us).
-_WAVEFORM = {"paddle": (100.0, 50.0, 20.0), "nodes": (100.0, 50.0, 20.0),
-             "transcutaneous": (1000.0, 30.0, 0.0)}
+_WAVEFORM = {
+    "paddle": (100.0, 50.0, 20.0),
+    "nodes": (100.0, 50.0, 20.0),
+    "transcutaneous": (1000.0, 30.0, 0.0),
+}
 # Latest emission after the watchdog deadline a backend may add: the node transmitter's
 # fixed slot offset (index x 100 us).
 _LATENCY_NS = {"paddle": 0, "nodes": 600_000, "transcutaneous": 0}
 
 
 @settings(max_examples=40, deadline=None)
-@given(age_ms=st.floats(50.0, 1000.0), ramp_ms=st.floats(10.0, 400.0),
-       fraction=st.floats(0.05, 1.0), tick_ms=st.sampled_from([1, 10, 33, 100]),
-       backend=st.sampled_from(("paddle", "nodes", "transcutaneous", "virtual")))
-def test_watchdog_zeroes_output_within_ramp_down(age_ms, ramp_ms, fraction, tick_ms,
-                                                 backend) -> None:
+@given(
+    age_ms=st.floats(50.0, 1000.0),
+    ramp_ms=st.floats(10.0, 400.0),
+    fraction=st.floats(0.05, 1.0),
+    tick_ms=st.sampled_from([1, 10, 33, 100]),
+    backend=st.sampled_from(("paddle", "nodes", "transcutaneous", "virtual")),
+)
+def test_watchdog_zeroes_output_within_ramp_down(
+    age_ms, ramp_ms, fraction, tick_ms, backend
+) -> None:
     kind = KIND[backend]
-    limits = SafetyLimits.from_profile(get_profile(kind), watchdog_age_ms=age_ms,
-                                       ramp_down_ms=ramp_ms, max_ramp_up_ma_per_s=1e6)
+    limits = SafetyLimits.from_profile(
+        get_profile(kind), watchdog_age_ms=age_ms, ramp_down_ms=ramp_ms, max_ramp_up_ma_per_s=1e6
+    )
     electrodes = default_layout(kind)
     supervisor = SafetySupervisor(limits, electrodes)
     kwargs = {"session_ramp_s": 0.0} if backend == "transcutaneous" else {}

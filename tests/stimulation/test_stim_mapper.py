@@ -56,8 +56,16 @@ def test_state_change_restarts_onset() -> None:
 
 @pytest.mark.parametrize(
     ("amplitude", "expected_ma"),
-    [(0.0, 1.0), (1.0, 2.0), (0.5, 1.5), (math.nan, 1.0), (-5.0, 1.0), (9.0, 2.0),
-     (math.inf, 2.0), (-math.inf, 1.0)],
+    [
+        (0.0, 1.0),
+        (1.0, 2.0),
+        (0.5, 1.5),
+        (math.nan, 1.0),
+        (-5.0, 1.0),
+        (9.0, 2.0),
+        (math.inf, 2.0),
+        (-math.inf, 1.0),
+    ],
 )
 def test_amplitude_scaling_clips(amplitude: float, expected_ma: float) -> None:
     command = Mapper(_program(), PADDLE_16).map("rest", amplitude, 0)

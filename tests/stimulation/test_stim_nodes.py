@@ -65,10 +65,12 @@ def test_scheduler_reports_every_reason() -> None:
 
 def test_fixed_slot_offsets_keep_each_node_periodic() -> None:
     layout = node_layout(6)
-    sup = SafetySupervisor(SafetyLimits.from_profile(NODES_PROFILE, max_ramp_up_ma_per_s=1e6),
-                           layout)
-    stim = create_stimulator("nodes", supervisor=sup, electrodes=layout,
-                             placements=_placements(layout))
+    sup = SafetySupervisor(
+        SafetyLimits.from_profile(NODES_PROFILE, max_ramp_up_ma_per_s=1e6), layout
+    )
+    stim = create_stimulator(
+        "nodes", supervisor=sup, electrodes=layout, placements=_placements(layout)
+    )
     channels = tuple(ChannelCommand(e.index, 1.0, 200.0, 50.0) for e in layout)
     pulses = []
     for k in range(5):
@@ -87,8 +89,9 @@ def test_fixed_slot_offsets_keep_each_node_periodic() -> None:
 
 def test_starved_network_emits_fewer_pulses_and_says_why() -> None:
     layout = node_layout(6)
-    sup = SafetySupervisor(SafetyLimits.from_profile(NODES_PROFILE, max_ramp_up_ma_per_s=1e6),
-                           layout)
+    sup = SafetySupervisor(
+        SafetyLimits.from_profile(NODES_PROFILE, max_ramp_up_ma_per_s=1e6), layout
+    )
     deep = tuple(NodePlacement(e.name, 70.0, 50.0, 12.0) for e in layout)
     stim = create_stimulator("nodes", supervisor=sup, electrodes=layout, placements=deep)
     channels = tuple(ChannelCommand(e.index, 1.5, 500.0, 150.0) for e in layout)
@@ -109,10 +112,15 @@ def test_random_placements_are_in_range() -> None:
 
 def test_node_status_reports_energy_drawn_by_pulses() -> None:
     layout = node_layout(6)
-    sup = SafetySupervisor(SafetyLimits.from_profile(NODES_PROFILE, max_ramp_up_ma_per_s=1e6),
-                           layout)
-    stim = create_stimulator("nodes", supervisor=sup, electrodes=layout,
-                             placements=_placements(layout, depth_mm=55.0, tilt=30.0))
+    sup = SafetySupervisor(
+        SafetyLimits.from_profile(NODES_PROFILE, max_ramp_up_ma_per_s=1e6), layout
+    )
+    stim = create_stimulator(
+        "nodes",
+        supervisor=sup,
+        electrodes=layout,
+        placements=_placements(layout, depth_mm=55.0, tilt=30.0),
+    )
     full = stim.scheduler.harvest.store_capacity_uj
     assert [s.energy_uj for s in stim.node_status(0)] == [full] * 6
     stim.deliver(StimCommand(0, 1, "rest", (ChannelCommand(2, 1.5, 500.0, 200.0),)), 0)

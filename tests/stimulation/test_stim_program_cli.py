@@ -20,8 +20,7 @@ def test_example_validates(tmp_path, backend: str) -> None:
     path = tmp_path / f"{backend}.yaml"
     path.write_text(result.stdout)
     assert result.stdout.startswith("# OpenBSI stimulation program")
-    checked = runner.invoke(app, ["program", "validate", str(path), "--backend", backend,
-                                  "--json"])
+    checked = runner.invoke(app, ["program", "validate", str(path), "--backend", backend, "--json"])
     assert checked.exit_code == 0, checked.output
     assert json.loads(checked.stdout) == {"valid": True, "violations": []}
 

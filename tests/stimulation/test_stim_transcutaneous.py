@@ -17,8 +17,9 @@ MS = 1_000_000
 
 def _stim(**kw) -> tuple[TranscutaneousStimulator, SafetySupervisor]:
     layout = transcutaneous_layout("cervical")
-    limits = SafetyLimits.from_profile(TRANSCUTANEOUS_PROFILE, max_ramp_up_ma_per_s=1e6,
-                                       watchdog_age_ms=10_000.0)
+    limits = SafetyLimits.from_profile(
+        TRANSCUTANEOUS_PROFILE, max_ramp_up_ma_per_s=1e6, watchdog_age_ms=10_000.0
+    )
     sup = SafetySupervisor(limits, layout)
     return TranscutaneousStimulator(sup, layout, **kw), sup
 

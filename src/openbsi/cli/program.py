@@ -66,8 +66,9 @@ def validate(
     except ValueError as error:  # schema errors: one violation naming the field
         violations = [Violation("file", float("nan"), float("nan"), "schema", str(error))]
     if json_out:
-        print(json.dumps({"valid": not violations,
-                          "violations": [v.to_json() for v in violations]}))
+        print(
+            json.dumps({"valid": not violations, "violations": [v.to_json() for v in violations]})
+        )
     elif violations:
         table = Table(title=f"{file}: {len(violations)} violation(s)")
         table.add_column("field", no_wrap=True)
@@ -100,9 +101,14 @@ def show(
         "figure": str(png),
         "states": {
             state: [
-                {"electrodes": list(s.electrodes), "amplitude_ma": s.amplitude_ma,
-                 "pulse_width_us": s.pulse_width_us, "frequency_hz": s.frequency_hz,
-                 "onset_ms": s.onset_ms, "duration_ms": s.duration_ms}
+                {
+                    "electrodes": list(s.electrodes),
+                    "amplitude_ma": s.amplitude_ma,
+                    "pulse_width_us": s.pulse_width_us,
+                    "frequency_hz": s.frequency_hz,
+                    "onset_ms": s.onset_ms,
+                    "duration_ms": s.duration_ms,
+                }
                 for s in steps
             ]
             for state, steps in program.states.items()
@@ -119,11 +125,20 @@ def show(
         for s in steps:
             names = ", ".join(
                 f"{by_index[e].name}/{by_index[e].side[0].upper()}{by_index[e].root}"
-                if e in by_index else f"?{e}" for e in s.electrodes
+                if e in by_index
+                else f"?{e}"
+                for e in s.electrodes
             )
             duration = "hold" if s.duration_ms is None else f"{s.duration_ms:g}"
-            table.add_row(state, names, f"{s.amplitude_ma:g}", f"{s.pulse_width_us:g}",
-                          f"{s.frequency_hz:g}", f"{s.onset_ms:g}", duration)
+            table.add_row(
+                state,
+                names,
+                f"{s.amplitude_ma:g}",
+                f"{s.pulse_width_us:g}",
+                f"{s.frequency_hz:g}",
+                f"{s.onset_ms:g}",
+                duration,
+            )
     console.print(table)
     console.print(f"wrote {png}")
 
@@ -139,8 +154,9 @@ def write_program_map(program: Program, layout: tuple[Electrode, ...], path: Pat
     peak = max((s.amplitude_ma for steps in program.states.values() for s in steps), default=1.0)
     xs = [e.x_mm for e in layout]
     ys = [e.y_mm for e in layout]
-    fig, axes = plt.subplots(1, len(states), figsize=(1.9 * len(states) + 1.0, 4.2),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(states), figsize=(1.9 * len(states) + 1.0, 4.2), sharey=True, squeeze=False
+    )
     cmap = plt.get_cmap("plasma")
     for ax, state in zip(axes[0], states, strict=True):
         ax.scatter(xs, ys, s=120, facecolors="none", edgecolors="0.6", marker="s")
@@ -149,22 +165,39 @@ def write_program_map(program: Program, layout: tuple[Electrode, ...], path: Pat
                 electrode = next((el for el in layout if el.index == e), None)
                 if electrode is None:
                     continue
-                ax.scatter([electrode.x_mm], [electrode.y_mm], s=120, marker="s",
-                           color=cmap(min(step.amplitude_ma / peak, 1.0)))
+                ax.scatter(
+                    [electrode.x_mm],
+                    [electrode.y_mm],
+                    s=120,
+                    marker="s",
+                    color=cmap(min(step.amplitude_ma / peak, 1.0)),
+                )
                 timing = "" if step.duration_ms is None else f"\n{step.duration_ms:g} ms"
-                ax.annotate(f"{step.amplitude_ma:g}{timing}", (electrode.x_mm, electrode.y_mm),
-                            xytext=(7, -3), textcoords="offset points", fontsize=6)
+                ax.annotate(
+                    f"{step.amplitude_ma:g}{timing}",
+                    (electrode.x_mm, electrode.y_mm),
+                    xytext=(7, -3),
+                    textcoords="offset points",
+                    fontsize=6,
+                )
         for electrode in layout:
-            ax.annotate(electrode.root, (electrode.x_mm, electrode.y_mm), xytext=(-16, -3),
-                        textcoords="offset points", fontsize=5, color="0.4")
+            ax.annotate(
+                electrode.root,
+                (electrode.x_mm, electrode.y_mm),
+                xytext=(-16, -3),
+                textcoords="offset points",
+                fontsize=5,
+                color="0.4",
+            )
         ax.set_title(state, fontsize=8)
         ax.set_xlim(min(xs) - 8, max(xs) + 10)
         ax.set_xlabel("x mm (left -)", fontsize=7)
         ax.tick_params(labelsize=6)
     axes[0][0].invert_yaxis()
     axes[0][0].set_ylabel("rostrocaudal mm", fontsize=7)
-    fig.suptitle(f"{program.name} ({program.backend}); colour = amplitude_ma (max {peak:g})",
-                 fontsize=9)
+    fig.suptitle(
+        f"{program.name} ({program.backend}); colour = amplitude_ma (max {peak:g})", fontsize=9
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

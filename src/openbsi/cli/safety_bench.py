@@ -28,8 +28,13 @@ from openbsi.stimulation.profiles import get_profile
 from openbsi.stimulation.types import ChannelCommand, Electrode, Pulse, StimCommand
 
 BACKENDS: tuple[str, ...] = ("paddle", "nodes", "transcutaneous", "virtual", "lsl")
-_KIND = {"paddle": "paddle", "nodes": "nodes", "transcutaneous": "transcutaneous",
-         "virtual": "paddle", "lsl": "paddle"}
+_KIND = {
+    "paddle": "paddle",
+    "nodes": "nodes",
+    "transcutaneous": "transcutaneous",
+    "virtual": "paddle",
+    "lsl": "paddle",
+}
 _MS = 1_000_000
 _CASE_SPAN_NS = 10_000 * _MS  # cases are laid end to end 10 s apart for the batched audit
 _SPECIALS = np.array([math.nan, math.inf, -math.inf, -1.0, 0.0, 1e-300, 1e9, 1e300])
@@ -52,21 +57,33 @@ def _command(
     rng: np.random.Generator, t_ns: int, seq: int, limits: SafetyLimits, n_electrodes: int
 ) -> StimCommand:
     n = int(rng.integers(0, 7))
-    scales = np.array([limits.max_amplitude_ma, limits.max_pulse_width_us,
-                       limits.max_frequency_hz, max(limits.max_interphase_gap_us, 20.0)])
+    scales = np.array(
+        [
+            limits.max_amplitude_ma,
+            limits.max_pulse_width_us,
+            limits.max_frequency_hz,
+            max(limits.max_interphase_gap_us, 20.0),
+        ]
+    )
     values = _values(rng, n, scales).tolist()
     electrodes = rng.integers(0, n_electrodes, size=n)
     wild = rng.random(n) < 0.1
     electrodes[wild] = rng.integers(-2, n_electrodes + 2, size=int(wild.sum()))
     channels = [ChannelCommand(int(e), *row) for e, row in zip(electrodes, values, strict=True)]
-    state = _STATE_CHOICES[int(rng.integers(len(_STATE_CHOICES)))] if rng.random() < 0.1 else \
-        STATES[int(rng.integers(len(STATES)))]
+    state = (
+        _STATE_CHOICES[int(rng.integers(len(_STATE_CHOICES)))]
+        if rng.random() < 0.1
+        else STATES[int(rng.integers(len(STATES)))]
+    )
     return StimCommand(t_ns=t_ns, seq=seq, state=state, channels=tuple(channels))
 
 
 def _run_case(
-    backend: str, rng: np.random.Generator, limits: SafetyLimits,
-    electrodes: tuple[Electrode, ...], shared: dict[str, Any],
+    backend: str,
+    rng: np.random.Generator,
+    limits: SafetyLimits,
+    electrodes: tuple[Electrode, ...],
+    shared: dict[str, Any],
 ) -> tuple[list[Pulse], Any]:
     supervisor = SafetySupervisor(limits, electrodes)
     kwargs: dict[str, Any] = {"supervisor": supervisor, "electrodes": electrodes}
@@ -89,8 +106,11 @@ def _run_case(
             stim.deliver(_command(rng, now + lag, seq, limits, len(electrodes)), now)
         if rng.random() < 0.01:
             stim.emergency_stop(now)
-        gap_ms = int(rng.integers(260, 520)) if rng.random() < 0.04 else int(
-            _DT_MS[rng.integers(len(_DT_MS))])
+        gap_ms = (
+            int(rng.integers(260, 520))
+            if rng.random() < 0.04
+            else int(_DT_MS[rng.integers(len(_DT_MS))])
+        )
         now += gap_ms * _MS * (5 if backend == "transcutaneous" else 1)  # 30 Hz: longer cases
         pulses += stim.run_until(now)
     return pulses, stim
@@ -111,9 +131,16 @@ def _run_chunk(backend: str, b_index: int, seed: int, chunk: int, n_cases: int) 
         from openbsi.stimulation.backends.lsl import make_outlet
 
         shared["outlet"] = _OUTLETS.get("lsl") or _OUTLETS.setdefault(
-            "lsl", make_outlet("OpenBSI-Stim-bench", "openbsi-bench"))
-    tally: dict[str, int] = {"cases": 0, "pulses_checked": 0, "out_of_limit_pulses": 0,
-                             "pulses_blocked": 0, "commands_accepted": 0, "commands_vetoed": 0}
+            "lsl", make_outlet("OpenBSI-Stim-bench", "openbsi-bench")
+        )
+    tally: dict[str, int] = {
+        "cases": 0,
+        "pulses_checked": 0,
+        "out_of_limit_pulses": 0,
+        "pulses_blocked": 0,
+        "commands_accepted": 0,
+        "commands_vetoed": 0,
+    }
     columns: list[list[float]] = [[], [], [], [], []]
     for case in range(n_cases):
         pulses, stim = _run_case(backend, rng, limits, electrodes, shared)
@@ -135,8 +162,14 @@ def _run_chunk(backend: str, b_index: int, seed: int, chunk: int, n_cases: int) 
                 tally[key] = tally.get(key, 0) + count
     if columns[0]:
         mask = out_of_limit_mask_arrays(
-            np.array(columns[0]), np.array(columns[1], dtype=np.int64), np.array(columns[2]),
-            np.array(columns[3]), np.array(columns[4]), limits, electrodes)
+            np.array(columns[0]),
+            np.array(columns[1], dtype=np.int64),
+            np.array(columns[2]),
+            np.array(columns[3]),
+            np.array(columns[4]),
+            limits,
+            electrodes,
+        )
         tally["out_of_limit_pulses"] = int(mask.sum())
     return tally
 
@@ -194,7 +227,8 @@ def bench_safety(
     cases: int = typer.Option(1000, "--cases", help="Random command sequences per backend."),
     seed: int = typer.Option(0, "--seed", help="Seed of the case generator."),
     backend: list[str] = typer.Option(
-        [], "--backend", help=f"Only these backends (repeatable); default all: {BACKENDS}."),
+        [], "--backend", help=f"Only these backends (repeatable); default all: {BACKENDS}."
+    ),
     workers: int = typer.Option(1, "--workers", help="Processes to spread the cases over."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
@@ -212,11 +246,17 @@ def bench_safety(
     for column in ("backend", "pulses checked", "out of limit", "blocked", "vetoed", "accepted"):
         table.add_column(column, justify="right")
     for name, row in result["by_backend"].items():
-        table.add_row(name, str(row["pulses_checked"]), str(row["out_of_limit_pulses"]),
-                      str(row["pulses_blocked"]), str(row["commands_vetoed"]),
-                      str(row["commands_accepted"]))
+        table.add_row(
+            name,
+            str(row["pulses_checked"]),
+            str(row["out_of_limit_pulses"]),
+            str(row["pulses_blocked"]),
+            str(row["commands_vetoed"]),
+            str(row["commands_accepted"]),
+        )
     console.print(table)
-    console.print(f"out-of-limit pulses: {result['out_of_limit_pulses']} "
-                  f"in {result['elapsed_s']} s")
+    console.print(
+        f"out-of-limit pulses: {result['out_of_limit_pulses']} in {result['elapsed_s']} s"
+    )
     if result["out_of_limit_pulses"]:
         raise typer.Exit(1)

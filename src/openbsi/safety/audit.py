@@ -36,8 +36,13 @@ def out_of_limit_mask(
         return np.zeros(0, dtype=bool)
     cols = pulse_arrays(pulses)
     return out_of_limit_mask_arrays(
-        cols["t_ns"], cols["electrode"], cols["amplitude_ma"], cols["pulse_width_us"],
-        cols["gap_us"], limits, electrodes,
+        cols["t_ns"],
+        cols["electrode"],
+        cols["amplitude_ma"],
+        cols["pulse_width_us"],
+        cols["gap_us"],
+        limits,
+        electrodes,
     )
 
 

@@ -93,8 +93,12 @@ class SafetyLimits:
         )
         limits = replace(limits, **overrides)
         if profile.max_charge_density_uc_cm2 > 0:
-            limits = replace(limits, max_charge_density_uc_cm2=min(
-                limits.max_charge_density_uc_cm2, profile.max_charge_density_uc_cm2))
+            limits = replace(
+                limits,
+                max_charge_density_uc_cm2=min(
+                    limits.max_charge_density_uc_cm2, profile.max_charge_density_uc_cm2
+                ),
+            )
         for key in ("max_amplitude_ma", "max_total_ma", "max_pulse_width_us", "max_frequency_hz"):
             if getattr(limits, key) > getattr(profile, key):
                 raise ValueError(
@@ -142,7 +146,10 @@ class SafetyLimits:
             conducting_s = (pulse_width_us if self.carrier_hz > 0 else 2 * pulse_width_us) * 1e-6
             duty = min(self.max_frequency_hz * conducting_s, 1.0)
             bounds["rms_current_density"] = (
-                self.max_rms_density_ma_cm2 * area_mm2 / _MM2_PER_CM2 / math.sqrt(duty)
+                self.max_rms_density_ma_cm2
+                * area_mm2
+                / _MM2_PER_CM2
+                / math.sqrt(duty)
                 * (1.0 - CLAMP_MARGIN)
             )
         return bounds

@@ -55,12 +55,22 @@ def _check_step(
     if not step.electrodes:
         add("electrodes", 0, 1, "empty", "a step must name at least one electrode")
     if len(set(step.electrodes)) != len(step.electrodes):
-        add("electrodes", len(step.electrodes), len(set(step.electrodes)), "duplicate_electrode",
-            "an electrode is listed twice")
+        add(
+            "electrodes",
+            len(step.electrodes),
+            len(set(step.electrodes)),
+            "duplicate_electrode",
+            "an electrode is listed twice",
+        )
     for e in step.electrodes:
         if e not in by_index:
-            add("electrodes", e, max(by_index), "unknown_electrode",
-                f"electrode {e} is not in the layout (indices {sorted(by_index)})")
+            add(
+                "electrodes",
+                e,
+                max(by_index),
+                "unknown_electrode",
+                f"electrode {e} is not in the layout (indices {sorted(by_index)})",
+            )
     numbers = {
         "amplitude_ma": step.amplitude_ma,
         "pulse_width_us": step.pulse_width_us,
@@ -80,25 +90,55 @@ def _check_step(
     f, gap = step.frequency_hz, step.interphase_gap_us
     if "amplitude_ma" not in bad:
         if a > limits.max_amplitude_ma:
-            add("amplitude_ma", a, limits.max_amplitude_ma, "max_amplitude",
-                f"amplitude_ma above the device maximum {limits.max_amplitude_ma} mA")
+            add(
+                "amplitude_ma",
+                a,
+                limits.max_amplitude_ma,
+                "max_amplitude",
+                f"amplitude_ma above the device maximum {limits.max_amplitude_ma} mA",
+            )
         if 0 < a < limits.min_amplitude_ma:
-            add("amplitude_ma", a, limits.min_amplitude_ma, "min_amplitude",
-                f"amplitude_ma below the device minimum {limits.min_amplitude_ma} mA")
+            add(
+                "amplitude_ma",
+                a,
+                limits.min_amplitude_ma,
+                "min_amplitude",
+                f"amplitude_ma below the device minimum {limits.min_amplitude_ma} mA",
+            )
     if "pulse_width_us" not in bad:
         if pw > limits.max_pulse_width_us:
-            add("pulse_width_us", pw, limits.max_pulse_width_us, "max_pulse_width",
-                f"pulse_width_us above {limits.max_pulse_width_us} us")
+            add(
+                "pulse_width_us",
+                pw,
+                limits.max_pulse_width_us,
+                "max_pulse_width",
+                f"pulse_width_us above {limits.max_pulse_width_us} us",
+            )
         if pw < limits.min_pulse_width_us:
-            add("pulse_width_us", pw, limits.min_pulse_width_us, "min_pulse_width",
-                f"pulse_width_us below {limits.min_pulse_width_us} us")
+            add(
+                "pulse_width_us",
+                pw,
+                limits.min_pulse_width_us,
+                "min_pulse_width",
+                f"pulse_width_us below {limits.min_pulse_width_us} us",
+            )
     if "interphase_gap_us" not in bad and gap > limits.max_interphase_gap_us:
-        add("interphase_gap_us", gap, limits.max_interphase_gap_us, "max_interphase_gap",
-            f"interphase_gap_us above {limits.max_interphase_gap_us} us")
+        add(
+            "interphase_gap_us",
+            gap,
+            limits.max_interphase_gap_us,
+            "max_interphase_gap",
+            f"interphase_gap_us above {limits.max_interphase_gap_us} us",
+        )
     if "frequency_hz" not in bad:
         if f < limits.min_frequency_hz:
-            add("frequency_hz", f, limits.min_frequency_hz, "min_frequency",
-                f"frequency_hz below {limits.min_frequency_hz} Hz")
+            add(
+                "frequency_hz",
+                f,
+                limits.min_frequency_hz,
+                "min_frequency",
+                f"frequency_hz below {limits.min_frequency_hz} Hz",
+            )
         if not bad & {"pulse_width_us", "interphase_gap_us"}:
             max_f = limits.max_frequency_for(pw, gap)
             if f > max_f:
@@ -112,8 +152,13 @@ def _check_step(
             max_a = limits.max_amplitude_for(area, pw)
             if a > max_a and a <= limits.max_amplitude_ma:
                 rule = limits.binding_rule(area, pw)
-                add("amplitude_ma", a, max_a, rule,
-                    f"amplitude on electrode {e} exceeds the {rule} limit at {pw} us")
+                add(
+                    "amplitude_ma",
+                    a,
+                    max_a,
+                    rule,
+                    f"amplitude on electrode {e} exceeds the {rule} limit at {pw} us",
+                )
                 break
     return out
 
@@ -148,8 +193,15 @@ def validate_program(
     kind = backend or program.backend
     out: list[Violation] = []
     if backend is not None and backend != program.backend:
-        out.append(Violation("backend", math.nan, math.nan, "backend_mismatch",
-                             f"program is for {program.backend!r}, checked against {backend!r}"))
+        out.append(
+            Violation(
+                "backend",
+                math.nan,
+                math.nan,
+                "backend_mismatch",
+                f"program is for {program.backend!r}, checked against {backend!r}",
+            )
+        )
     limits = limits if limits is not None else limits_for_backend(kind)
     layout = electrodes if electrodes is not None else default_layout(kind)
     by_index = {e.index: e for e in layout}
@@ -158,6 +210,13 @@ def validate_program(
             out += _check_step(step, f"states.{state}[{i}]", limits, by_index)
         total = _peak_total_ma(steps)
         if total > limits.max_total_ma:
-            out.append(Violation(f"states.{state}", total, limits.max_total_ma, "max_total",
-                                 f"steps active together draw {total:.4g} mA in total"))
+            out.append(
+                Violation(
+                    f"states.{state}",
+                    total,
+                    limits.max_total_ma,
+                    "max_total",
+                    f"steps active together draw {total:.4g} mA in total",
+                )
+            )
     return out

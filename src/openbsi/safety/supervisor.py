@@ -139,8 +139,9 @@ class SafetySupervisor:
         events: list[SafetyEvent] = []
         try:
             if not clock_ok:
-                raise _VetoError(SafetyEvent(now, "malformed", "now_ns", _as_value(now_ns),
-                                             math.nan, "veto"))
+                raise _VetoError(
+                    SafetyEvent(now, "malformed", "now_ns", _as_value(now_ns), math.nan, "veto")
+                )
             accepted = self._check(command, now, events)
         except _VetoError as veto:
             events.append(veto.event)
@@ -204,11 +205,17 @@ class SafetySupervisor:
         total = sum(c.amplitude_ma for c in clamped)
         if total > lim.max_total_ma:
             factor = lim.max_total_ma / total * (1.0 - 1e-9)
-            events.append(SafetyEvent(now, "max_total", "amplitude_ma", total, lim.max_total_ma,
-                                      "clamp"))
+            events.append(
+                SafetyEvent(now, "max_total", "amplitude_ma", total, lim.max_total_ma, "clamp")
+            )
             clamped = [
-                ChannelCommand(c.electrode, c.amplitude_ma * factor, c.pulse_width_us,
-                               c.frequency_hz, c.interphase_gap_us)
+                ChannelCommand(
+                    c.electrode,
+                    c.amplitude_ma * factor,
+                    c.pulse_width_us,
+                    c.frequency_hz,
+                    c.interphase_gap_us,
+                )
                 for c in clamped
             ]
             clamped = [c for c in clamped if c.amplitude_ma >= max(lim.min_amplitude_ma, 1e-12)]
@@ -275,8 +282,13 @@ class SafetySupervisor:
             present = self._current.get(e)
             amplitude = 0.0 if present is None else min(present.amplitude_ma, target.amplitude_ma)
             if amplitude > 0.0:
-                current[e] = ChannelCommand(e, amplitude, target.pulse_width_us,
-                                            target.frequency_hz, target.interphase_gap_us)
+                current[e] = ChannelCommand(
+                    e,
+                    amplitude,
+                    target.pulse_width_us,
+                    target.frequency_hz,
+                    target.interphase_gap_us,
+                )
         self._current = current
         self._ramping = set()
         self._steady = None
@@ -309,8 +321,11 @@ class SafetySupervisor:
                 self._watchdog_tripped = True
                 self._trip_amplitudes = {e: c.amplitude_ma for e, c in self._current.items()}
                 age_ms = (now - (self._watchdog_ref_ns or 0)) / _NS_PER_MS
-                self.events.append(SafetyEvent(trip_ns, "watchdog", "age_ms", age_ms,
-                                               self.limits.watchdog_age_ms, "ramp"))
+                self.events.append(
+                    SafetyEvent(
+                        trip_ns, "watchdog", "age_ms", age_ms, self.limits.watchdog_age_ms, "ramp"
+                    )
+                )
             self._ramp_down_at(now, trip_ns)
         else:
             self._ramp_up_to(now, last)
@@ -336,16 +351,29 @@ class SafetySupervisor:
                 amplitude = min(target.amplitude_ma, amplitude + step_ma)
                 if amplitude < target.amplitude_ma and e not in self._ramping:
                     self._ramping.add(e)
-                    self.events.append(SafetyEvent(now, "ramp_rate", "amplitude_ma",
-                                                   target.amplitude_ma,
-                                                   self.limits.max_ramp_up_ma_per_s, "ramp", e))
+                    self.events.append(
+                        SafetyEvent(
+                            now,
+                            "ramp_rate",
+                            "amplitude_ma",
+                            target.amplitude_ma,
+                            self.limits.max_ramp_up_ma_per_s,
+                            "ramp",
+                            e,
+                        )
+                    )
             else:
                 amplitude = target.amplitude_ma
             if amplitude >= target.amplitude_ma:
                 self._ramping.discard(e)
             if amplitude > 0.0:
-                current[e] = ChannelCommand(e, amplitude, target.pulse_width_us,
-                                            target.frequency_hz, target.interphase_gap_us)
+                current[e] = ChannelCommand(
+                    e,
+                    amplitude,
+                    target.pulse_width_us,
+                    target.frequency_hz,
+                    target.interphase_gap_us,
+                )
         self._current = current
 
     def _ramp_down_at(self, now: int, trip_ns: int) -> None:
@@ -355,14 +383,20 @@ class SafetySupervisor:
         for e, present in self._current.items():
             amplitude = min(present.amplitude_ma, self._trip_amplitudes.get(e, 0.0) * fraction)
             if amplitude > 0.0:
-                current[e] = ChannelCommand(e, amplitude, present.pulse_width_us,
-                                            present.frequency_hz, present.interphase_gap_us)
+                current[e] = ChannelCommand(
+                    e,
+                    amplitude,
+                    present.pulse_width_us,
+                    present.frequency_hz,
+                    present.interphase_gap_us,
+                )
         self._current = current
 
     def _current_tuple(self) -> tuple[ChannelCommand, ...]:
         floor_ma = max(self.limits.min_amplitude_ma, 1e-12)
         return tuple(
-            self._current[e] for e in sorted(self._current)
+            self._current[e]
+            for e in sorted(self._current)
             if self._current[e].amplitude_ma >= floor_ma
         )
 
@@ -373,16 +407,16 @@ class SafetySupervisor:
         self._current = {}
         self._steady = None
         self._last_tuple = ()
-        self.events.append(SafetyEvent(int(now_ns), "emergency_stop", "command", 1.0, 0.0,
-                                       "estop"))
+        self.events.append(SafetyEvent(int(now_ns), "emergency_stop", "command", 1.0, 0.0, "estop"))
 
     def reset_emergency_stop(self, now_ns: int) -> None:
         """Release a latched emergency stop; output restarts from zero with the next command."""
         if self._estopped:
             self._estopped = False
             self._watchdog_ref_ns = None
-            self.events.append(SafetyEvent(int(now_ns), "emergency_stop_reset", "command", 0.0,
-                                           0.0, "estop"))
+            self.events.append(
+                SafetyEvent(int(now_ns), "emergency_stop_reset", "command", 0.0, 0.0, "estop")
+            )
 
     # ------------------------------------------------------------------ gate 3: pulses
     def pulse_ok(self, pulse: Pulse) -> bool:

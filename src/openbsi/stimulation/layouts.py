@@ -24,9 +24,18 @@ SURFACE_AREA_MM2 = 2500.0
 # Root order along the cord and the (side, root) of each node for 2..12 nodes: alternating
 # left / right over the walking hotspots first (Wagner 2018: L1, L3, L4, S1), then the rest.
 _NODE_SITES: tuple[tuple[str, str], ...] = (
-    ("left", "L1"), ("right", "L1"), ("left", "L3"), ("right", "L3"), ("left", "S1"),
-    ("right", "S1"), ("left", "L4"), ("right", "L4"), ("left", "L5"), ("right", "L5"),
-    ("left", "L2"), ("right", "L2"),
+    ("left", "L1"),
+    ("right", "L1"),
+    ("left", "L3"),
+    ("right", "L3"),
+    ("left", "S1"),
+    ("right", "S1"),
+    ("left", "L4"),
+    ("right", "L4"),
+    ("left", "L5"),
+    ("right", "L5"),
+    ("left", "L2"),
+    ("right", "L2"),
 )
 _ROOT_Y_MM = {"L1": 6.0, "L2": 12.0, "L3": 18.0, "L4": 30.0, "L5": 42.0, "S1": 54.0, "S2": 60.0}
 _SIDE_X_MM = {"left": -4.0, "midline": 0.0, "right": 4.0}

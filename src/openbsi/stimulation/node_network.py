@@ -45,8 +45,9 @@ class HarvestModel:
 
     def pulse_energy_uj(self, amplitude_ma: float, pulse_width_us: float) -> float:
         """Energy of one biphasic pulse drawn from the store."""
-        volts = min(max(amplitude_ma * self.tissue_resistance_kohm, self.min_voltage_v),
-                    self.max_voltage_v)
+        volts = min(
+            max(amplitude_ma * self.tissue_resistance_kohm, self.min_voltage_v), self.max_voltage_v
+        )
         # V x mA = mW; mW x us = nJ; two phases; conversion loss.
         return volts * amplitude_ma * 2.0 * pulse_width_us * 1e-3 / self.efficiency
 
@@ -99,8 +100,9 @@ class NodeScheduler:
         self.slot_ns = int(slot_us * 1000)
         self.node_id = {e.index: e.name for e in electrodes}
         self.offset_ns = {e.index: rank * self.slot_ns for rank, e in enumerate(electrodes)}
-        self.power_uw = {e.index: self.harvest.harvested_power_uw(by_id[e.name])
-                         for e in electrodes}
+        self.power_uw = {
+            e.index: self.harvest.harvested_power_uw(by_id[e.name]) for e in electrodes
+        }
         self.energy_uj = {e.index: self.harvest.store_capacity_uj for e in electrodes}
         self._energy_t_ns: dict[int, int | None] = {e.index: None for e in electrodes}
         self._busy: list[tuple[int, int]] = []  # recent transmitter slots (start, end)
@@ -173,6 +175,11 @@ class NodeScheduler:
             self._busy.append((start, end))
             if len(self._busy) > 64:
                 self._busy = self._busy[-32:]
-            placed.append(pulse if start == pulse.t_ns else Pulse(
-                start, e, pulse.amplitude_ma, pulse.pulse_width_us, pulse.interphase_gap_us))
+            placed.append(
+                pulse
+                if start == pulse.t_ns
+                else Pulse(
+                    start, e, pulse.amplitude_ma, pulse.pulse_width_us, pulse.interphase_gap_us
+                )
+            )
         return placed, rejected

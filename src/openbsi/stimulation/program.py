@@ -201,7 +201,12 @@ def program_from_dict(data: Any) -> Program:
     if version != SCHEMA_VERSION:
         raise ValueError(f"schema_version must be {SCHEMA_VERSION}, got {version!r}")
     allowed = {
-        "schema_version", "name", "backend", "description", "min_amplitude_fraction", "states"
+        "schema_version",
+        "name",
+        "backend",
+        "description",
+        "min_amplitude_fraction",
+        "states",
     }
     unknown = set(data) - allowed
     if unknown:

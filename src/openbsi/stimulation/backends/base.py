@@ -65,8 +65,13 @@ def _check_limits_within_profile(limits: Any, profile: DeviceProfile) -> None:
     """Refuse a supervisor whose limits are looser than the hardware's (when it exposes them)."""
     if limits is None:
         return
-    upper = ["max_amplitude_ma", "max_total_ma", "max_pulse_width_us", "max_frequency_hz",
-             "max_interphase_gap_us"]
+    upper = [
+        "max_amplitude_ma",
+        "max_total_ma",
+        "max_pulse_width_us",
+        "max_frequency_hz",
+        "max_interphase_gap_us",
+    ]
     if profile.max_charge_density_uc_cm2 > 0:
         upper.append("max_charge_density_uc_cm2")
     for key in upper:
@@ -219,8 +224,13 @@ class Stimulator(ABC):
                     sp = setpoints[e]
                     if scale > 0.0:
                         candidates.append(
-                            Pulse(t, e, sp.amplitude_ma * scale if scale < 1.0 else
-                                  sp.amplitude_ma, sp.pulse_width_us, sp.interphase_gap_us)
+                            Pulse(
+                                t,
+                                e,
+                                sp.amplitude_ma * scale if scale < 1.0 else sp.amplitude_ma,
+                                sp.pulse_width_us,
+                                sp.interphase_gap_us,
+                            )
                         )
                         self._last_pulse_ns[e] = t
                     self._next_ns[e] = t + period_ns(sp.frequency_hz)

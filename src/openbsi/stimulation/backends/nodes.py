@@ -47,7 +47,10 @@ class NodesStimulator(Stimulator):
         self.placements = placements if placements is not None else node_placements(layout, rng)
         assert self.profile is not None
         self.scheduler = NodeScheduler(
-            layout, self.placements, profile=self.profile, harvest=harvest,
+            layout,
+            self.placements,
+            profile=self.profile,
+            harvest=harvest,
             slot_us=slot_us,
         )
         self.rejections: deque[Rejection] = deque(maxlen=history)
