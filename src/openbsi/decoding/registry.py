@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from sklearn.base import BaseEstimator
 
+from openbsi.decoding.baselines import BandPowerLDA, KalmanDecoder
 from openbsi.decoding.mslm import MarkovSwitchingDecoder
 
 
@@ -21,6 +22,8 @@ def _mslm_nohmm(**params) -> BaseEstimator:
 DECODERS: dict[str, Callable[..., BaseEstimator]] = {
     "mslm": _mslm,
     "mslm_nohmm": _mslm_nohmm,
+    "bandpower_lda": BandPowerLDA,
+    "kalman": KalmanDecoder,
 }
 
 
