@@ -56,3 +56,13 @@ def test_stream_mismatch_names_each_problem(tmp_path):
         model.check_stream(FeatureConfig(notch_hz=60.0), 500.0, 8)
     message = str(err.value)
     assert "notch_hz" in message and "channel count" in message
+
+
+def test_load_checks_stream_and_model_acts_as_decoder(tmp_path):
+    dec, X = _fitted("mslm")
+    path = save_model(tmp_path / "m.obsi", dec, FeatureConfig(), 586.0, 4)
+    with pytest.raises(ModelFileError, match="channel count"):
+        load_model(path, feature_config=FeatureConfig(), sfreq_hz=586.0, n_channels=64)
+    model = load_model(path, feature_config=FeatureConfig(), sfreq_hz=586.0, n_channels=4)
+    model.reset_filter()
+    np.testing.assert_allclose(model.step(X[0])[0], dec.predict_proba(X[:1])[0])

@@ -97,6 +97,12 @@ class Model:
     n_channels: int
     metadata: dict
 
+    def __getattr__(self, name: str):
+        """A Model can be used as its decoder (step, reset_filter, predict_proba, ...)."""
+        if name.startswith("__") or name == "decoder":
+            raise AttributeError(name)
+        return getattr(self.decoder, name)
+
     def check_stream(self, feature_config: FeatureConfig, sfreq_hz: float, n_channels: int):
         """ModelFileError naming every mismatch between this model and a stream."""
         problems = []
@@ -157,8 +163,15 @@ def save_model(
     return path
 
 
-def load_model(path: str | os.PathLike) -> Model:
-    """Read and verify a model file (magic, version, checksum)."""
+def load_model(
+    path: str | os.PathLike,
+    *,
+    feature_config: FeatureConfig | None = None,
+    sfreq_hz: float | None = None,
+    n_channels: int | None = None,
+) -> Model:
+    """Read and verify a model file (magic, version, checksum); if the stream is described
+    (any of feature_config, sfreq_hz, n_channels), also check that it matches."""
     raw = Path(path).read_bytes()
     if not raw.startswith(MAGIC):
         raise ModelFileError(f"{path} is not an OpenBSI model file (bad magic bytes)")
@@ -184,4 +197,11 @@ def load_model(path: str | os.PathLike) -> Model:
     decoder = cls(**_decode(body["params"], arrays))
     decoder.__dict__.update(_decode(body["state"], arrays))
     config = FeatureConfig.from_dict(_decode(body["feature_config"], arrays))
-    return Model(decoder, config, body["sfreq_hz"], body["n_channels"], body["metadata"])
+    model = Model(decoder, config, body["sfreq_hz"], body["n_channels"], body["metadata"])
+    if feature_config is not None or sfreq_hz is not None or n_channels is not None:
+        model.check_stream(
+            feature_config if feature_config is not None else model.feature_config,
+            sfreq_hz if sfreq_hz is not None else model.sfreq_hz,
+            n_channels if n_channels is not None else model.n_channels,
+        )
+    return model
