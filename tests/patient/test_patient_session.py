@@ -45,3 +45,25 @@ def test_alternating_schedule_steps() -> None:
     result = run_patient(vp, 10.0, pulse_source=train_source(sched), keep_ecog=False)
     assert result.ecog_uv is None and len(result.pulses) == 200
     assert vp.gait_summary().steps >= 6
+
+
+def test_isolated_pulses_evoke_a_contralateral_cortical_response_at_90_170_ms() -> None:
+    script = IntentScript((IntentBlock(0, 12, "rest", 0.0),))
+    left_l3 = find_electrode(PADDLE_16, "left", "L3").index
+    onsets = np.arange(1.0, 11.0, 0.5)  # 2 Hz: responses do not adapt
+    schedule = [(t, t + 0.001, left_l3, 6.0) for t in onsets]
+    quiet = run_patient(VirtualPatient(script, np.random.default_rng(3)), 12.0)
+    stim_patient = VirtualPatient(script, np.random.default_rng(3))
+    stim = run_patient(stim_patient, 12.0, pulse_source=train_source(schedule))
+    assert quiet.ecog_uv is not None and stim.ecog_uv is not None
+    diff = stim.ecog_uv - quiet.ecog_uv  # same noise: only what the pulses added
+    fs = 586.0
+    groups = np.array([m["group"] for m in stim_patient.info.channel_meta])
+    lags = np.arange(int(0.3 * fs))
+    epochs = np.array([diff[:, round(t * fs) + lags] for t in onsets])  # (n, ch, lag)
+    right = epochs[:, groups == "right"].mean(axis=(0, 1))  # left leg -> right hemisphere
+    left = epochs[:, groups == "left"].mean(axis=(0, 1))
+    after_artifact = lags > int(0.05 * fs)
+    trough = lags[after_artifact][np.argmin(right[after_artifact])] / fs
+    assert 0.09 <= trough <= 0.17
+    assert abs(right[after_artifact].min()) > 3 * abs(left[after_artifact].min())

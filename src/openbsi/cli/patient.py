@@ -25,8 +25,11 @@ def profiles(
     """List the named virtual patients."""
     rows = [
         {
-            "name": p.name, "default": p.name == DEFAULT_PROFILE, "description": p.description,
-            "level": p.lesion.level, "ais": p.lesion.ais,
+            "name": p.name,
+            "default": p.name == DEFAULT_PROFILE,
+            "description": p.description,
+            "level": p.lesion.level,
+            "ais": p.lesion.ais,
             "spared_fraction": p.lesion.descending_fraction,
             "body_weight_support": p.body.body_weight_support,
             "belt_speed_m_s": p.body.belt_speed_m_s,
@@ -41,8 +44,14 @@ def profiles(
         table.add_column(col)
     for r in rows:
         name = r["name"] + (" (default)" if r["default"] else "")
-        table.add_row(name, r["level"], r["ais"], f"{r['spared_fraction']:.2f}",
-                      f"{r['body_weight_support']:.0%}", r["description"])
+        table.add_row(
+            name,
+            r["level"],
+            r["ais"],
+            f"{r['spared_fraction']:.2f}",
+            f"{r['body_weight_support']:.0%}",
+            r["description"],
+        )
     console.print(table)
 
 
@@ -66,25 +75,36 @@ def recruitment(
     p = get_profile(profile)
     amp = np.linspace(0.0, max_ma, points)
     curves = layout_recruitment_curves(
-        amp, PADDLE_16, side=side, pulse_width_us=pulse_width_us,
+        amp,
+        PADDLE_16,
+        side=side,
+        pulse_width_us=pulse_width_us,
         threshold_scale=p.spinal.threshold_scale,
     )
     roots = {
-        root: {"electrode": c["electrode"], "amplitude_ma": amp.round(4).tolist(),
-               **{f: np.round(c[f], 5).tolist() for f in ("Ia", "II", "motor")}}
+        root: {
+            "electrode": c["electrode"],
+            "amplitude_ma": amp.round(4).tolist(),
+            **{f: np.round(c[f], 5).tolist() for f in ("Ia", "II", "motor")},
+        }
         for root, c in curves.items()
     }
     if as_json:
-        typer.echo(json.dumps({"profile": p.name, "side": side, "pulse_width_us": pulse_width_us,
-                               "roots": roots}))
+        typer.echo(
+            json.dumps(
+                {"profile": p.name, "side": side, "pulse_width_us": pulse_width_us, "roots": roots}
+            )
+        )
         return
     table = Table(title=f"recruitment onsets (5 %), {p.name}, {side} roots, {pulse_width_us} us")
     for col in ("root", "contact", "Ia mA", "II mA", "motor mA"):
         table.add_column(col)
     for root, c in roots.items():
+
         def onset(values: list[float]) -> str:
             above = np.flatnonzero(np.asarray(values) >= 0.05)
             return f"{amp[above[0]]:.2f}" if above.size else f"> {max_ma}"
+
         table.add_row(root, c["electrode"], onset(c["Ia"]), onset(c["II"]), onset(c["motor"]))
     console.print(table)
 
@@ -134,10 +154,15 @@ def simulate(
     out: Annotated[Path, typer.Option("--out", help="NWB file to write")],
     profile: Annotated[str, typer.Option("--profile", help="profile name")] = DEFAULT_PROFILE,
     seconds: Annotated[float, typer.Option("--seconds", help="simulated s")] = 30.0,
-    program: Annotated[Path | None, typer.Option(
-        "--program", help="stimulation program (YAML), driven by the cue (ideal decoder)")] = None,
+    program: Annotated[
+        Path | None,
+        typer.Option(
+            "--program", help="stimulation program (YAML), driven by the cue (ideal decoder)"
+        ),
+    ] = None,
     script: Annotated[str, typer.Option("--script", help="walking, calibration or rest")] = (
-        "walking"),
+        "walking"
+    ),
     body: Annotated[str, typer.Option("--body", help="reduced or mujoco")] = "reduced",
     seed: Annotated[int, typer.Option("--seed")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
@@ -158,27 +183,44 @@ def simulate(
     out.parent.mkdir(parents=True, exist_ok=True)
     rng_script, rng_patient = np.random.default_rng(seed).spawn(2)
     intent = _script(script, seconds, rng_script)
-    patient = VirtualPatient(intent, rng_patient, profile=get_profile(profile),
-                             electrodes=PADDLE_16, body=body)
+    patient = VirtualPatient(
+        intent, rng_patient, profile=get_profile(profile), electrodes=PADDLE_16, body=body
+    )
     source = None if program is None else _program_source(program, intent, PADDLE_16)
     result = run_patient(patient, intent.duration_s, pulse_source=source)
     assert result.ecog_uv is not None
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".patient-sim-") as tmp:
-        rec = SessionRecorder(Path(tmp), patient.info, description="openbsi patient simulate",
-                              meta={"profile": profile, "seed": seed, "script": script,
-                                    "program": str(program) if program else "", "body": body})
+        rec = SessionRecorder(
+            Path(tmp),
+            patient.info,
+            description="openbsi patient simulate",
+            meta={
+                "profile": profile,
+                "seed": seed,
+                "script": script,
+                "program": str(program) if program else "",
+                "body": body,
+            },
+        )
         _record(rec, patient, intent, result)
         rec.close()
         log_to_nwb(rec.path, out)
     summary = asdict(patient.gait_summary())
-    payload = {"nwb": str(out), "profile": profile, "simulated_s": result.duration_s,
-               "pulses": len(result.pulses), "gait": summary}
+    payload = {
+        "nwb": str(out),
+        "profile": profile,
+        "simulated_s": result.duration_s,
+        "pulses": len(result.pulses),
+        "gait": summary,
+    }
     if as_json:
         typer.echo(json.dumps(payload))
         return
-    console.print(f"wrote {out}: {result.duration_s:.1f} s, {len(result.pulses)} pulses, "
-                  f"{summary['steps']} steps ({summary['failed_steps']} failed), "
-                  f"step length {summary['step_length_m']:.2f} m")
+    console.print(
+        f"wrote {out}: {result.duration_s:.1f} s, {len(result.pulses)} pulses, "
+        f"{summary['steps']} steps ({summary['failed_steps']} failed), "
+        f"step length {summary['step_length_m']:.2f} m"
+    )
 
 
 def _record(rec, patient, intent, result) -> None:
@@ -186,14 +228,18 @@ def _record(rec, patient, intent, result) -> None:
     tick = round(0.1 * fs)
     ecog = result.ecog_uv
     for first in range(0, ecog.shape[1], tick):
-        rec.ecog(ecog[:, first:first + tick], first / fs, round(first / fs * 1e9))
+        rec.ecog(ecog[:, first : first + tick], first / fs, round(first / fs * 1e9))
     for block in intent.blocks:
         rec.intent(block.start_s, block.stop_s, block.state, block.amplitude)
     rec.stimulation_electrodes([asdict(e) for e in patient.electrodes])
     if result.pulses:
         p = result.pulses
-        rec.pulses(np.array([x.t_ns for x in p]) / 1e9, np.array([x.electrode for x in p]),
-                   np.array([x.amplitude_ma for x in p]), np.array([x.pulse_width_us for x in p]))
+        rec.pulses(
+            np.array([x.t_ns for x in p]) / 1e9,
+            np.array([x.electrode for x in p]),
+            np.array([x.amplitude_ma for x in p]),
+            np.array([x.pulse_width_us for x in p]),
+        )
     for step in patient.step_events():
         rec.gait_event(step.t_s, step.side, step.length_m, step.clearance_m, step.failed)
     trace = patient.trace()
@@ -220,26 +266,41 @@ def bench_patient(
     script = walking_script(seconds, rng_script)
     patient = VirtualPatient(script, rng_patient, profile=profile, body=body)
     schedule = alternating_hip_schedule(
-        seconds, find_electrode(PADDLE_16, "left", "L1").index,
+        seconds,
+        find_electrode(PADDLE_16, "left", "L1").index,
         find_electrode(PADDLE_16, "right", "L1").index,
     )
     result = run_patient(patient, seconds, pulse_source=train_source(schedule), keep_ecog=False)
     wall = result.total_wall_s
-    parts = [{"name": name, "wall_s": round(w, 4),
-              "realtime_factor": round(result.duration_s / w, 1) if w > 0 else None}
-             for name, w in result.wall_s.items()]
-    payload = {"simulated_s": result.duration_s, "wall_s": round(wall, 4),
-               "realtime_factor": round(result.duration_s / wall, 1), "parts": parts,
-               "cpu_s": round(result.cpu_s, 4),
-               "cpu_realtime_factor": round(result.duration_s / max(result.cpu_s, 1e-9), 1),
-               "body": body, "profile": profile, "steps": patient.gait_summary().steps,
-               "channels": patient.info.n_channels, "fs_hz": patient.info.sfreq_hz}
+    parts = [
+        {
+            "name": name,
+            "wall_s": round(w, 4),
+            "realtime_factor": round(result.duration_s / w, 1) if w > 0 else None,
+        }
+        for name, w in result.wall_s.items()
+    ]
+    payload = {
+        "simulated_s": result.duration_s,
+        "wall_s": round(wall, 4),
+        "realtime_factor": round(result.duration_s / wall, 1),
+        "parts": parts,
+        "cpu_s": round(result.cpu_s, 4),
+        "cpu_realtime_factor": round(result.duration_s / max(result.cpu_s, 1e-9), 1),
+        "body": body,
+        "profile": profile,
+        "steps": patient.gait_summary().steps,
+        "channels": patient.info.n_channels,
+        "fs_hz": patient.info.sfreq_hz,
+    }
     if as_json:
         typer.echo(json.dumps(payload))
         return
-    console.print(f"{result.duration_s:.0f} s simulated in {wall:.2f} s: "
-                  f"{payload['realtime_factor']}x real time ({body} body); CPU time "
-                  f"{result.cpu_s:.2f} s ({payload['cpu_realtime_factor']}x)")
+    console.print(
+        f"{result.duration_s:.0f} s simulated in {wall:.2f} s: "
+        f"{payload['realtime_factor']}x real time ({body} body); CPU time "
+        f"{result.cpu_s:.2f} s ({payload['cpu_realtime_factor']}x)"
+    )
     for part in parts:
         console.print(f"  {part['name']}: {part['wall_s']} s ({part['realtime_factor']}x)")
 
@@ -247,6 +308,7 @@ def bench_patient(
 # ---------------------------------------------------------------------------------------------
 # Validation figures (docs/virtual-patient.md); analysis uses scipy.signal.welch, not generator
 # code.
+
 
 def _ratio(move: np.ndarray, rest: np.ndarray, band: np.ndarray) -> float:
     return float(np.median(move[:, band].mean(axis=1) / rest[:, band].mean(axis=1)))
@@ -262,8 +324,8 @@ def _fig_spectra(plt, out: Path, rng: np.random.Generator) -> dict:
     script = IntentScript((IntentBlock(0, 60, "rest", 0.0), IntentBlock(60, 120, "left_knee", 1.0)))
     cortex = VirtualCortex(script, rng)
     x = cortex.read(int(120 * fs))
-    f, rest = signal.welch(x[:, int(2 * fs):int(60 * fs)], fs=fs, nperseg=1024)
-    _, move = signal.welch(x[:, int(62 * fs):], fs=fs, nperseg=1024)
+    f, rest = signal.welch(x[:, int(2 * fs) : int(60 * fs)], fs=fs, nperseg=1024)
+    _, move = signal.welch(x[:, int(62 * fs) :], fs=fs, nperseg=1024)
     tuned = [i for i, m in enumerate(cortex.info.channel_meta) if m["tuned_to"] == "left_knee"]
     mean = rest.mean(axis=0)
 
@@ -273,8 +335,11 @@ def _fig_spectra(plt, out: Path, rng: np.random.Generator) -> dict:
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     ax[0].loglog(f[1:], mean[1:], label="all channels, rest")
-    ax[0].set(xlabel="Hz", ylabel="uV^2/Hz", title=f"slope 3-10 Hz {slope(3, 10):.1f}, "
-              f"100-200 Hz {slope(100, 200):.1f}")
+    ax[0].set(
+        xlabel="Hz",
+        ylabel="uV^2/Hz",
+        title=f"slope 3-10 Hz {slope(3, 10):.1f}, 100-200 Hz {slope(100, 200):.1f}",
+    )
     ax[0].axvline(70, ls="--", c="gray")
     ax[1].loglog(f[1:], rest[tuned].mean(axis=0)[1:], label="rest")
     ax[1].loglog(f[1:], move[tuned].mean(axis=0)[1:], label="left knee")
@@ -285,7 +350,8 @@ def _fig_spectra(plt, out: Path, rng: np.random.Generator) -> dict:
     plt.close(fig)
     hg, beta = (f >= 70) & (f <= 150), (f >= 13) & (f <= 30)
     return {
-        "slope_3_10": slope(3, 10), "slope_100_200": slope(100, 200),
+        "slope_3_10": slope(3, 10),
+        "slope_100_200": slope(100, 200),
         "hg_ratio_median": _ratio(move[tuned], rest[tuned], hg),
         "beta_ratio_median": _ratio(move[tuned], rest[tuned], beta),
     }
@@ -305,8 +371,11 @@ def _fig_tuning(plt, out: Path, rng: np.random.Generator) -> None:
     for s in STATES[1:]:
         ax.scatter([], [], color=colors[s], label=s)
     ax.axvline(0, c="k", lw=0.5)
-    ax.set(xlabel="mediolateral mm (left hemisphere < 0 < right)", ylabel="rostrocaudal mm",
-           title="contact tuning (high-gamma), bsi-walker")
+    ax.set(
+        xlabel="mediolateral mm (left hemisphere < 0 < right)",
+        ylabel="rostrocaudal mm",
+        title="contact tuning (high-gamma), bsi-walker",
+    )
     ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     fig.tight_layout()
     fig.savefig(out / "patient_tuning.png", dpi=110)
@@ -339,14 +408,18 @@ def _fig_gait(plt, out: Path, rng: np.random.Generator, body: str = "reduced") -
 
     seconds = 12.0
     script = IntentScript((IntentBlock(0, seconds, "rest", 0.0),))
-    sched = alternating_hip_schedule(seconds, find_electrode(PADDLE_16, "left", "L1").index,
-                                     find_electrode(PADDLE_16, "right", "L1").index)
+    sched = alternating_hip_schedule(
+        seconds,
+        find_electrode(PADDLE_16, "left", "L1").index,
+        find_electrode(PADDLE_16, "right", "L1").index,
+    )
     result = {}
     fig, axes = plt.subplots(4, 2, figsize=(11, 8), sharex=True)
     for col, stim in enumerate((False, True)):
         vp = VirtualPatient(script, rng, profile="complete-thoracic", body=body)
-        run_patient(vp, seconds, pulse_source=train_source(sched) if stim else None,
-                    keep_ecog=False)
+        run_patient(
+            vp, seconds, pulse_source=train_source(sched) if stim else None, keep_ecog=False
+        )
         tr = vp.trace()
         summary = vp.gait_summary()
         result["stimulated" if stim else "no_stimulation"] = summary.__dict__
@@ -358,15 +431,19 @@ def _fig_gait(plt, out: Path, rng: np.random.Generator, body: str = "reduced") -
         for ev in vp.step_events():
             axes[2, col].axvline(ev.t_s, c="r" if ev.failed else "g", lw=0.8)
         axes[2, col].axhline(0.10, c="gray", ls=":")
-        axes[0, col].set_title(f"{body} body, " + ("L1 trains, " if stim else "no stimulation, ")
-                               + f"{summary.steps} steps, {summary.failed_steps} failed")
+        axes[0, col].set_title(
+            f"{body} body, "
+            + ("L1 trains, " if stim else "no stimulation, ")
+            + f"{summary.steps} steps, {summary.failed_steps} failed"
+        )
         for ax, label in zip(axes[:, col], ("rad", "rad", "m", "EMG"), strict=True):
             ax.set_ylabel(label)
             ax.legend(fontsize=7)
         axes[3, col].set_xlabel("s")
     fig.tight_layout()
-    fig.savefig(out / ("patient_gait.png" if body == "reduced" else f"patient_gait_{body}.png"),
-                dpi=110)
+    fig.savefig(
+        out / ("patient_gait.png" if body == "reduced" else f"patient_gait_{body}.png"), dpi=110
+    )
     plt.close(fig)
     return result
 
@@ -378,20 +455,66 @@ def _fig_collision(plt, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.2))
     for conduction, label in ((0.016, "human (16 ms)"), (0.002, "rat (2 ms)")):
         for r in (1.0, 0.5):
-            ax.plot(f, erased_fraction(f, r, conduction_s=conduction),
-                    label=f"{label}, {int(r * 100)} % recruited")
-    ax.set(xlabel="EES frequency (Hz)", ylabel="natural Ia spikes erased",
-           title="antidromic collision (Formento 2018)")
+            ax.plot(
+                f,
+                erased_fraction(f, r, conduction_s=conduction),
+                label=f"{label}, {int(r * 100)} % recruited",
+            )
+    ax.set(
+        xlabel="EES frequency (Hz)",
+        ylabel="natural Ia spikes erased",
+        title="antidromic collision (Formento 2018)",
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "patient_collision.png", dpi=110)
     plt.close(fig)
 
 
+def _fig_evoked(plt, out: Path, seed: int) -> dict:
+    from scipy import signal
+
+    from openbsi.patient.intent import IntentBlock, IntentScript
+    from openbsi.patient.session import run_patient, train_source
+    from openbsi.patient.virtual import VirtualPatient
+    from openbsi.stimulation.electrodes import PADDLE_16, find_electrode
+
+    fs, seconds = 586.0, 82.0
+    script = IntentScript((IntentBlock(0, seconds, "rest", 0.0),))
+    onsets = np.arange(1.0, seconds - 1.0, 0.5)
+    left_l3 = find_electrode(PADDLE_16, "left", "L3").index
+    schedule = [(t, t + 0.001, left_l3, 6.0) for t in onsets]
+    patient = VirtualPatient(script, np.random.default_rng(seed))
+    stim = run_patient(patient, seconds, pulse_source=train_source(schedule))
+    assert stim.ecog_uv is not None
+    # Standard evoked-potential filtering (3-40 Hz, zero phase) of the raw ECoG.
+    raw = signal.sosfiltfilt(signal.butter(2, (3.0, 40.0), "bandpass", fs=fs, output="sos"),
+                             stim.ecog_uv, axis=1)
+    lags = np.arange(int(-0.05 * fs), int(0.3 * fs))
+    groups = np.array([m["group"] for m in patient.info.channel_meta])
+    medial = np.array([abs(m["x_mm"]) <= 10.0 for m in patient.info.channel_meta])
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    result = {}
+    for hemi in ("right", "left"):
+        chans = (groups == hemi) & medial
+        epochs = np.array([raw[chans][:, round(t * fs) + lags] for t in onsets])
+        mean = epochs.mean(axis=(0, 1))
+        ax.plot(lags / fs * 1e3, mean, label=f"{hemi} hemisphere, medial contacts")
+        late = lags > int(0.05 * fs)
+        result[f"{hemi}_trough_ms"] = float(lags[late][np.argmin(mean[late])] / fs * 1e3)
+    ax.axvspan(90, 170, color="gray", alpha=0.2, label="90-170 ms (Wagner 2018)")
+    ax.set(xlabel="ms after pulse (left L3, 6 mA, 2 Hz)", ylabel="uV",
+           title=f"evoked response, {len(onsets)} pulses (ECoG, 3-40 Hz)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "patient_evoked.png", dpi=110)
+    plt.close(fig)
+    return result
+
+
 @patient_app.command("figures")
 def figures(
-    out: Annotated[Path, typer.Option("--out", help="folder for the PNG files")] = Path(
-        "docs/img"),
+    out: Annotated[Path, typer.Option("--out", help="folder for the PNG files")] = Path("docs/img"),
     seed: Annotated[int, typer.Option("--seed")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
@@ -409,6 +532,7 @@ def figures(
     values["gait"] = _fig_gait(plt, out, rngs[2])
     values["gait_mujoco"] = _fig_gait(plt, out, rngs[3], body="mujoco")
     _fig_collision(plt, out)
+    values["evoked"] = _fig_evoked(plt, out, seed)
     if as_json:
         typer.echo(json.dumps(values))
         return

@@ -13,6 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from openbsi.patient.cortex_evoked import (
+    SEP_LATENCY_RANGE_S,
+    FutureWaveform,
+    adapted,
+    sep_kernel,
+)
 from openbsi.patient.cortex_grid import (
     GridLayout,
     bilateral_grid,
@@ -96,7 +102,16 @@ class VirtualCortex:
         self._sample = 0
         # Per-channel artifact gain: mostly common polarity, varying with contact position.
         self._artifact_gain = anatomy.uniform(0.5, 1.5, n)
-        self._artifact = np.zeros(0)  # future artifact waveform, from the next unread sample
+        self._artifact = FutureWaveform()  # common far-field artifact
+        # Evoked responses per hemisphere, weighted toward the medial (leg) contacts.
+        self._evoked = {"left": FutureWaveform(), "right": FutureWaveform()}
+        self._sep_latency_s = float(anatomy.uniform(*SEP_LATENCY_RANGE_S))
+        self._sep_kernel = sep_kernel(self.fs_hz, self._sep_latency_s)
+        dist = np.abs(self.layout.x_mm)
+        medial = np.exp(-dist / 20.0)
+        groups = np.array(self.layout.group)
+        self._evoked_weight = {h: np.where(groups == h, medial, 0.0) for h in ("left", "right")}
+        self._last_volley_s = {"left": -np.inf, "right": -np.inf}
         self.late_pulses = 0  # pulses whose artifact fell on samples already read
         self.info = StreamInfo(
             name=f"virtual-ecog-{self.profile.name}",
@@ -192,24 +207,18 @@ class VirtualCortex:
         scale = np.array([pl.amplitude_ma * pl.pulse_width_us / 300.0 for pl in pulses])
         late = k < 0
         self.late_pulses += int(late.sum())
-        k, scale = k[~late], scale[~late] * p.stim_artifact_uv_per_ma
-        if k.size == 0:
-            return
-        need = int(k.max()) + ARTIFACT_KERNEL.size
-        if need > self._artifact.size:
-            self._artifact = np.pad(self._artifact, (0, need - self._artifact.size))
-        train = np.zeros(int(k.max()) + 1)
-        np.add.at(train, k, scale)
-        self._artifact[:need] += np.convolve(train, ARTIFACT_KERNEL)[:need]
+        self._artifact.add(k[~late], scale[~late] * p.stim_artifact_uv_per_ma, ARTIFACT_KERNEL)
 
-    def _take_artifact(self, n_samples: int) -> np.ndarray | None:
-        if self._artifact.size == 0:
-            return None
-        out = np.zeros(n_samples)
-        m = min(n_samples, self._artifact.size)
-        out[:m] = self._artifact[:m]
-        self._artifact = self._artifact[m:]
-        return out
+    def add_evoked(self, t_s: np.ndarray, volley: dict[str, np.ndarray]) -> None:
+        """Cortical responses to afferent volleys: volley[side] = share of that leg's Ia
+        afferents each pulse recruited; the response appears on the opposite hemisphere."""
+        t = np.asarray(t_s, dtype=float)
+        k = np.round(t * self.fs_hz).astype(int) - self._sample
+        for leg, hemisphere in (("left", "right"), ("right", "left")):
+            amp, self._last_volley_s[leg] = adapted(t, np.asarray(volley[leg], dtype=float),
+                                                    self._last_volley_s[leg])
+            keep = (k >= 0) & (amp > 1e-4)
+            self._evoked[hemisphere].add(k[keep], amp[keep], self._sep_kernel)
 
     def read(self, n_samples: int) -> np.ndarray:
         """Next n_samples of ECoG, (64, n_samples) float64 in microvolts."""
@@ -228,9 +237,13 @@ class VirtualCortex:
         x += line_noise(self._sample, n_samples, self.fs_hz, self._line_amp, self._line_phase,
                         p.line_hz)
         x += p.noise_uv * rng.standard_normal((n, n_samples))
-        artifact = self._take_artifact(n_samples)
+        artifact = self._artifact.take(n_samples)
         if artifact is not None:
             x += self._artifact_gain[:, None] * artifact[None, :]
+        for hemisphere, wave in self._evoked.items():
+            evoked = wave.take(n_samples)
+            if evoked is not None:
+                x += self._evoked_weight[hemisphere][:, None] * evoked[None, :]
         if self._bad.any():
             x[self._bad] = self._bad_signal(int(self._bad.sum()), n_samples, rng)
         self._sample += n_samples

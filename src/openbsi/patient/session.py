@@ -53,15 +53,21 @@ def run_patient(
     n_read = 0
     n_ticks = round(duration_s / tick_s)
     cpu_start = time.process_time()
-    for tick in range(n_ticks):
+    for tick in range(n_ticks + 1):
+        # As in the closed loop: at time t0 the ECoG up to t0 is read (and decoded), then the
+        # stimulator emits the pulses of [t0, t1) and the body integrates to t1.
         t0, t1 = tick * tick_s, (tick + 1) * tick_s
         start = time.perf_counter()
-        n_due = round(t1 * fs) - n_read
-        chunk = patient.read_ecog(n_due)
-        n_read += n_due
-        if keep_ecog:
-            chunks.append(chunk)
+        n_due = round(t0 * fs) - n_read
+        if n_due > 0:
+            chunk = patient.read_ecog(n_due)
+            n_read += n_due
+            if keep_ecog:
+                chunks.append(chunk)
         mid = time.perf_counter()
+        wall["cortex"] += mid - start
+        if tick == n_ticks:
+            break
         emitted = list(pulse_source(t0, t1)) if pulse_source is not None else []
         if emitted:
             patient.receive_pulses(emitted)
@@ -69,11 +75,10 @@ def run_patient(
         stim_done = time.perf_counter()
         patient.advance(t1)
         end = time.perf_counter()
-        wall["cortex"] += mid - start
         wall["stimulation"] += stim_done - mid
         wall["spinal_body"] += end - stim_done
-    ecog = np.concatenate(chunks, axis=1) if keep_ecog and chunks else None
     cpu = time.process_time() - cpu_start
+    ecog = np.concatenate(chunks, axis=1) if keep_ecog and chunks else None
     return SimulationResult(n_ticks * tick_s, ecog, pulses, wall, cpu)
 
 

@@ -193,9 +193,11 @@ class SpinalCord:
         ia_share = (rec["Ia"] @ self._w) / np.maximum(self._w.sum(axis=0), 1e-9)
         return t_s, reflex, direct, np.clip(ia_share, 0.0, 1.0)
 
-    def receive(self, pulses: Sequence[Pulse]) -> None:
+    def receive(self, pulses: Sequence[Pulse]) -> tuple[np.ndarray, np.ndarray]:
+        """Queue the motor responses to these pulses; returns (onset t_s, Ia share per pool)
+        for each pulse (what the cortex's evoked responses and collision models need)."""
         if len(pulses) == 0:
-            return
+            return np.zeros(0), np.zeros((0, 2 * len(MUSCLES)))
         t_s, reflex, direct, ia_share = self.evoked(pulses)
         self.n_pulses += len(pulses)
         keep_recent = self._recent_t >= t_s.min() - 1.0
@@ -212,6 +214,7 @@ class SpinalCord:
         self._pend_t = np.concatenate([self._pend_t, t_reflex[keep_r], t_direct[keep_d]])
         self._pend_pool = np.concatenate([self._pend_pool, pools[keep_r], pools[keep_d]])
         self._pend_v = np.concatenate([self._pend_v, reflex_part[keep_r], direct.ravel()[keep_d]])
+        return t_s, ia_share
 
     def ia_drive(self, t0_s: float, t1_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Per pool over [t0, t1): (EES pulse rate that recruits its Ia fibres, Hz; mean share

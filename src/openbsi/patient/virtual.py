@@ -136,8 +136,11 @@ class VirtualPatient:
         return self._n_steps * BODY_DT_S
 
     def receive_pulses(self, pulses: Sequence[Pulse]) -> None:
-        self.spinal.receive(pulses)
+        t_s, ia_share = self.spinal.receive(pulses)
         self.cortex.add_pulses(list(pulses))
+        n = len(MUSCLES)
+        self.cortex.add_evoked(t_s, {"left": ia_share[:, :n].mean(axis=1),
+                                     "right": ia_share[:, n:].mean(axis=1)})
         self._pulse_log.extend(pulses)
 
     def pulses_received(self) -> list[Pulse]:
