@@ -123,3 +123,47 @@ def test_hello_encoding_round_trip_and_rejects() -> None:
     bad_role = bytearray(message)
     bad_role[len(b"OBSI-HELLO1")] = 9
     assert Hello.from_bytes(bytes(bad_role)) is None
+
+
+def _scripted_base(sent: list[bytes], batch: list[str]):
+    """A base station that answers the implant's first hello with one batch: its hello, then
+    `batch` items ("confirm", or a data payload), all sealed with the derived keys."""
+    from openbsi.link import LinkEndpoint
+    from openbsi.link.handshake import CONFIRM_PAYLOAD, KIND_CONFIRM, KIND_DATA, wrap
+    from openbsi.link.pairing import derive_session_keys
+
+    me = PairingParty.create(lambda n: b"\x05" * n)
+    state = {"done": False}
+
+    def receive() -> list[bytes]:
+        if state["done"] or not sent:
+            return []
+        parsed = Hello.from_bytes(sent[0])
+        assert parsed is not None and parsed[0] == "implant"
+        keys = derive_session_keys(me, parsed[1], initiator=True)
+        base = LinkEndpoint(keys.send_key, keys.receive_key, role="base")
+        now = time.monotonic_ns()
+        out = [me.hello().to_bytes("base")]
+        for item in batch:
+            if item == "confirm":
+                out.append(base.seal(wrap(KIND_CONFIRM, CONFIRM_PAYLOAD), now))
+            else:
+                out.append(base.seal(wrap(KIND_DATA, item.encode()), now))
+        state["done"] = True
+        return out
+
+    return receive
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [["confirm", "cmd1", "cmd2"], ["cmd1", "cmd2"], ["confirm", "confirm", "cmd1", "cmd2"]],
+)
+def test_commands_sent_right_after_pairing_are_not_lost(batch: list[str]) -> None:
+    sent: list[bytes] = []
+    end = RadioEnd.pair(
+        sent.append, _scripted_base(sent, batch), role="implant", timeout_s=2.0, resend_s=0.01
+    )
+    got = [d.payload for d in end.receive_down(time.monotonic_ns())]
+    assert got == [b"cmd1", b"cmd2"]
+    assert end.endpoint.stats.rejected == 0

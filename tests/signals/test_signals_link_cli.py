@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from openbsi.link import RadioEnd, handshake
+from openbsi.link import RadioEnd
 from openbsi.runtime.command_codec import encode_command
 from openbsi.signals.lsl import LslByteLink
 from openbsi.stimulation.types import ChannelCommand, StimCommand
@@ -34,8 +34,8 @@ def test_commands_cross_an_authenticated_lsl_link_to_the_patient_process() -> No
     transport = None
     try:
         transport = LslByteLink(name, "base", timeout_s=30.0)
-        endpoint = handshake(transport.send, transport.receive, role="base", timeout_s=30.0)
-        base = RadioEnd(endpoint, transport.send, transport.receive)
+        base = RadioEnd.pair(transport.send, transport.receive, role="base", timeout_s=30.0)
+        endpoint = base.endpoint
         captured: list[bytes] = []
         real_send = transport.send
 

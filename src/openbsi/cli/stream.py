@@ -237,7 +237,7 @@ class _LinkedImplant:
         self._pairing.start()
 
     def _pair(self) -> None:
-        from openbsi.link import PairingError, RadioEnd, handshake
+        from openbsi.link import PairingError, RadioEnd
         from openbsi.runtime.implant import Implant
         from openbsi.safety.limits import SafetyLimits
         from openbsi.safety.supervisor import SafetySupervisor
@@ -258,16 +258,17 @@ class _LinkedImplant:
             self.transport = transport = LslByteLink(
                 self.name, "implant", timeout_s=self.PAIRING_TIMEOUT_S
             )
-            endpoint = handshake(
+            radio = RadioEnd.pair(
                 transport.send, transport.receive, role="implant", timeout_s=self.PAIRING_TIMEOUT_S
             )
         except (PairingError, ValueError) as error:
             self.error = str(error)
             console.print(f"[red]--link {self.name}: {error}[/red]")
             return
-        self.radio = RadioEnd(endpoint, transport.send, transport.receive)
-        self.implant = Implant(self.radio, stimulator, limits)
-        console.print(f"paired over LSL link {self.name}: code {endpoint.confirmation_code}")
+        self.radio = radio
+        self.implant = Implant(radio, stimulator, limits)
+        code = radio.endpoint.confirmation_code
+        console.print(f"paired over LSL link {self.name}: code {code}")
 
     def _feel(self, pulses: list) -> None:
         from dataclasses import replace

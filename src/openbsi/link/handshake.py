@@ -53,12 +53,17 @@ def handshake(
     sleep_s: Callable[[float], None] = time.sleep,
     max_age_ms: float = DEFAULT_MAX_AGE_MS,
     window_size: int = 64,
+    on_data: Callable[[bytes, int], None] | None = None,
+    leftovers: list[bytes] | None = None,
 ) -> LinkEndpoint:
     """Pair with the peer behind send/receive; returns this side's endpoint.
 
     receive() must return every message that arrived since the last call (possibly none).
-    Raises PairingError after timeout_s without an authentic CONFIRM. The endpoint's stats
-    include the pairing's CONFIRM frames.
+    A peer that already paired may send data at once: such frames also prove the key, their
+    payloads go to on_data(payload, sent_t_ns), and messages that arrived after the proof in
+    the same batch are appended, unopened, to `leftovers` (see RadioEnd.pair, which uses both
+    so nothing is lost). Raises PairingError after timeout_s without an authentic proof. The
+    endpoint's stats include the pairing's CONFIRM frames.
     """
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, got {role!r}")
@@ -73,7 +78,12 @@ def handshake(
         send(hello)
         if endpoint is not None:
             send(endpoint.seal(wrap(KIND_CONFIRM, CONFIRM_PAYLOAD), clock_ns()))
+        paired = False
         for message in receive():
+            if paired:
+                if leftovers is not None:
+                    leftovers.append(message)
+                continue
             parsed = Hello.from_bytes(message)
             if parsed is not None:
                 their_role, peer = parsed
@@ -95,8 +105,14 @@ def handshake(
             except LinkRejected:
                 continue
             if kind == KIND_CONFIRM and payload == CONFIRM_PAYLOAD:
-                send(endpoint.seal(wrap(KIND_CONFIRM, CONFIRM_PAYLOAD), clock_ns()))
-                return endpoint
+                paired = True
+            elif kind == KIND_DATA:
+                paired = True
+                if on_data is not None:
+                    on_data(payload, endpoint.last_t_ns)
+        if paired and endpoint is not None:
+            send(endpoint.seal(wrap(KIND_CONFIRM, CONFIRM_PAYLOAD), clock_ns()))
+            return endpoint
         sleep_s(resend_s)
     raise PairingError(
         f"no authentic {peer_role} completed pairing within {timeout_s:g} s"

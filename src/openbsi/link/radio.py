@@ -8,9 +8,11 @@ by origin, so `accepted_injected` proves none was ever taken for a real one.
 from __future__ import annotations
 
 import os
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +20,7 @@ from openbsi.link.channel import FaultyChannel
 from openbsi.link.endpoint import DEFAULT_MAX_AGE_MS, LinkEndpoint, pair
 from openbsi.link.errors import LinkRejected
 from openbsi.link.faults import FaultConfig
-from openbsi.link.handshake import KIND_DATA, unwrap, wrap
+from openbsi.link.handshake import KIND_DATA, handshake, unwrap, wrap
 from openbsi.link.pairing import Hello
 
 AGE_HISTORY = 100_000  # frames (about 2.8 h of 100 ms commands)
@@ -173,16 +175,48 @@ class RadioEnd:
         self._receive = receive
         self.ages_ms: deque[float] = deque(maxlen=AGE_HISTORY)
         self.confirmations_ignored = 0
+        self._pending: list[Delivery] = []  # data opened during pairing
+        self._pending_raw: list[bytes] = []  # messages that arrived right after pairing
         if on_security_event is not None:
             log = on_security_event
             endpoint.on_reject = lambda reason, detail: log(endpoint.role, reason, detail)
+
+    @classmethod
+    def pair(
+        cls,
+        send: Callable[[bytes], None],
+        receive: Callable[[], list[bytes]],
+        *,
+        role: str,
+        timeout_s: float = 10.0,
+        on_security_event: SecurityEvent | None = None,
+        **handshake_kw: Any,
+    ) -> RadioEnd:
+        """Pair over send/receive (openbsi.link.handshake) and keep whatever data the peer
+        sent meanwhile, so no command is lost at the start of a session."""
+        pending: list[Delivery] = []
+        raw: list[bytes] = []
+        clock_ns = handshake_kw.get("clock_ns", time.monotonic_ns)
+        endpoint = handshake(
+            send,
+            receive,
+            role=role,
+            timeout_s=timeout_s,
+            on_data=lambda payload, t_ns: pending.append(Delivery(payload, t_ns, clock_ns())),
+            leftovers=raw,
+            **handshake_kw,
+        )
+        end = cls(endpoint, send, receive, on_security_event=on_security_event)
+        end._pending, end._pending_raw = pending, raw
+        return end
 
     def send(self, payload: bytes, t_ns: int) -> None:
         self._send(self.endpoint.seal(wrap(KIND_DATA, payload), t_ns))
 
     def receive(self, now_ns: int) -> list[Delivery]:
-        out = []
-        for message in self._receive():
+        out, self._pending = self._pending, []
+        raw, self._pending_raw = self._pending_raw, []
+        for message in raw + self._receive():
             if Hello.from_bytes(message) is not None:
                 continue  # a late pairing hello: not a frame
             try:
