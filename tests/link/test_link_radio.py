@@ -73,3 +73,13 @@ def test_every_refusal_reaches_the_security_log() -> None:
     assert sum(e[0] == "down" for e in events) == down
     assert sum(e[0] == "up" for e in events) == up
     assert {e[1] for e in events} <= {"corrupt", "forged", "replayed", "stale", "malformed"}
+
+
+def test_seal_open_benchmark_reports_percentiles() -> None:
+    from openbsi.link.bench import seal_open_latency
+
+    result = seal_open_latency(50)
+    assert result["n_frames"] == 50
+    assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
+    with pytest.raises(ValueError, match="payload_bytes must be in"):
+        seal_open_latency(50, payload_bytes=70_000)
