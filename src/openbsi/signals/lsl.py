@@ -253,8 +253,8 @@ class LslSource:
     def _refresh_correction(self, timeout_s: float) -> None:
         try:
             self._correction_s = float(self.inlet.time_correction(timeout=timeout_s))
-        except TimeoutError:
-            return  # keep the previous estimate
+        except (TimeoutError, RuntimeError):  # timeout, or mne_lsl's LostError (a RuntimeError)
+            return  # keep the previous estimate; a lost stream shows in silent_s()
         self._correction_at_ns = time.monotonic_ns()
         self.stats.time_correction_ms = self._correction_s * 1e3
 
