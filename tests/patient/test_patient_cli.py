@@ -38,8 +38,21 @@ def test_simulate_writes_nwb_with_intent_and_kinematics(tmp_path: Path) -> None:
     program = tmp_path / "program.yaml"
     save_program(default_paddle_program(), program)
     out = tmp_path / "sim.nwb"
-    summary = _json(["patient", "simulate", "--seconds", "8", "--program", str(program),
-                     "--profile", "complete-thoracic", "--out", str(out), "--json"])
+    summary = _json(
+        [
+            "patient",
+            "simulate",
+            "--seconds",
+            "8",
+            "--program",
+            str(program),
+            "--profile",
+            "complete-thoracic",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     assert out.exists() and summary["pulses"] > 0
     with pynwb.NWBHDF5IO(str(out), "r") as io:
         nwb = io.read()

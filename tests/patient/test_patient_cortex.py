@@ -14,8 +14,9 @@ def _blocks(state: str, seconds: float = 40.0) -> IntentScript:
 
 
 def test_info_and_shape() -> None:
-    cortex = VirtualCortex(cued_calibration_script(10, np.random.default_rng(0)),
-                           np.random.default_rng(1))
+    cortex = VirtualCortex(
+        cued_calibration_script(10, np.random.default_rng(0)), np.random.default_rng(1)
+    )
     assert cortex.info.n_channels == 64
     assert cortex.info.channel_names[0] == "L01" and cortex.info.channel_names[-1] == "R32"
     assert {m["group"] for m in cortex.info.channel_meta} == {"left", "right"}
@@ -38,8 +39,8 @@ def test_spectrum_knee_and_movement_modulation() -> None:
     """Independent welch analysis: slope steeper above the knee, high-gamma up, beta down."""
     cortex = VirtualCortex(_blocks("left_knee", 60.0), np.random.default_rng(3))
     x = cortex.read(int(60 * FS))
-    rest = x[:, int(2 * FS): int(30 * FS)]
-    move = x[:, int(32 * FS): int(60 * FS)]
+    rest = x[:, int(2 * FS) : int(30 * FS)]
+    move = x[:, int(32 * FS) : int(60 * FS)]
     f, p_rest = signal.welch(rest, fs=FS, nperseg=1024)
     _, p_move = signal.welch(move, fs=FS, nperseg=1024)
     mean = p_rest.mean(axis=0)
@@ -69,7 +70,7 @@ def test_sim_ecog_state_changes_tuned_high_gamma() -> None:
     assert rest.shape == move.shape == (64, int(20 * FS))
     cortex = VirtualCortex(_blocks("right_hip", 2.0), np.random.default_rng(0))
     tuned = [i for i, m in enumerate(cortex.info.channel_meta) if m["tuned_to"] == "right_hip"]
-    f, p_rest = signal.welch(rest[tuned][:, int(FS):], fs=FS, nperseg=512)
-    _, p_move = signal.welch(move[tuned][:, int(FS):], fs=FS, nperseg=512)
+    f, p_rest = signal.welch(rest[tuned][:, int(FS) :], fs=FS, nperseg=512)
+    _, p_move = signal.welch(move[tuned][:, int(FS) :], fs=FS, nperseg=512)
     hg = (f >= 70) & (f <= 150)
     assert np.median(p_move[:, hg].mean(axis=1) / p_rest[:, hg].mean(axis=1)) > 1.3

@@ -21,9 +21,10 @@ def _windows(x: np.ndarray, script, step_s: float = 0.5):
     for end in range(win, x.shape[1], int(step_s * FS)):
         t_end = end / FS
         block = script.block_at(t_end - 1e-3)
-        f, p = signal.welch(x[:, end - win:end], fs=FS, nperseg=256)
-        feats.append(np.concatenate([np.log(p[:, (f >= lo) & (f <= hi)].mean(axis=1))
-                                     for lo, hi in BANDS]))
+        f, p = signal.welch(x[:, end - win : end], fs=FS, nperseg=256)
+        feats.append(
+            np.concatenate([np.log(p[:, (f >= lo) & (f <= hi)].mean(axis=1)) for lo, hi in BANDS])
+        )
         labels.append(block.state)
         settled.append(t_end - block.start_s >= 1.5)  # window past the reaction time
     return np.array(feats), np.array(labels), np.array(settled)

@@ -48,10 +48,14 @@ def test_mujoco_legs_step_under_alternating_hip_trains_on_the_treadmill() -> Non
     from openbsi.patient.session import alternating_hip_schedule
 
     script = IntentScript((IntentBlock(0, 10, "rest", 0.0),))
-    vp = VirtualPatient(script, np.random.default_rng(0), profile="complete-thoracic",
-                        body="mujoco")
-    sched = alternating_hip_schedule(10.0, find_electrode(PADDLE_16, "left", "L1").index,
-                                     find_electrode(PADDLE_16, "right", "L1").index)
+    vp = VirtualPatient(
+        script, np.random.default_rng(0), profile="complete-thoracic", body="mujoco"
+    )
+    sched = alternating_hip_schedule(
+        10.0,
+        find_electrode(PADDLE_16, "left", "L1").index,
+        find_electrode(PADDLE_16, "right", "L1").index,
+    )
     run_patient(vp, 10.0, pulse_source=train_source(sched), keep_ecog=False)
     events = vp.step_events()
     assert {e.side for e in events} == {"left", "right"}

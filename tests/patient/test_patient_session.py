@@ -20,7 +20,8 @@ def test_stimulation_artifacts_appear_on_the_ecog() -> None:
     left = find_electrode(PADDLE_16, "left", "L1").index
     quiet = run_patient(VirtualPatient(script, np.random.default_rng(0)), 4.0)
     stim = run_patient(
-        VirtualPatient(script, np.random.default_rng(0)), 4.0,
+        VirtualPatient(script, np.random.default_rng(0)),
+        4.0,
         pulse_source=train_source([(2.0, 4.0, left, 8.0)], frequency_hz=40.0),
     )
     assert quiet.ecog_uv is not None and stim.ecog_uv is not None
@@ -39,7 +40,8 @@ def test_alternating_schedule_steps() -> None:
     script = IntentScript((IntentBlock(0, 10, "rest", 0.0),))
     vp = VirtualPatient(script, np.random.default_rng(1), profile="complete-thoracic")
     sched = alternating_hip_schedule(
-        10.0, find_electrode(PADDLE_16, "left", "L1").index,
+        10.0,
+        find_electrode(PADDLE_16, "left", "L1").index,
         find_electrode(PADDLE_16, "right", "L1").index,
     )
     result = run_patient(vp, 10.0, pulse_source=train_source(sched), keep_ecog=False)

@@ -488,8 +488,9 @@ def _fig_evoked(plt, out: Path, seed: int) -> dict:
     stim = run_patient(patient, seconds, pulse_source=train_source(schedule))
     assert stim.ecog_uv is not None
     # Standard evoked-potential filtering (3-40 Hz, zero phase) of the raw ECoG.
-    raw = signal.sosfiltfilt(signal.butter(2, (3.0, 40.0), "bandpass", fs=fs, output="sos"),
-                             stim.ecog_uv, axis=1)
+    raw = signal.sosfiltfilt(
+        signal.butter(2, (3.0, 40.0), "bandpass", fs=fs, output="sos"), stim.ecog_uv, axis=1
+    )
     lags = np.arange(int(-0.05 * fs), int(0.3 * fs))
     groups = np.array([m["group"] for m in patient.info.channel_meta])
     medial = np.array([abs(m["x_mm"]) <= 10.0 for m in patient.info.channel_meta])
@@ -503,8 +504,11 @@ def _fig_evoked(plt, out: Path, seed: int) -> dict:
         late = lags > int(0.05 * fs)
         result[f"{hemi}_trough_ms"] = float(lags[late][np.argmin(mean[late])] / fs * 1e3)
     ax.axvspan(90, 170, color="gray", alpha=0.2, label="90-170 ms (Wagner 2018)")
-    ax.set(xlabel="ms after pulse (left L3, 6 mA, 2 Hz)", ylabel="uV",
-           title=f"evoked response, {len(onsets)} pulses (ECoG, 3-40 Hz)")
+    ax.set(
+        xlabel="ms after pulse (left L3, 6 mA, 2 Hz)",
+        ylabel="uV",
+        title=f"evoked response, {len(onsets)} pulses (ECoG, 3-40 Hz)",
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "patient_evoked.png", dpi=110)

@@ -42,8 +42,15 @@ POOL_MUSCLES: dict[str, dict[str, float]] = {
     "iliopsoas": {"iliacus": 1.0, "psoas": 1.0},
     "rectus_femoris": {"recfem": 1.0},
     "vasti": {"vasint": 1.0, "vaslat": 1.0, "vasmed": 1.0},
-    "hamstrings": {"bflh": 1.0, "bfsh": 1.0, "semimem": 1.0, "semiten": 1.0,
-                   "glmax1": 0.6, "glmax2": 0.6, "glmax3": 0.6},
+    "hamstrings": {
+        "bflh": 1.0,
+        "bfsh": 1.0,
+        "semimem": 1.0,
+        "semiten": 1.0,
+        "glmax1": 0.6,
+        "glmax2": 0.6,
+        "glmax3": 0.6,
+    },
     "tibialis_anterior": {"tibant": 1.0, "edl": 0.5, "ehl": 0.5},
     "gastrocnemius": {"gasmed": 1.0, "gaslat": 1.0},
     "soleus": {"soleus": 1.0},
@@ -63,7 +70,7 @@ def _wrapper_xml(body_weight_support: float, mass_kg: float) -> str:
     return f"""
 <mujoco model="openbsi-myolegs-harness">
   <compiler angle="radian" meshdir="{root}" autolimits="true"/>
-  <include file="{leg / 'myolegs_assets.xml'}"/>
+  <include file="{leg / "myolegs_assets.xml"}"/>
   <option timestep="{TIMESTEP_S}" integrator="implicitfast"/>
   <worldbody>
     <body name="belt" pos="0 0 -0.05">
@@ -79,12 +86,12 @@ def _wrapper_xml(body_weight_support: float, mass_kg: float) -> str:
       <joint name="harness_pitch" type="hinge" axis="0 1 0" stiffness="300" damping="60"/>
       <inertial pos="0 0 0.3" mass="{trunk_kg:.3f}" diaginertia="1.5 1.5 0.3"/>
       <body name="legs_frame" euler="0 0 1.5707963">
-        <include file="{leg / 'myolegs_chain.xml'}"/>
+        <include file="{leg / "myolegs_chain.xml"}"/>
       </body>
     </body>
   </worldbody>
-  <include file="{leg / 'myolegs_tendon.xml'}"/>
-  <include file="{leg / 'myolegs_muscle.xml'}"/>
+  <include file="{leg / "myolegs_tendon.xml"}"/>
+  <include file="{leg / "myolegs_muscle.xml"}"/>
   <actuator>
     <velocity name="belt_motor" joint="belt_x" kv="20000"/>
   </actuator>
@@ -107,9 +114,15 @@ class MujocoBody:
     """MyoLeg under a harness. step_vector(act) advances one 2 ms step with the 14 pool
     activations (left muscles then right, order of spinal.POOLS)."""
 
-    def __init__(self, *, mass_kg: float = 75.0, body_weight_support: float = 0.4,
-                 belt_speed_m_s: float = 0.3, dt_s: float = BODY_STEP_S,
-                 strength: float = MUSCLE_STRENGTH) -> None:
+    def __init__(
+        self,
+        *,
+        mass_kg: float = 75.0,
+        body_weight_support: float = 0.4,
+        belt_speed_m_s: float = 0.3,
+        dt_s: float = BODY_STEP_S,
+        strength: float = MUSCLE_STRENGTH,
+    ) -> None:
         import mujoco
 
         if abs(dt_s - BODY_STEP_S) > 1e-12:
@@ -119,8 +132,7 @@ class MujocoBody:
         self._mj = mujoco
         if belt_speed_m_s < 0:
             raise ValueError(f"belt_speed_m_s must be >= 0, got {belt_speed_m_s}")
-        self.model = _compiled(round(body_weight_support, 4), round(mass_kg, 2),
-                               round(strength, 3))
+        self.model = _compiled(round(body_weight_support, 4), round(mass_kg, 2), round(strength, 3))
         self.data = mujoco.MjData(self.model)
         self.dt_s = BODY_STEP_S
         self.t_s = 0.0
@@ -134,8 +146,11 @@ class MujocoBody:
         self._qadr = {
             f"{side}_{joint}_rad": int(m.joint(f"{name}{suffix}").qposadr[0])
             for side, suffix in SIDE_SUFFIX.items()
-            for joint, name in (("hip", "hip_flexion"), ("knee", "knee_angle"),
-                                ("ankle", "ankle_angle"))
+            for joint, name in (
+                ("hip", "hip_flexion"),
+                ("knee", "knee_angle"),
+                ("ankle", "ankle_angle"),
+            )
         }
         self._floor = m.geom("floor").id
         mujoco.mj_forward(self.model, self.data)
@@ -143,10 +158,14 @@ class MujocoBody:
         self._belt = m.actuator("belt_motor").id
         self._belt_speed = float(belt_speed_m_s)
         self._foot_geoms = {
-            side: np.array([
-                i for i in range(m.ngeom) if m.geom_contype[i]
-                and m.body(int(m.geom_bodyid[i])).name in (f"calcn{sfx}", f"toes{sfx}")
-            ])
+            side: np.array(
+                [
+                    i
+                    for i in range(m.ngeom)
+                    if m.geom_contype[i]
+                    and m.body(int(m.geom_bodyid[i])).name in (f"calcn{sfx}", f"toes{sfx}")
+                ]
+            )
             for side, sfx in SIDE_SUFFIX.items()
         }
         self._all_foot = np.concatenate([self._foot_geoms["left"], self._foot_geoms["right"]])
@@ -160,8 +179,10 @@ class MujocoBody:
             self._geom_side[self._foot_geoms[side]] = s
         self._calcn = {side: m.body(f"calcn{sfx}").id for side, sfx in SIDE_SUFFIX.items()}
         self._pelvis = m.body("pelvis").id
-        self._swing = {side: {"airborne": False, "since": 0.0, "lift_x": 0.0, "max_h": 0.0}
-                       for side in SIDE_SUFFIX}
+        self._swing = {
+            side: {"airborne": False, "since": 0.0, "lift_x": 0.0, "max_h": 0.0}
+            for side in SIDE_SUFFIX
+        }
         self.foot_height_m = {side: 0.0 for side in SIDE_SUFFIX}
         mujoco.mj_forward(self.model, self.data)
         self._n = 0
@@ -217,8 +238,14 @@ class MujocoBody:
                 other = "right" if side == "left" else "left"
                 if x - state["lift_x"] >= MIN_STEP_ADVANCE_M:
                     other_x = float(self.data.xpos[self._calcn[other], 0])
-                    events.append({"t_s": self.t_s, "side": side, "length_m": x - other_x,
-                                   "clearance_m": state["max_h"]})
+                    events.append(
+                        {
+                            "t_s": self.t_s,
+                            "side": side,
+                            "length_m": x - other_x,
+                            "clearance_m": state["max_h"],
+                        }
+                    )
             elif touching[side]:
                 state["airborne"] = False  # a brief flicker, not a step
         return events

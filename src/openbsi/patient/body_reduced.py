@@ -53,9 +53,15 @@ class ReducedBody:
     """Two legs, semi-implicit Euler at dt_s. step(act) advances one step with activations
     act[side][muscle] in [0, 1]; touchdown events are returned as dicts."""
 
-    def __init__(self, *, mass_kg: float = 75.0, height_m: float = 1.78,
-                 body_weight_support: float = 0.4, belt_speed_m_s: float = 0.3,
-                 dt_s: float = 0.002) -> None:
+    def __init__(
+        self,
+        *,
+        mass_kg: float = 75.0,
+        height_m: float = 1.78,
+        body_weight_support: float = 0.4,
+        belt_speed_m_s: float = 0.3,
+        dt_s: float = 0.002,
+    ) -> None:
         if not 0.0 <= body_weight_support <= 1.0:
             raise ValueError(f"body_weight_support must be in [0, 1], got {body_weight_support}")
         if belt_speed_m_s < 0:
@@ -67,8 +73,11 @@ class ReducedBody:
         self.h_ankle = 0.039 * height_m
         m_thigh, m_shank, m_foot = 0.1 * mass_kg, 0.0465 * mass_kg, 0.0145 * mass_kg
         # Inertia of the whole leg about the hip, of shank+foot about the knee, foot about ankle.
-        self.i_hip = (m_thigh * (0.433 * self.l_thigh) ** 2 + (m_shank + m_foot)
-                      * (self.l_thigh + 0.4 * self.l_shank) ** 2 + 0.1)
+        self.i_hip = (
+            m_thigh * (0.433 * self.l_thigh) ** 2
+            + (m_shank + m_foot) * (self.l_thigh + 0.4 * self.l_shank) ** 2
+            + 0.1
+        )
         self.i_knee = m_shank * (0.433 * self.l_shank) ** 2 + m_foot * self.l_shank**2 + 0.05
         self.i_ankle = m_foot * (0.5 * self.l_foot) ** 2 + 0.005
         self.g_hip = G * (m_thigh * 0.433 * self.l_thigh + (m_shank + m_foot) * self.l_thigh)
@@ -77,8 +86,10 @@ class ReducedBody:
         self.coupling = (m_shank + m_foot) * self.l_thigh * 0.5 * self.l_shank
         self.belt = belt_speed_m_s
         self.bws = body_weight_support
-        self.legs = {"left": LegState([0.0, 0.05, 0.0], [0.0, 0.0, 0.0]),
-                     "right": LegState([0.0, 0.05, 0.0], [0.0, 0.0, 0.0])}
+        self.legs = {
+            "left": LegState([0.0, 0.05, 0.0], [0.0, 0.0, 0.0]),
+            "right": LegState([0.0, 0.05, 0.0], [0.0, 0.0, 0.0]),
+        }
         self.t_s = 0.0
         self.pelvis_height_m = self._extent(self.legs["left"].q)
         # Spring harness: with no leg support the pelvis sinks until the spring carries the
@@ -148,8 +159,9 @@ class ReducedBody:
             if leg.stance:
                 # The belt carries the foot back; the hip follows kinematically, then the foot
                 # slides once the hip reaches its extension limit.
-                leg_len = max(self.l_thigh * math.cos(hip) + self.l_shank * math.cos(hip - knee),
-                              0.3)
+                leg_len = max(
+                    self.l_thigh * math.cos(hip) + self.l_shank * math.cos(hip - knee), 0.3
+                )
                 hd = -self.belt / leg_len if hip > HIP_EXTENSION_LIMIT_RAD else 0.0
                 hdd = 0.0
                 # Closed chain: the loaded knee resists flexion (body weight on the foot).
@@ -160,8 +172,9 @@ class ReducedBody:
                 hd += hdd * dt
                 # Gravity pulls the shank to vertical: the knee flexes when it points forward.
                 g_knee = self.g_knee * math.sin(hip - knee)
-            kdd = (tau[1] - 1.5 * kd - 8.0 * (knee - 0.05) + g_knee
-                   + self.coupling * hdd) / self.i_knee
+            kdd = (
+                tau[1] - 1.5 * kd - 8.0 * (knee - 0.05) + g_knee + self.coupling * hdd
+            ) / self.i_knee
             kd += kdd * dt
             add = (tau[2] - 0.5 * ad - 15.0 * (ankle + 0.1)) / self.i_ankle
             ad = max(min(ad + add * dt, 30.0), -30.0)
@@ -202,8 +215,14 @@ class ReducedBody:
                 other = self.legs["right" if side == "left" else "left"]
                 other_x = self._points(other.q)[0]
                 if x - leg.lift_x_m >= MIN_STEP_ADVANCE_M:
-                    events.append({"t_s": self.t_s, "side": side, "length_m": x - other_x,
-                                   "clearance_m": leg.max_height_m})
+                    events.append(
+                        {
+                            "t_s": self.t_s,
+                            "side": side,
+                            "length_m": x - other_x,
+                            "clearance_m": leg.max_height_m,
+                        }
+                    )
         return events
 
     def step_block(self, activation: np.ndarray) -> list[dict]:
@@ -229,5 +248,7 @@ def empty_activation() -> dict[str, dict[str, float]]:
 def as_activation(vector: np.ndarray) -> dict[str, dict[str, float]]:
     """(14,) pool vector (left muscles then right) -> nested dict for ReducedBody.step."""
     n = len(MUSCLES)
-    return {"left": {m: float(vector[i]) for i, m in enumerate(MUSCLES)},
-            "right": {m: float(vector[n + i]) for i, m in enumerate(MUSCLES)}}
+    return {
+        "left": {m: float(vector[i]) for i, m in enumerate(MUSCLES)},
+        "right": {m: float(vector[n + i]) for i, m in enumerate(MUSCLES)},
+    }

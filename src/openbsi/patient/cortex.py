@@ -88,7 +88,8 @@ class VirtualCortex:
         self.bad_channels = self._pick_bad(bad_channels, anatomy, p.n_bad_channels)
         self._bad = np.isin(np.array(self.layout.names), self.bad_channels)
         self._background = FilteredNoiseStream(
-            aperiodic_sos(self.fs_hz, p.knee_hz), n,
+            aperiodic_sos(self.fs_hz, p.knee_hz),
+            n,
             spatial_mixing(self.layout, VOLUME_CONDUCTION_SIGMA_MM),
             fir=knee_fir(self.fs_hz, p.knee_hz),
         )
@@ -215,8 +216,9 @@ class VirtualCortex:
         t = np.asarray(t_s, dtype=float)
         k = np.round(t * self.fs_hz).astype(int) - self._sample
         for leg, hemisphere in (("left", "right"), ("right", "left")):
-            amp, self._last_volley_s[leg] = adapted(t, np.asarray(volley[leg], dtype=float),
-                                                    self._last_volley_s[leg])
+            amp, self._last_volley_s[leg] = adapted(
+                t, np.asarray(volley[leg], dtype=float), self._last_volley_s[leg]
+            )
             keep = (k >= 0) & (amp > 1e-4)
             self._evoked[hemisphere].add(k[keep], amp[keep], self._sep_kernel)
 
@@ -234,8 +236,9 @@ class VirtualCortex:
         slow = np.exp(self._slow(n_samples, rng))
         x = p.background_uv * self._background(n_samples, rng) * hg_gain * slow
         x += p.beta_uv * self._beta(n_samples, rng) * beta_gain
-        x += line_noise(self._sample, n_samples, self.fs_hz, self._line_amp, self._line_phase,
-                        p.line_hz)
+        x += line_noise(
+            self._sample, n_samples, self.fs_hz, self._line_amp, self._line_phase, p.line_hz
+        )
         x += p.noise_uv * rng.standard_normal((n, n_samples))
         artifact = self._artifact.take(n_samples)
         if artifact is not None:

@@ -43,8 +43,13 @@ class FilteredNoiseStream:
     """White noise through a fixed SOS filter, unit variance, `n_channels` in parallel,
     continuous across calls. `mixing` (n x n) correlates channels before filtering."""
 
-    def __init__(self, sos: np.ndarray, n_channels: int, mixing: np.ndarray | None = None,
-                 fir: np.ndarray | None = None):
+    def __init__(
+        self,
+        sos: np.ndarray,
+        n_channels: int,
+        mixing: np.ndarray | None = None,
+        fir: np.ndarray | None = None,
+    ):
         if n_channels < 1:
             raise ValueError(f"n_channels must be >= 1, got {n_channels}")
         self._sos = np.asarray(sos, dtype=float)
@@ -80,7 +85,7 @@ class FilteredNoiseStream:
         assert self._fir is not None and self._fir_hist is not None
         ext = np.concatenate([self._fir_hist, x], axis=1)
         windows = np.lib.stride_tricks.sliding_window_view(ext, self._fir.size, axis=1)
-        self._fir_hist = ext[:, ext.shape[1] - (self._fir.size - 1):]
+        self._fir_hist = ext[:, ext.shape[1] - (self._fir.size - 1) :]
         return windows @ self._fir[::-1]
 
 
@@ -97,8 +102,9 @@ def aperiodic_sos(fs: float, knee_hz: float = 70.0, floor_hz: float = FLOOR_HZ) 
     # One-pole (impulse-invariant) low-pass: no zero at Nyquist, unlike a bilinear design.
     a = float(np.exp(-2.0 * np.pi * floor_hz / fs))
     floor = np.array([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]])
-    return np.concatenate([signal.butter(1, HW_HIGHPASS_HZ, "highpass", fs=fs, output="sos"),
-                           floor])
+    return np.concatenate(
+        [signal.butter(1, HW_HIGHPASS_HZ, "highpass", fs=fs, output="sos"), floor]
+    )
 
 
 def knee_fir(
@@ -130,8 +136,7 @@ def sim_knee_aperiodic(
 ) -> np.ndarray:
     """Unit-variance aperiodic signal (n_channels, n_samples) with a spectral knee."""
     n = _check(n_seconds, fs)
-    stream = FilteredNoiseStream(aperiodic_sos(fs, knee_hz), n_channels,
-                                 fir=knee_fir(fs, knee_hz))
+    stream = FilteredNoiseStream(aperiodic_sos(fs, knee_hz), n_channels, fir=knee_fir(fs, knee_hz))
     return stream(n, rng)
 
 
@@ -169,8 +174,13 @@ def line_noise(
 
 
 def sim_line_noise(
-    n_seconds: float, fs: float, rng: np.random.Generator, *, line_hz: float = 50.0,
-    amplitude_uv: float = 4.0, n_channels: int = 1,
+    n_seconds: float,
+    fs: float,
+    rng: np.random.Generator,
+    *,
+    line_hz: float = 50.0,
+    amplitude_uv: float = 4.0,
+    n_channels: int = 1,
 ) -> np.ndarray:
     """Line noise with random per-channel amplitude (+-30 %) and phase."""
     n = _check(n_seconds, fs)
@@ -182,8 +192,9 @@ def sim_line_noise(
 class SlowGainStream:
     """Slow log-gain fluctuations (Ornstein-Uhlenbeck, time constant tau_s, stationary sd)."""
 
-    def __init__(self, n_channels: int, fs: float, tau_s: float, sd: float,
-                 mixing: np.ndarray | None = None):
+    def __init__(
+        self, n_channels: int, fs: float, tau_s: float, sd: float, mixing: np.ndarray | None = None
+    ):
         self._a = float(np.exp(-1.0 / (fs * tau_s)))
         self._scale = sd * np.sqrt(1 - self._a**2)
         self._n = n_channels

@@ -36,9 +36,7 @@ class IntentBlock:
                 f"start_s and stop_s must be finite, got {self.start_s}, {self.stop_s}"
             )
         if self.stop_s <= self.start_s:
-            raise ValueError(
-                f"stop_s must be > start_s ({self.start_s}), got {self.stop_s}"
-            )
+            raise ValueError(f"stop_s must be > start_s ({self.start_s}), got {self.stop_s}")
         if not 0.0 <= self.amplitude <= 1.0:
             raise ValueError(f"amplitude must be in [0, 1], got {self.amplitude}")
         if self.state == REST and self.amplitude != 0.0:

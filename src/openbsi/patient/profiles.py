@@ -102,6 +102,4 @@ def get_profile(name: str) -> PatientProfile:
     try:
         return PROFILES[name]
     except KeyError:
-        raise ValueError(
-            f"profile must be one of {sorted(PROFILES)}, got {name!r}"
-        ) from None
+        raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {name!r}") from None

@@ -108,8 +108,13 @@ def train_source(
 
 
 def alternating_hip_schedule(
-    duration_s: float, left_electrode: int, right_electrode: int, *, amplitude_ma: float = 5.0,
-    train_s: float = 0.5, cycle_s: float = 2.0,
+    duration_s: float,
+    left_electrode: int,
+    right_electrode: int,
+    *,
+    amplitude_ma: float = 5.0,
+    train_s: float = 0.5,
+    cycle_s: float = 2.0,
 ) -> list[tuple[float, float, int, float]]:
     """Left then right hip-flexion trains, one per half cycle (a stepping rhythm)."""
     out = []

@@ -24,7 +24,13 @@ FIBRES: tuple[str, ...] = ("Ia", "II", "motor")
 # Dorsal-root entry zones along the paddle (mm from its rostral tip), placed under the rows
 # that openbsi.stimulation.electrodes assigns to each root (lateral row first).
 ROOT_Y_MM: dict[str, float] = {
-    "L1": 5.0, "L2": 12.5, "L3": 19.0, "L4": 30.5, "L5": 42.0, "S1": 53.0, "S2": 59.0,
+    "L1": 5.0,
+    "L2": 12.5,
+    "L3": 19.0,
+    "L4": 30.5,
+    "L5": 42.0,
+    "S1": 53.0,
+    "S2": 59.0,
 }
 ROOT_X_MM = 4.0  # entry zones lie laterally, under the lateral columns of the paddle
 CSF_DEPTH_MM = 3.0  # contact-to-root distance through CSF (unconfirmed, typical)
@@ -37,8 +43,13 @@ CHRONAXIE_US = 150.0  # strength-duration of large myelinated fibres (unconfirme
 REFERENCE_PW_US = 300.0
 
 MUSCLES: tuple[str, ...] = (
-    "iliopsoas", "rectus_femoris", "vasti", "hamstrings",
-    "tibialis_anterior", "gastrocnemius", "soleus",
+    "iliopsoas",
+    "rectus_femoris",
+    "vasti",
+    "hamstrings",
+    "tibialis_anterior",
+    "gastrocnemius",
+    "soleus",
 )
 # Share of each muscle's motor pool innervated through each root (myotome charts).
 INNERVATION: dict[str, dict[str, float]] = {
@@ -51,14 +62,24 @@ INNERVATION: dict[str, dict[str, float]] = {
     "soleus": {"S1": 0.5, "S2": 0.5},
 }
 MAIN_SEGMENT: dict[str, str] = {
-    "iliopsoas": "L2", "rectus_femoris": "L3", "vasti": "L3", "hamstrings": "S1",
-    "tibialis_anterior": "L4", "gastrocnemius": "S1", "soleus": "S1",
+    "iliopsoas": "L2",
+    "rectus_femoris": "L3",
+    "vasti": "L3",
+    "hamstrings": "S1",
+    "tibialis_anterior": "L4",
+    "gastrocnemius": "S1",
+    "soleus": "S1",
 }
 # Latency of the EES-evoked reflex response per muscle (s): ~16 ms conduction (Formento 2018),
 # shorter for proximal, longer for distal muscles (posterior-root reflex latencies, unconfirmed).
 REFLEX_DELAY_S: dict[str, float] = {
-    "iliopsoas": 0.010, "rectus_femoris": 0.012, "vasti": 0.012, "hamstrings": 0.015,
-    "tibialis_anterior": 0.018, "gastrocnemius": 0.020, "soleus": 0.020,
+    "iliopsoas": 0.010,
+    "rectus_femoris": 0.012,
+    "vasti": 0.012,
+    "hamstrings": 0.015,
+    "tibialis_anterior": 0.018,
+    "gastrocnemius": 0.020,
+    "soleus": 0.020,
 }
 DIRECT_MOTOR_ADVANCE_S = 0.003  # a direct motor response skips the afferent path and synapse
 GROUP_II_EXTRA_S = 0.002  # group II acts through interneurons (one more synapse)
@@ -96,7 +117,8 @@ class RootSite:
 
 ROOT_SITES: tuple[RootSite, ...] = tuple(
     RootSite(r, s, -ROOT_X_MM if s == "left" else ROOT_X_MM, ROOT_Y_MM[r])
-    for s in SIDES for r in ROOTS
+    for s in SIDES
+    for r in ROOTS
 )
 
 
@@ -111,9 +133,7 @@ def coupling(electrodes: Sequence[Electrode]) -> np.ndarray:
     return np.exp(-(np.hypot(d, CSF_DEPTH_MM) - CSF_DEPTH_MM) / SPREAD_MM)
 
 
-def recruitment(
-    effective_ma: np.ndarray, threshold_scale: float = 1.0
-) -> dict[str, np.ndarray]:
+def recruitment(effective_ma: np.ndarray, threshold_scale: float = 1.0) -> dict[str, np.ndarray]:
     """Fraction of each fibre type recruited by the current reaching a root (reference PW)."""
     return {f: _sigmoid01(effective_ma, I50_MA[f] * threshold_scale) for f in FIBRES}
 
@@ -268,6 +288,9 @@ def layout_recruitment_curves(
         best = int(np.argmax(c[:, j]))
         eff = amp * c[best, j] / strength_duration(pulse_width_us)
         rec = recruitment(eff, threshold_scale)
-        out[site.root] = {"electrode": electrodes[best].name, "coupling": float(c[best, j]),
-                          **{f: rec[f] for f in FIBRES}}
+        out[site.root] = {
+            "electrode": electrodes[best].name,
+            "coupling": float(c[best, j]),
+            **{f: rec[f] for f in FIBRES},
+        }
     return out

@@ -96,13 +96,17 @@ class VirtualPatient:
             from openbsi.patient.body_mujoco import MujocoBody
 
             self.body: ReducedBody | MujocoBody = MujocoBody(
-                mass_kg=bp.mass_kg, body_weight_support=bp.body_weight_support,
-                belt_speed_m_s=bp.belt_speed_m_s, dt_s=BODY_DT_S,
+                mass_kg=bp.mass_kg,
+                body_weight_support=bp.body_weight_support,
+                belt_speed_m_s=bp.belt_speed_m_s,
+                dt_s=BODY_DT_S,
             )
         else:
             self.body = ReducedBody(
-                mass_kg=bp.mass_kg, height_m=bp.height_m,
-                body_weight_support=bp.body_weight_support, belt_speed_m_s=bp.belt_speed_m_s,
+                mass_kg=bp.mass_kg,
+                height_m=bp.height_m,
+                body_weight_support=bp.body_weight_support,
+                belt_speed_m_s=bp.belt_speed_m_s,
                 dt_s=BODY_DT_S,
             )
         lesion = self.profile.lesion
@@ -139,8 +143,9 @@ class VirtualPatient:
         t_s, ia_share = self.spinal.receive(pulses)
         self.cortex.add_pulses(list(pulses))
         n = len(MUSCLES)
-        self.cortex.add_evoked(t_s, {"left": ia_share[:, :n].mean(axis=1),
-                                     "right": ia_share[:, n:].mean(axis=1)})
+        self.cortex.add_evoked(
+            t_s, {"left": ia_share[:, :n].mean(axis=1), "right": ia_share[:, n:].mean(axis=1)}
+        )
         self._pulse_log.extend(pulses)
 
     def pulses_received(self) -> list[Pulse]:
@@ -156,10 +161,12 @@ class VirtualPatient:
             return
         t0 = self.t_s
         volleys = self.spinal.impulses(t0, BODY_DT_S, n).T  # (pools, n)
-        drive, self._zi_act = self._filter(volleys * (TWITCH_AREA_S / BODY_DT_S),
-                                           self._a_act, self._zi_act)
-        emg, self._zi_emg = self._filter(volleys * (TWITCH_AREA_S / BODY_DT_S),
-                                         self._a_emg, self._zi_emg)
+        drive, self._zi_act = self._filter(
+            volleys * (TWITCH_AREA_S / BODY_DT_S), self._a_act, self._zi_act
+        )
+        emg, self._zi_emg = self._filter(
+            volleys * (TWITCH_AREA_S / BODY_DT_S), self._a_emg, self._zi_emg
+        )
         t = t0 + BODY_DT_S * np.arange(n)
         states = self.script.states_at(t - VOLUNTARY_DELAY_S)
         amps = np.array([self.script.amplitude_at(x) for x in t[:: max(n // 10, 1)]])
@@ -183,14 +190,19 @@ class VirtualPatient:
             self._ia_hz = self._natural_ia_hz * (1.0 - erased)
             surplus = np.clip(self._ia_hz - IA_REST_HZ, 0.0, None) / IA_MAX_HZ
             reflex = self.stretch_reflex_gain * surplus
-            activation[:, i:i + size] = 1.0 - np.exp(-(excitation[:, i:i + size]
-                                                       + reflex[:, None]))
-            for ev in self.body.step_block(activation[:, i:i + size]):
-                self._events.append(StepEvent(
-                    t_s=ev["t_s"], side=ev["side"], length_m=ev["length_m"],
-                    clearance_m=ev["clearance_m"],
-                    failed=ev["clearance_m"] < FAILED_CLEARANCE_M,
-                ))
+            activation[:, i : i + size] = 1.0 - np.exp(
+                -(excitation[:, i : i + size] + reflex[:, None])
+            )
+            for ev in self.body.step_block(activation[:, i : i + size]):
+                self._events.append(
+                    StepEvent(
+                        t_s=ev["t_s"],
+                        side=ev["side"],
+                        length_m=ev["length_m"],
+                        clearance_m=ev["clearance_m"],
+                        failed=ev["clearance_m"] < FAILED_CLEARANCE_M,
+                    )
+                )
             self._n_steps += size
             i += size
             self._update_proprioception(size * BODY_DT_S)
@@ -208,7 +220,10 @@ class VirtualPatient:
         snap = self._snapshot
         if not self._trace_keys:
             self._trace_keys = (
-                "t_s", *snap, *(f"emg_{p}" for p in POOLS), *(f"act_{p}" for p in POOLS),
+                "t_s",
+                *snap,
+                *(f"emg_{p}" for p in POOLS),
+                *(f"act_{p}" for p in POOLS),
                 *(f"ia_{p}_hz" for p in POOLS),
             )
         row = np.concatenate([[self.t_s], list(snap.values()), emg, activation, self._ia_hz])
