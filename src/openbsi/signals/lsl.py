@@ -238,7 +238,6 @@ class LslSource:
         self._offset_ns = lsl_clock_offset_ns()
         self._correction_s = 0.0
         self._correction_at_ns = 0
-        self._timeout_s = timeout_s
         self._n_samples = 0  # sample clock: samples handed out + skipped
         self.last_source_t_ns = 0  # newest sample's stamp, in time.monotonic_ns() terms
         self.last_arrival_ns = time.monotonic_ns()  # when samples last came in (or connect)
@@ -251,11 +250,13 @@ class LslSource:
         return self._inlet
 
     def _refresh_correction(self, timeout_s: float) -> None:
+        """Only the first call (at connect) may block; later ones read liblsl's background
+        estimate with timeout 0, so the decode loop never waits on the clock."""
+        self._correction_at_ns = time.monotonic_ns()  # time of the attempt
         try:
             self._correction_s = float(self.inlet.time_correction(timeout=timeout_s))
         except (TimeoutError, RuntimeError):  # timeout, or mne_lsl's LostError (a RuntimeError)
             return  # keep the previous estimate; a lost stream shows in silent_s()
-        self._correction_at_ns = time.monotonic_ns()
         self.stats.time_correction_ms = self._correction_s * 1e3
 
     def _drain(self) -> tuple[list[np.ndarray], np.ndarray]:
@@ -278,10 +279,10 @@ class LslSource:
         """
         now_ns = time.monotonic_ns()
         if (now_ns - self._correction_at_ns) / 1e9 >= self.clock_refresh_s:
-            self._refresh_correction(0.0 if self._correction_at_ns else self._timeout_s)
+            self._refresh_correction(0.0)
         if self.inlet.was_clock_reset:
             self.stats.clock_resets += 1
-            self._refresh_correction(self._timeout_s)
+            self._refresh_correction(0.0)
         blocks, stamps = self._drain()
         self.stats.pulls += 1
         if not blocks:
