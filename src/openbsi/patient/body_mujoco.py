@@ -34,6 +34,7 @@ TIMESTEP_S = 0.005  # MuJoCo step (implicitfast stays stable here; 2 steps per 1
 # the default keeps full strength; pass strength=... to study atrophy.
 MUSCLE_STRENGTH = 1.0
 CONTACT_MIN_SWING_S = 0.1
+CONTACT_HEIGHT_M = 0.005  # lowest foot point this close to the belt counts as contact
 MIN_STEP_ADVANCE_M = 0.05
 # Pool -> MyoLeg muscles (weights). Extra muscles sharing the pool's roots are driven with it:
 # extensor digitorum/hallucis longus with tibialis anterior (deep peroneal, L4-L5), gluteus
@@ -174,9 +175,6 @@ class MujocoBody:
         self._half = m.geom_size[self._all_foot, 1].copy()
         self._radius = m.geom_size[self._all_foot, 0].copy()
         self._box_half_z = m.geom_size[self._all_foot, 2].copy()
-        self._geom_side = np.full(m.ngeom, -1)
-        for s, side in enumerate(SIDE_SUFFIX):
-            self._geom_side[self._foot_geoms[side]] = s
         self._calcn = {side: m.body(f"calcn{sfx}").id for side, sfx in SIDE_SUFFIX.items()}
         self._pelvis = m.body("pelvis").id
         self._swing = {
@@ -197,14 +195,6 @@ class MujocoBody:
         n_left = self._n_left
         return max(float(low[:n_left].min()), 0.0), max(float(low[n_left:].min()), 0.0)
 
-    def _contacts(self) -> tuple[bool, bool]:
-        """Whether each foot touches the belt."""
-        contact = self.data.contact
-        g1, g2 = contact.geom1, contact.geom2
-        other = np.where(g1 == self._floor, g2, np.where(g2 == self._floor, g1, -1))
-        sides = self._geom_side[other[other >= 0]]
-        return bool((sides == 0).any()), bool((sides == 1).any())
-
     def step_block(self, activation: np.ndarray) -> list[dict]:
         """Advance one step per column of the (14, n) pool activations. The neural drive is
         held over the block (n <= 5, i.e. 10 ms; MyoLeg's muscles add their own 10-40 ms
@@ -222,8 +212,9 @@ class MujocoBody:
 
     def _gait_events(self) -> list[dict]:
         events = []
-        touching = dict(zip(SIDE_SUFFIX, self._contacts(), strict=True))
         lowest = dict(zip(SIDE_SUFFIX, self._feet_lowest(), strict=True))
+        # A foot touches the belt when its lowest point is within the contact margin.
+        touching = {side: h <= CONTACT_HEIGHT_M for side, h in lowest.items()}
         for side, state in self._swing.items():
             height = lowest[side]
             self.foot_height_m[side] = height
