@@ -83,3 +83,26 @@ def test_seal_open_benchmark_reports_percentiles() -> None:
     assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
     with pytest.raises(ValueError, match="payload_bytes must be in"):
         seal_open_latency(50, payload_bytes=70_000)
+
+
+@pytest.mark.parametrize(("early", "late"), [(1_200, 7_200)])  # 2 vs 12 min
+def test_memory_stays_flat_over_long_sessions(early: int, late: int) -> None:
+    """Traced memory after `early` vs `late` 100 ms commands over the issue's fault mix plus
+    attacks (every buffer of the radio is bounded: in-flight frames, captures, ages)."""
+    import tracemalloc
+
+    radio = SimulatedRadio(FaultConfig.parse(MIX + ",duplicate=0.05"), np.random.default_rng(3))
+    payload = bytes(290)
+    tracemalloc.start()
+    try:
+        sizes = {}
+        for i in range(late):
+            now = i * TICK_NS
+            radio.send_down(payload, now)
+            radio.receive_down(now)
+            if i + 1 in (early, late):
+                sizes[i + 1] = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert sizes[late] - sizes[early] < 64 * 1024
+    assert radio.metrics()["frames_sent"] == late

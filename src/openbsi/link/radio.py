@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,30 @@ from openbsi.link.faults import FaultConfig
 from openbsi.link.handshake import KIND_DATA, handshake, unwrap, wrap
 from openbsi.link.pairing import Hello
 
-AGE_HISTORY = 100_000  # frames (about 2.8 h of 100 ms commands)
+AGE_HISTORY = 10_000  # frames (about 17 min of 100 ms commands) for the age percentiles
+
+
+class AgeRing:
+    """The ages (ms) of the latest accepted frames, in memory allocated once (flat over hours)."""
+
+    def __init__(self, size: int = AGE_HISTORY) -> None:
+        self._values = np.empty(size)
+        self._next = 0
+        self.count = 0  # ages ever added
+
+    def append(self, age_ms: float) -> None:
+        self._values[self._next] = age_ms
+        self._next = (self._next + 1) % self._values.size
+        self.count += 1
+
+    def values(self) -> np.ndarray:
+        return self._values[: min(self.count, self._values.size)]
+
+    def percentile(self, q: float) -> float:
+        held = self.values()
+        return float(np.percentile(held, q)) if held.size else float("nan")
+
+
 SecurityEvent = Callable[[str, str, str], None]  # (direction "down"/"up", reason, detail)
 
 
@@ -47,7 +69,7 @@ class _Direction:
     channel: FaultyChannel
     accepted_injected: int = 0  # must stay 0: an attacker's frame taken for a real one
     # Ages of the latest accepted frames (bounded: memory stays flat over long sessions).
-    ages_ms: deque[float] = field(default_factory=lambda: deque(maxlen=AGE_HISTORY))
+    ages_ms: AgeRing = field(default_factory=AgeRing)
 
     def send(self, payload: bytes, t_ns: int) -> None:
         self.channel.send(self.sender.seal(payload, t_ns), t_ns)
@@ -68,7 +90,6 @@ class _Direction:
 
     def metrics(self) -> dict[str, float | int]:
         s, c = self.receiver.stats, self.channel.stats
-        ages = np.asarray(self.ages_ms)
         return {
             "frames_sent": self.sender.stats.frames_sent,
             "frames_lost": c.lost,
@@ -88,8 +109,8 @@ class _Direction:
             "injected_replayed": c.injected_replayed,
             "accepted_injected": self.accepted_injected,
             "delivery_ratio": s.frames_received / max(1, self.sender.stats.frames_sent),
-            "age_p50_ms": float(np.percentile(ages, 50)) if ages.size else float("nan"),
-            "age_p99_ms": float(np.percentile(ages, 99)) if ages.size else float("nan"),
+            "age_p50_ms": self.ages_ms.percentile(50),
+            "age_p99_ms": self.ages_ms.percentile(99),
         }
 
 
@@ -173,7 +194,7 @@ class RadioEnd:
         self.endpoint = endpoint
         self._send = send
         self._receive = receive
-        self.ages_ms: deque[float] = deque(maxlen=AGE_HISTORY)
+        self.ages_ms = AgeRing()
         self.confirmations_ignored = 0
         self._pending: list[Delivery] = []  # data opened during pairing
         self._pending_raw: list[bytes] = []  # messages that arrived right after pairing
@@ -238,7 +259,6 @@ class RadioEnd:
         """What this side knows: what it sent, what it accepted and refused, and the gaps in
         the peer's sequence numbers (frames_lost: the only loss figure a real link has)."""
         s = self.endpoint.stats
-        ages = np.asarray(self.ages_ms)
         return {
             "role": self.endpoint.role,
             "frames_sent": s.frames_sent,
@@ -249,7 +269,7 @@ class RadioEnd:
             "rejected_stale": s.rejected_stale,
             "rejected_corrupt": s.rejected_corrupt,
             "rejected_malformed": s.rejected_malformed,
-            "age_p50_ms": float(np.percentile(ages, 50)) if ages.size else float("nan"),
-            "age_p99_ms": float(np.percentile(ages, 99)) if ages.size else float("nan"),
+            "age_p50_ms": self.ages_ms.percentile(50),
+            "age_p99_ms": self.ages_ms.percentile(99),
             "confirmation_code": self.endpoint.confirmation_code,
         }
