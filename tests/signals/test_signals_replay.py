@@ -160,3 +160,33 @@ def test_unknown_suffix_and_missing_file(tmp_path: Path) -> None:
         open_reader(tmp_path / "x.csv")
     with pytest.raises(ValueError, match="must be an existing file"):
         open_reader(tmp_path / "missing.nwb")
+
+
+def test_nwb_channel_conversion_and_offset_are_applied(tmp_path: Path, signal_uv) -> None:
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.ecephys import ElectricalSeries
+
+    nwb = NWBFile("gains", "gains", datetime(2020, 1, 1, tzinfo=UTC))
+    group = nwb.create_electrode_group("g", "g", "cortex", nwb.create_device(name="d"))
+    for _ in NAMES:
+        nwb.add_electrode(group=group, location="cortex")
+    gains = np.array([1.0, 2.0, 0.5])
+    raw = np.round(signal_uv / gains[:, None] * 10).astype("<i2")  # int16 counts of 0.1 uV
+    nwb.add_acquisition(
+        ElectricalSeries(
+            name="raw",
+            data=raw.T,
+            electrodes=nwb.create_electrode_table_region([0, 1, 2], "all"),
+            rate=float(SFREQ),
+            conversion=1e-7,
+            channel_conversion=gains,
+            offset=1e-6,
+        )
+    )
+    path = tmp_path / "gains.nwb"
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    with ReplaySource(path) as source:
+        assert source.info.channel_names == ("e000", "e001", "e002")  # no labels: row ids
+        data = source.read(source.n_samples).data
+    np.testing.assert_allclose(data, signal_uv + 1.0, atol=0.11)

@@ -37,7 +37,7 @@ class Reader(Protocol):
 
 class NwbReader:
     """An ElectricalSeries of an NWB file, read lazily block by block (samples x channels on
-    disk; data * conversion + offset is volts)."""
+    disk; data * conversion * channel_conversion + offset is volts, as the NWB schema says)."""
 
     def __init__(self, path: Path, series: str | None = None) -> None:
         from pynwb import NWBHDF5IO
@@ -59,6 +59,10 @@ class NwbReader:
         es = found[series]
         self._data = es.data
         self._scale = float(es.conversion) * UV_PER_V
+        per_channel = getattr(es, "channel_conversion", None)  # optional per-channel gain
+        self._channel_scale = (
+            None if per_channel is None else np.asarray(per_channel[:], dtype=np.float64)[:, None]
+        )
         self._offset_uv = float(getattr(es, "offset", 0.0) or 0.0) * UV_PER_V
         if es.rate is not None:
             sfreq = float(es.rate)
@@ -79,7 +83,10 @@ class NwbReader:
         block = np.asarray(self._data[start:stop], dtype=np.float64)
         if block.ndim == 1:
             block = block[:, None]
-        return block.T * self._scale + self._offset_uv
+        scaled = block.T * self._scale
+        if self._channel_scale is not None:
+            scaled *= self._channel_scale
+        return scaled + self._offset_uv
 
     def close(self) -> None:
         self._io.close()
