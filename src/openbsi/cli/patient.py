@@ -165,6 +165,7 @@ def simulate(
     ),
     body: Annotated[str, typer.Option("--body", help="reduced or mujoco")] = "reduced",
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    day: Annotated[int, typer.Option("--day", help="days since calibration (tuning drift)")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Simulate the patient; write ECoG, intent, EMG, joint angles, pulses and steps to NWB."""
@@ -183,8 +184,10 @@ def simulate(
     out.parent.mkdir(parents=True, exist_ok=True)
     rng_script, rng_patient = np.random.default_rng(seed).spawn(2)
     intent = _script(script, seconds, rng_script)
+    if not 0 <= day <= 3650:
+        raise UserError(f"--day must be in [0, 3650], got {day}")
     patient = VirtualPatient(
-        intent, rng_patient, profile=get_profile(profile), electrodes=PADDLE_16, body=body
+        intent, rng_patient, profile=get_profile(profile), electrodes=PADDLE_16, body=body, day=day
     )
     source = None if program is None else _program_source(program, intent, PADDLE_16)
     result = run_patient(patient, intent.duration_s, pulse_source=source)
@@ -200,6 +203,7 @@ def simulate(
                 "script": script,
                 "program": str(program) if program else "",
                 "body": body,
+                "day": day,
             },
         )
         _record(rec, patient, intent, result)
