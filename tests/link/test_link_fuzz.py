@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zlib
 
 from hypothesis import given, settings
@@ -57,3 +58,36 @@ def test_a_radio_end_drops_arbitrary_messages_without_raising(messages: list[byt
     for message in messages:
         parsed = Hello.from_bytes(message)
         assert parsed is None or parsed[0] in ("base", "implant")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=120), max_size=6), st.booleans())
+def test_pairing_survives_garbage_on_the_air(messages: list[bytes], hello: bool) -> None:
+    """Arbitrary messages during pairing (after a real base hello, or not): it times out with
+    PairingError, nothing else."""
+    from openbsi.link import PairingError, handshake
+    from openbsi.link.pairing import PairingParty
+
+    if hello:
+        messages = [PairingParty.create(os.urandom).hello().to_bytes("base"), *messages]
+
+    clock = {"ns": 0}
+
+    def sleep(seconds: float) -> None:
+        clock["ns"] += int(seconds * 1e9)
+
+    batches = [list(messages)]
+    try:
+        handshake(
+            lambda m: None,
+            lambda: batches.pop() if batches else [],
+            role="implant",
+            timeout_s=0.05,
+            resend_s=0.01,
+            clock_ns=lambda: clock["ns"],
+            sleep_s=sleep,
+        )
+    except PairingError:
+        pass
+    else:
+        raise AssertionError("paired with garbage")
