@@ -22,6 +22,7 @@ from openbsi.patient.cortex_evoked import (
 from openbsi.patient.cortex_grid import (
     GridLayout,
     bilateral_grid,
+    drift,
     spatial_mixing,
     tuned_to,
     tuning_maps,
@@ -80,8 +81,17 @@ class VirtualCortex:
         n = self.layout.n_channels
         # The patient's anatomy is fixed by the profile; sessions only change the noise.
         anatomy = np.random.default_rng(self.profile.anatomy_seed)
-        w_hg, self._w_beta = tuning_maps(self.layout, anatomy, p.ipsi_fraction)
-        self._w_hg = w_hg * self._drift(w_hg.shape, p.drift_per_day)
+        shift, self._impedance_gain, tuning_gain = drift(
+            self.profile.anatomy_seed,
+            self.day,
+            n,
+            tau_days=p.drift_tau_days,
+            tuning_sd=p.tuning_drift_sd,
+            hotspot_sd_mm=p.hotspot_drift_sd_mm,
+            impedance_sd=p.impedance_drift_sd,
+        )
+        w_hg, self._w_beta = tuning_maps(self.layout, anatomy, p.ipsi_fraction, shift)
+        self._w_hg = w_hg * tuning_gain
         self.tuned_to = tuned_to(self._w_hg)
         self._line_amp = p.line_uv * anatomy.uniform(0.7, 1.3, n)
         self._line_phase = anatomy.uniform(0, 2 * np.pi, n)
@@ -132,15 +142,6 @@ class VirtualCortex:
         )
 
     # -- construction helpers -------------------------------------------------------------
-    def _drift(self, shape: tuple[int, int], per_day: float) -> np.ndarray:
-        """Day-to-day drift: a log-gain random walk per contact and movement, fixed per
-        patient (anatomy seed), sd = per_day * sqrt(day)."""
-        if self.day == 0 or per_day == 0:
-            return np.ones(shape)
-        walk_rng = np.random.default_rng([self.profile.anatomy_seed, 7])
-        steps = walk_rng.standard_normal((self.day, *shape))
-        return np.exp(per_day * steps.sum(axis=0))
-
     def _pick_bad(
         self, names: tuple[str, ...] | None, anatomy: np.random.Generator, n_bad: int
     ) -> tuple[str, ...]:
@@ -236,6 +237,8 @@ class VirtualCortex:
         slow = np.exp(self._slow(n_samples, rng))
         x = p.background_uv * self._background(n_samples, rng) * hg_gain * slow
         x += p.beta_uv * self._beta(n_samples, rng) * beta_gain
+        if self.day:
+            x *= self._impedance_gain[:, None]  # contact impedance drift scales the brain signal
         x += line_noise(
             self._sample, n_samples, self.fs_hz, self._line_amp, self._line_phase, p.line_hz
         )

@@ -75,6 +75,7 @@ def tuning_maps(
     layout: GridLayout,
     anatomy_rng: np.random.Generator,
     ipsi_fraction: float,
+    shift_mm: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """High-gamma and beta tuning weights, each (n_channels, 6 movements), in [0, ~1].
 
@@ -82,6 +83,7 @@ def tuning_maps(
     `ipsi_fraction`), per-patient jitter of hotspot position and contact gain.
     Beta: diffuse, 1 on the contralateral grid and 0.5 on the ipsilateral one (Miller 2012:
     spatially broad, stronger contralateral), with mild per-contact variation.
+    shift_mm: (6, 2) displacement of each movement's hotspot (day-to-day drift).
     """
     n = layout.n_channels
     groups = np.array(layout.group)
@@ -97,6 +99,8 @@ def tuning_maps(
         hx, hy = JOINT_HOTSPOT_MM[joint]
         hx += 1.5 * anatomy_rng.standard_normal()
         hy += 1.5 * anatomy_rng.standard_normal()
+        if shift_mm is not None:
+            hx, hy = hx + shift_mm[k, 0], hy + shift_mm[k, 1]
         bump = np.exp(
             -0.5 * ((dist - hx) / HOTSPOT_SIGMA_MM[0]) ** 2
             - 0.5 * ((layout.y_mm - hy) / HOTSPOT_SIGMA_MM[1]) ** 2
@@ -105,6 +109,43 @@ def tuning_maps(
         w_hg[:, k] = bump * contact_gain * np.where(contra, 1.0, ipsi_fraction)
         w_beta[:, k] = beta_var * np.where(contra, 1.0, 0.5)
     return w_hg, np.clip(w_beta, 0.0, 1.0)
+
+
+def drift(
+    anatomy_seed: int,
+    day: int,
+    n_channels: int,
+    *,
+    tau_days: float,
+    tuning_sd: float,
+    hotspot_sd_mm: float,
+    impedance_sd: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slow day-to-day changes, fixed by the patient (same day -> same state; day d continues
+    day d-1): hotspot shifts (6, 2) mm, per-contact signal gain (impedance, (n,)) and
+    per-contact-and-movement tuning gain (n, 6). Each follows a mean-reverting random walk
+    (Ornstein-Uhlenbeck, time constant tau_days, stationary sd as given): maps wander but stay
+    anatomically bounded."""
+    if day < 0:
+        raise ValueError(f"day must be >= 0, got {day}")
+    if tau_days <= 0:
+        raise ValueError(f"tau_days must be > 0, got {tau_days}")
+    a = float(np.exp(-1.0 / tau_days))
+
+    def walk(stream: int, shape: tuple[int, ...], sd: float) -> np.ndarray:
+        x = np.zeros(shape)
+        if day == 0 or sd == 0:
+            return x
+        rng = np.random.default_rng([anatomy_seed, 7, stream])
+        for step in rng.standard_normal((day, *shape)):
+            x = a * x + np.sqrt(1.0 - a * a) * sd * step
+        return x
+
+    n_mov = len(MOVEMENTS)
+    shift = walk(0, (n_mov, 2), hotspot_sd_mm)
+    impedance = np.exp(walk(1, (n_channels,), impedance_sd))
+    tuning = np.exp(walk(2, (n_channels, n_mov), tuning_sd))
+    return shift, impedance, tuning
 
 
 def tuned_to(w_hg: np.ndarray) -> tuple[str, ...]:

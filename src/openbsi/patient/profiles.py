@@ -24,7 +24,12 @@ class CortexParams:
     ramp_tau_s: float = 0.15  # rise/fall time constant of the modulation
     block_jitter: float = 0.2  # trial-to-trial variability of amplitude and tuning (log-sd)
     slow_fluctuation: float = 0.1  # non-task broadband fluctuations (log-sd, ~2 s time scale)
-    drift_per_day: float = 0.02  # slow drift of tuning per day (fraction of tuning weight)
+    # Day-to-day drift: mean-reverting random walks (unconfirmed magnitudes, chosen so that a
+    # static decoder degrades over days to weeks, the problem adaptive decoders address):
+    drift_tau_days: float = 30.0  # time constant of the walks
+    tuning_drift_sd: float = 0.3  # log-gain of each contact's tuning to each movement
+    hotspot_drift_sd_mm: float = 2.5  # somatotopic hotspot position (mm)
+    impedance_drift_sd: float = 0.2  # log-gain of each contact's recorded signal
     n_bad_channels: int = 0
     # Far-field EES artifact at the cortex per mA (at 300 us), before the channel's gain;
     # epidural spinal stimulation is seen on the ECoG as spikes at the stimulation rate
