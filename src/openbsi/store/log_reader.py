@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,11 +52,17 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
     chunk_rows: list[tuple[float, int, int, int, str]] = []
     pulse_parts: list[list[np.ndarray]] = []
     kin_parts: list[tuple[list[str], list[np.ndarray]]] = []
+    consolidate_every = 512  # small arrays cost ~100 B each: merge batches as they come
     n_samples = 0
     head = b""
     closing: dict = {}
     with path.open("rb") as stream:
         for record_type, payload in iter_records(stream, scan):
+            if data is not None and record_type in EVENT_LISTS:
+                (n_text,) = struct.unpack_from("<I", payload, 0)  # kept as JSON, not parsed
+                events = getattr(data, EVENT_LISTS[RecordType(record_type)])
+                events.append_json(bytes(payload[4 : 4 + n_text]))
+                continue
             # ECoG samples not kept in memory are only hashed: views, no copy
             keep = load_ecog or record_type != RecordType.ECOG
             meta, arrays = decode_payload(payload, copy=keep)
@@ -85,12 +92,14 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
                 n_samples += block.shape[1]
                 if load_ecog:
                     blocks.append(block.T)
-            elif record_type in EVENT_LISTS:
-                getattr(data, EVENT_LISTS[RecordType(record_type)]).append(meta)
             elif record_type == RecordType.PULSES:
                 pulse_parts.append(arrays)
+                if len(pulse_parts) >= consolidate_every:
+                    pulse_parts = [_concat_columns(pulse_parts)]
             elif record_type == RecordType.KINEMATICS:
                 kin_parts.append((meta["columns"], arrays))
+                if len(kin_parts) >= consolidate_every:
+                    kin_parts = _consolidate_kinematics(kin_parts)
             elif record_type == RecordType.STIM_ELECTRODES:
                 data.stim_electrodes = meta["electrodes"]
             elif record_type == RecordType.SUMMARY:
@@ -128,7 +137,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
             sha256=list(digests),
         )
     if pulse_parts:
-        cols = [np.concatenate(parts) for parts in zip(*pulse_parts, strict=True)]
+        cols = _concat_columns(pulse_parts)
         data.pulses = Pulses(*cols)
     data.kinematics = _merge_kinematics(kin_parts)
     data.digests = digests_of(data)
@@ -154,6 +163,23 @@ def _check_timing(data: SessionData, t_s: np.ndarray, first: np.ndarray) -> None
         )
 
 
+def _concat_columns(parts: list[list[np.ndarray]]) -> list[np.ndarray]:
+    return [np.concatenate(column) for column in zip(*parts, strict=True)]
+
+
+def _consolidate_kinematics(
+    parts: list[tuple[list[str], list[np.ndarray]]],
+) -> list[tuple[list[str], list[np.ndarray]]]:
+    """Merge runs of batches with the same columns into one batch each."""
+    runs: list[tuple[list[str], list[list[np.ndarray]]]] = []
+    for names, arrays in parts:
+        if runs and runs[-1][0] == names:
+            runs[-1][1].append(arrays)
+        else:
+            runs.append((names, [arrays]))
+    return [(names, _concat_columns(batches)) for names, batches in runs]
+
+
 def _merge_kinematics(parts: list[tuple[list[str], list[np.ndarray]]]) -> dict[str, np.ndarray]:
     """Concatenate kinematics batches; a column missing from a batch is filled with NaN."""
     if not parts:
@@ -168,10 +194,13 @@ def _merge_kinematics(parts: list[tuple[list[str], list[np.ndarray]]]) -> dict[s
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def iter_ecog_blocks(path: Path, n_chunks: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+def iter_ecog_blocks(
+    path: Path, n_chunks: int | None = None, *, copy: bool = True
+) -> Iterator[tuple[int, np.ndarray]]:
     """(first_sample, samples x channels float32 uV) per ECoG chunk, read one at a time.
 
     n_chunks: stop after that many chunks (the count read_log found, so that both passes agree).
+    copy=False yields views into the read buffer, valid until the next chunk is asked for.
     """
     scan: list[ScanResult] = []
     first, seen = 0, 0
@@ -181,7 +210,7 @@ def iter_ecog_blocks(path: Path, n_chunks: int | None = None) -> Iterator[tuple[
                 continue
             if n_chunks is not None and seen >= n_chunks:
                 return
-            _, arrays = decode_payload(payload)  # a copy: the caller keeps it
+            _, arrays = decode_payload(payload, copy=copy)
             block = arrays[0].T
             yield first, block
             first += block.shape[0]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ from openbsi.states import STATES
 from openbsi.store.log_reader import read_log
 from openbsi.store.nwb_stream import LogEcogIterator
 from openbsi.store.nwb_tables import column, make_table
-from openbsi.store.session_data import EcogChunks, Pulses, SessionData
+from openbsi.store.session_data import EcogChunks, EventList, Pulses, SessionData
 
 HOPS = ("acquired", "features", "decoded", "safety", "stimulated")
 # Measured (300 s x 64 ch, noise-like float32): no compression 0.29 s / 46 MB; gzip-1 1.9 s /
@@ -122,58 +123,64 @@ def _add_integrity(nwb: NWBFile, data: SessionData) -> None:
     ]))
 
 
-def _add_events(nwb: NWBFile, data: SessionData) -> None:
-    def rows(events: list[dict], key: str) -> list:
-        return [e[key] for e in events]
+def _columns(events: Iterable[dict], *keys: str) -> dict[str, list]:
+    """Several keys' values in one pass over the events (each event decoded once)."""
+    out: dict[str, list] = {key: [] for key in keys}
+    for event in events:
+        for key in keys:
+            out[key].append(event[key])
+    return out
 
+
+def _add_events(nwb: NWBFile, data: SessionData) -> None:
     if data.intents:
+        c = _columns(data.intents, "start_s", "stop_s", "state", "amplitude")
         nwb.add_time_intervals(make_table("intent", "the patient's intended movement", [
-            ("start_time", rows(data.intents, "start_s"), "s"),
-            ("stop_time", rows(data.intents, "stop_s"), "s"),
-            ("state", rows(data.intents, "state"), f"one of {STATES}"),
-            ("amplitude", rows(data.intents, "amplitude"), "intended amplitude, 0..1"),
+            ("start_time", c["start_s"], "s"), ("stop_time", c["stop_s"], "s"),
+            ("state", c["state"], f"one of {STATES}"),
+            ("amplitude", c["amplitude"], "intended amplitude, 0..1"),
         ], cls=TimeIntervals))
     if data.phases:
+        c = _columns(data.phases, "start_s", "stop_s", "name")
         nwb.add_time_intervals(make_table("phases", "session phases", [
-            ("start_time", rows(data.phases, "start_s"), "s"),
-            ("stop_time", rows(data.phases, "stop_s"), "s"),
-            ("phase", rows(data.phases, "name"), "e.g. calibration, closed_loop"),
+            ("start_time", c["start_s"], "s"), ("stop_time", c["stop_s"], "s"),
+            ("phase", c["name"], "e.g. calibration, closed_loop"),
         ], cls=TimeIntervals))
     if data.decodes:
         module = nwb.create_processing_module("decoding", "decoder output every tick")
-        probs = np.array([d["probs"] for d in data.decodes], dtype="f8")
+        c = _columns(data.decodes, "t_s", "state", "amplitude", "probs")
         module.add(make_table("decodes", "decoded state per tick", [
-            ("t_s", rows(data.decodes, "t_s"), "session time, s"),
-            ("state", rows(data.decodes, "state"), f"one of {STATES}"),
-            ("amplitude", rows(data.decodes, "amplitude"), "decoded amplitude"),
-            ("probabilities", probs, f"state probabilities in the order {STATES}"),
+            ("t_s", c["t_s"], "session time, s"), ("state", c["state"], f"one of {STATES}"),
+            ("amplitude", c["amplitude"], "decoded amplitude"),
+            ("probabilities", np.array(c["probs"], dtype="f8"),
+             f"state probabilities in the order {STATES}"),
         ]))
     stim = nwb.create_processing_module("stimulation", "commands, pulses, safety events")
-    cmds = data.stim_commands
-    if cmds:
-        chans = [c["channels"] for c in cmds]
+    if data.stim_commands:
+        c = _columns(data.stim_commands, "t_s", "seq", "state", "vetoed", "clamped", "channels")
+        keys = ("electrode", "amplitude_ma", "pulse_width_us", "frequency_hz")
+        ragged = {key: [[ch[key] for ch in chans] for chans in c["channels"]] for key in keys}
+        del c["channels"]
         stim.add(make_table("commands", "every command, delivered or vetoed", [
-            ("t_s", rows(cmds, "t_s"), "s"), ("seq", rows(cmds, "seq"), "sequence number"),
-            ("state", rows(cmds, "state"), "state the command serves"),
-            ("vetoed", np.array(rows(cmds, "vetoed"), dtype=bool), "refused by the supervisor"),
-            ("clamped", np.array(rows(cmds, "clamped"), dtype=bool), "reduced to the limits"),
-        ], ragged=[
-            (key, [[ch[key] for ch in c] for c in chans], key)
-            for key in ("electrode", "amplitude_ma", "pulse_width_us", "frequency_hz")
-        ]))
+            ("t_s", c["t_s"], "s"), ("seq", c["seq"], "sequence number"),
+            ("state", c["state"], "state the command serves"),
+            ("vetoed", np.array(c["vetoed"], dtype=bool), "refused by the supervisor"),
+            ("clamped", np.array(c["clamped"], dtype=bool), "reduced to the limits"),
+        ], ragged=[(key, ragged[key], key) for key in keys]))
     p = data.pulses
     if len(p):
         stim.add(make_table("pulses", "delivered biphasic pulses", [
             ("t_s", p.t_s, "onset, s"), ("electrode", p.electrode, "electrode index"),
             ("amplitude_ma", p.amplitude_ma, "mA"), ("pulse_width_us", p.pulse_width_us, "us"),
         ]))
-    ev = data.safety_events
-    if ev:
+    if data.safety_events:
+        c = _columns(data.safety_events, "t_s", "rule", "field", "value", "limit", "action",
+                     "electrode")
         stim.add(make_table("safety_events", "safety supervisor events", [
-            ("t_s", rows(ev, "t_s"), "s"), ("rule", rows(ev, "rule"), "rule"),
-            ("field", rows(ev, "field"), "checked field"), ("value", rows(ev, "value"), "value"),
-            ("limit", rows(ev, "limit"), "limit"), ("action", rows(ev, "action"), "action"),
-            ("electrode", rows(ev, "electrode"), "electrode index, -1 if none"),
+            ("t_s", c["t_s"], "s"), ("rule", c["rule"], "rule"),
+            ("field", c["field"], "checked field"), ("value", c["value"], "value"),
+            ("limit", c["limit"], "limit"), ("action", c["action"], "action"),
+            ("electrode", c["electrode"], "electrode index, -1 if none"),
         ]))
     el = data.stim_electrodes
     if el:
@@ -185,18 +192,22 @@ def _add_events(nwb: NWBFile, data: SessionData) -> None:
         ]))
     if data.latency:
         runtime = nwb.create_processing_module("runtime", "latency stamps")
+        stamps = np.full((len(data.latency), len(HOPS) + 1), -1, dtype="i8")
+        for i, row in enumerate(data.latency):
+            stamps[i, 0] = row["tick"]
+            stamps[i, 1:] = [row["stamps_ns"].get(h, -1) for h in HOPS]
         runtime.add(make_table("latency", "time.monotonic_ns() stamps per decode tick", [
-            ("tick", rows(data.latency, "tick"), "tick number"),
-            *[(f"{h}_ns", np.array([d["stamps_ns"].get(h, -1) for d in data.latency],
-                                   dtype="i8"), f"stamp '{h}', ns") for h in HOPS],
+            ("tick", stamps[:, 0], "tick number"),
+            *[(f"{h}_ns", stamps[:, k + 1], f"stamp '{h}', ns (-1: hop not taken)")
+              for k, h in enumerate(HOPS)],
         ]))
     if data.gait_events:
-        ge = data.gait_events
+        c = _columns(data.gait_events, "t_s", "side", "length_m", "clearance_m", "failed")
         behavior = nwb.create_processing_module("behavior", "gait events")
         behavior.add(make_table("gait_events", "one row per step", [
-            ("t_s", rows(ge, "t_s"), "s"), ("side", rows(ge, "side"), "left/right"),
-            ("length_m", rows(ge, "length_m"), "m"), ("clearance_m", rows(ge, "clearance_m"), "m"),
-            ("failed", np.array(rows(ge, "failed"), dtype=bool), "failed step"),
+            ("t_s", c["t_s"], "s"), ("side", c["side"], "left/right"),
+            ("length_m", c["length_m"], "m"), ("clearance_m", c["clearance_m"], "m"),
+            ("failed", np.array(c["failed"], dtype=bool), "failed step"),
         ]))
     if data.summaries:
         module = nwb.create_processing_module("session", "figures the session loop reported")
@@ -265,17 +276,16 @@ def _table(nwb: NWBFile, module: str, name: str) -> DynamicTable | None:
     return nwb.processing[module][name]
 
 
-def _records(table: DynamicTable | None, spec: dict[str, str]) -> list[dict]:
+def _records(table: DynamicTable | None, spec: dict[str, str]) -> Iterator[dict]:
+    """Rows as dicts of Python values, one at a time (columns are read whole)."""
     cols = {key: column(table, key, dtype) for key, dtype in spec.items()}
     n = len(next(iter(cols.values())))
-    out = []
     for i in range(n):
         row = {}
         for key, values in cols.items():
             v = values[i]
             row[key] = v.item() if isinstance(v, np.generic) else v
-        out.append(row)
-    return out
+        yield row
 
 
 def _stream_info(nwb: NWBFile, series: ElectricalSeries | None, name: str) -> StreamInfo:
@@ -341,37 +351,38 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
             sha256=column(chunks, "sha256", "str"),
         )
     intent = _table(nwb, "intervals", "intent")
-    data.intents = [
+    data.intents = EventList(
         {"start_s": r["start_time"], "stop_s": r["stop_time"], "state": r["state"],
          "amplitude": r["amplitude"]}
         for r in _records(intent, {"start_time": "f8", "stop_time": "f8", "state": "str",
                                    "amplitude": "f8"})
-    ] if intent is not None else []
+    )
     phases = _table(nwb, "intervals", "phases")
-    data.phases = [
+    data.phases = EventList(
         {"start_s": r["start_time"], "stop_s": r["stop_time"], "name": r["phase"]}
         for r in _records(phases, {"start_time": "f8", "stop_time": "f8", "phase": "str"})
-    ] if phases is not None else []
+    )
     decodes = _table(nwb, "decoding", "decodes")
-    if decodes is not None:
-        probs = column(decodes, "probabilities", "f8")
-        data.decodes = _records(decodes, {"t_s": "f8", "state": "str", "amplitude": "f8"})
-        for row, p in zip(data.decodes, probs, strict=True):
-            row["probs"] = [float(x) for x in p]
+    probs = column(decodes, "probabilities", "f8")
+    data.decodes = EventList(
+        {**row, "probs": [float(x) for x in p]}
+        for row, p in zip(_records(decodes, {"t_s": "f8", "state": "str", "amplitude": "f8"}),
+                          probs, strict=True)
+    )
     commands = _table(nwb, "stimulation", "commands")
-    if commands is not None:
-        data.stim_commands = _records(commands, {"t_s": "f8", "seq": "i8", "state": "str",
-                                                 "vetoed": "bool", "clamped": "bool"})
-        ragged = {k: column(commands, k) for k in
-                  ("electrode", "amplitude_ma", "pulse_width_us", "frequency_hz")}
-        for i, row in enumerate(data.stim_commands):
-            row["channels"] = [
-                {"electrode": int(e), "amplitude_ma": float(a), "pulse_width_us": float(w),
-                 "frequency_hz": float(f)}
-                for e, a, w, f in zip(ragged["electrode"][i], ragged["amplitude_ma"][i],
-                                      ragged["pulse_width_us"][i], ragged["frequency_hz"][i],
-                                      strict=True)
-            ]
+    ragged = {k: column(commands, k) for k in
+              ("electrode", "amplitude_ma", "pulse_width_us", "frequency_hz")}
+    data.stim_commands = EventList(
+        {**row, "channels": [
+            {"electrode": int(e), "amplitude_ma": float(a), "pulse_width_us": float(w),
+             "frequency_hz": float(f)}
+            for e, a, w, f in zip(ragged["electrode"][i], ragged["amplitude_ma"][i],
+                                  ragged["pulse_width_us"][i], ragged["frequency_hz"][i],
+                                  strict=True)
+        ]}
+        for i, row in enumerate(_records(commands, {
+            "t_s": "f8", "seq": "i8", "state": "str", "vetoed": "bool", "clamped": "bool"}))
+    )
     pulses = _table(nwb, "stimulation", "pulses")
     if pulses is not None:
         data.pulses = Pulses(
@@ -379,9 +390,9 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
             amplitude_ma=column(pulses, "amplitude_ma", "f8"),
             pulse_width_us=column(pulses, "pulse_width_us", "f8"),
         )
-    data.safety_events = _records(_table(nwb, "stimulation", "safety_events"), {
+    data.safety_events = EventList(_records(_table(nwb, "stimulation", "safety_events"), {
         "t_s": "f8", "rule": "str", "field": "str", "value": "f8", "limit": "f8",
-        "action": "str", "electrode": "i8"})
+        "action": "str", "electrode": "i8"}))
     data.stim_electrodes = [
         {"name" if k == "label" else k: v for k, v in row.items()}
         for row in _records(_table(nwb, "stimulation", "electrodes"), {
@@ -389,14 +400,13 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
             "y_mm": "f8", "area_mm2": "f8", "material": "str"})
     ]
     latency = _table(nwb, "runtime", "latency")
-    if latency is not None:
-        stamps = {h: column(latency, f"{h}_ns", "i8") for h in HOPS}
-        data.latency = [
-            {"tick": int(t), "stamps_ns": {h: int(stamps[h][i]) for h in HOPS}}
-            for i, t in enumerate(column(latency, "tick", "i8"))
-        ]
-    data.gait_events = _records(_table(nwb, "behavior", "gait_events"), {
-        "t_s": "f8", "side": "str", "length_m": "f8", "clearance_m": "f8", "failed": "bool"})
+    stamps = {h: column(latency, f"{h}_ns", "i8") for h in HOPS}
+    data.latency = EventList(
+        {"tick": int(t), "stamps_ns": {h: int(stamps[h][i]) for h in HOPS}}
+        for i, t in enumerate(column(latency, "tick", "i8"))
+    )
+    data.gait_events = EventList(_records(_table(nwb, "behavior", "gait_events"), {
+        "t_s": "f8", "side": "str", "length_m": "f8", "clearance_m": "f8", "failed": "bool"}))
     summaries = _table(nwb, "session", "summaries")
     if summaries is not None:
         data.summaries = {

@@ -14,31 +14,37 @@ BATCH_SAMPLES = 8192  # samples gathered per HDF5 write (~14 s at 586 Hz)
 
 
 class LogEcogIterator(AbstractDataChunkIterator):
-    """Yields the log's ECoG as (samples x channels) float32 batches for hdmf to write."""
+    """Yields the log's ECoG as (samples x channels) float32 batches for hdmf to write.
+
+    One batch buffer is reused: hdmf writes each DataChunk before asking for the next one, so
+    memory stays at one batch however long the session.
+    """
 
     def __init__(self, log_path: Path, n_samples: int, n_channels: int, n_chunks: int) -> None:
         self._shape = (int(n_samples), int(n_channels))
-        self._blocks = iter_ecog_blocks(Path(log_path), n_chunks)
+        self._blocks = iter_ecog_blocks(Path(log_path), n_chunks, copy=False)
+        self._batch = np.empty((BATCH_SAMPLES, int(n_channels)), dtype="<f4")
         self._batches = self._batched()
 
     def _batched(self) -> Iterator[DataChunk]:
-        pending: list[np.ndarray] = []
-        start = count = 0
+        start = filled = 0
         for first, block in self._blocks:
-            if not pending:
+            if filled and filled + block.shape[0] > BATCH_SAMPLES:
+                yield self._chunk(start, filled)
+                filled = 0
+            if block.shape[0] > BATCH_SAMPLES:  # a chunk larger than a batch goes alone
+                yield DataChunk(data=np.array(block, dtype="<f4"),
+                                selection=np.s_[first : first + block.shape[0], :])
+                continue
+            if not filled:
                 start = first
-            pending.append(block)
-            count += block.shape[0]
-            if count >= BATCH_SAMPLES:
-                yield self._chunk(start, pending)
-                pending, count = [], 0
-        if pending:
-            yield self._chunk(start, pending)
+            self._batch[filled : filled + block.shape[0]] = block
+            filled += block.shape[0]
+        if filled:
+            yield self._chunk(start, filled)
 
-    @staticmethod
-    def _chunk(start: int, pending: list[np.ndarray]) -> DataChunk:
-        data = np.concatenate(pending, axis=0).astype("<f4", copy=False)
-        return DataChunk(data=data, selection=np.s_[start : start + data.shape[0], :])
+    def _chunk(self, start: int, filled: int) -> DataChunk:
+        return DataChunk(data=self._batch[:filled], selection=np.s_[start : start + filled, :])
 
     def __iter__(self) -> LogEcogIterator:
         return self
@@ -47,7 +53,9 @@ class LogEcogIterator(AbstractDataChunkIterator):
         return next(self._batches)
 
     def recommended_chunk_shape(self) -> tuple[int, int] | None:
-        return None
+        # HDF5 chunks aligned with the batches: every write fills whole chunks (no
+        # read-modify-write, nothing left in the chunk cache); 1 MB at 64 channels
+        return (min(BATCH_SAMPLES // 2, max(self._shape[0], 1)), max(self._shape[1], 1))
 
     def recommended_data_shape(self) -> tuple[int, int]:
         return self._shape
