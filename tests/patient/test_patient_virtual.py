@@ -41,3 +41,19 @@ def test_hip_flexion_trains_produce_steps_on_both_sides() -> None:
     assert trace["t_s"].size == 2000
     assert trace["act_left_iliopsoas"].max() > 0.3
     assert trace["left_hip_rad"].max() > 0.2
+
+
+def test_voluntary_stepping_follows_lesion_grade_without_stimulation() -> None:
+    from openbsi.patient.intent import walking_script
+    from openbsi.patient.session import run_patient
+
+    steps = {}
+    for profile in ("complete-thoracic", "bsi-walker", "cervical-incomplete"):  # AIS A, C, D
+        rng_script, rng_patient = np.random.default_rng(0).spawn(2)
+        script = walking_script(60.0, rng_script)
+        vp = VirtualPatient(script, rng_patient, profile=profile)
+        run_patient(vp, 60.0, keep_ecog=False)
+        steps[profile] = vp.gait_summary().steps
+    assert steps["complete-thoracic"] == 0
+    assert steps["bsi-walker"] <= steps["cervical-incomplete"]
+    assert steps["cervical-incomplete"] > 0
