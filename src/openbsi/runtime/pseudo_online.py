@@ -1,18 +1,27 @@
 """Pseudo-online evaluation: the virtual patient's cortex -> features -> decoders, window by
-window, exactly as the closed loop would see them (causal, freshest 1 s window every 100 ms).
+window, exactly as the closed loop would see them (causal, freshest 1 s window every step).
+
+Also the virtual-source calibration behind `openbsi calibrate` (cued blocks, 15 s recursive
+updates, stop at a validation plateau) and the multi-day evaluation behind
+`openbsi decode evaluate` (adaptive vs frozen decoders under day-to-day drift).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from openbsi.decoding import metrics
+from openbsi.decoding import make_decoder, metrics
+from openbsi.decoding.rew_npls import BATCH_S
 from openbsi.features.extractor import FeatureConfig, FeatureExtractor
-from openbsi.states import STATE_INDEX
+from openbsi.states import N_STATES, STATE_INDEX
 
-READ_CHUNK_S = 10.0  # generate the cortex signal in pieces of this length (memory)
+READ_CHUNK_S = 10.0  # generate the cortex signal in pieces of at most this length (memory)
+ADAPTIVE_FORGETTING = 0.9  # per 15 s batch when adapting across days (half-life ~1.6 min)
+Progress = Callable[[str, float, float], None]  # (phase, done, total)
 
 
 @dataclass
@@ -23,8 +32,8 @@ class Recording:
     y_state: np.ndarray  # (n_windows,) int state index at the window's last sample
     y_amplitude: np.ndarray  # (n_windows,) cued effort 0..1
     t_s: np.ndarray  # (n_windows,) time of the window's last sample
-    bad_channels: tuple[int, ...]  # union of channels flagged bad in any window
-    sfreq_hz: float
+    bad_channels: tuple[int, ...] = ()  # union of channels flagged bad in any window
+    sfreq_hz: float = 586.0
 
     def __len__(self) -> int:
         return len(self.y_state)
@@ -40,6 +49,71 @@ class Recording:
         )
 
 
+class FeatureStream:
+    """The virtual cortex of one script, turned into labelled feature windows on demand."""
+
+    def __init__(
+        self,
+        script,
+        rng: np.random.Generator,
+        *,
+        config: FeatureConfig | None = None,
+        day: int = 0,
+        profile: str | None = None,
+    ) -> None:
+        from openbsi.patient.cortex import VirtualCortex
+        from openbsi.patient.profiles import get_profile
+
+        kwargs: dict = {"day": day}
+        if profile is not None:
+            kwargs["profile"] = get_profile(profile)
+        self.script = script
+        self.cortex = VirtualCortex(script, rng, **kwargs)
+        self.sfreq_hz = self.cortex.info.sfreq_hz
+        self.extractor = FeatureExtractor(
+            config or FeatureConfig(), self.sfreq_hz, self.cortex.info.n_channels
+        )
+        self.n_total = int(script.duration_s * self.sfreq_hz)
+        win, step = self.extractor.window_samples, self.extractor.step_samples
+        self.ends = np.arange(win, self.n_total + 1, step)
+        self._next = 0  # index into ends
+        self._buffer = np.zeros((self.cortex.info.n_channels, 0))
+        self._offset = 0  # stream index of _buffer[:, 0]
+        self._produced = 0
+        self.bad_channels: set[int] = set()
+
+    @property
+    def done(self) -> bool:
+        return self._next >= len(self.ends)
+
+    def take(self, max_windows: int | None = None) -> Recording:
+        """The next windows (all remaining by default)."""
+        stop = len(self.ends) if max_windows is None else min(
+            len(self.ends), self._next + max_windows
+        )
+        ends = self.ends[self._next : stop]
+        win = self.extractor.window_samples
+        X = np.empty((len(ends), *self.extractor.shape))
+        chunk = int(READ_CHUNK_S * self.sfreq_hz)
+        for i, end in enumerate(ends):
+            while end > self._produced:
+                n_new = min(chunk, self.n_total - self._produced)
+                self._buffer = np.concatenate([self._buffer, self.cortex.read(n_new)], axis=1)
+                self._produced += n_new
+            local = end - self._offset
+            X[i] = self.extractor.transform(self._buffer[:, local - win : local])
+            self.bad_channels.update(self.extractor.bad_channels)
+            drop = local - win  # samples no later window needs
+            if drop > chunk:
+                self._buffer = self._buffer[:, drop:]
+                self._offset += drop
+        self._next = stop
+        t_s = (ends - 1) / self.sfreq_hz
+        y_state = np.array([STATE_INDEX[s] for s in self.script.states_at(t_s)], dtype=int)
+        y_amp = np.array([self.script.amplitude_at(t) for t in t_s])
+        return Recording(X, y_state, y_amp, t_s, tuple(sorted(self.bad_channels)), self.sfreq_hz)
+
+
 def record(
     script,
     rng: np.random.Generator,
@@ -49,48 +123,13 @@ def record(
     profile: str | None = None,
 ) -> Recording:
     """Simulate the virtual cortex for `script` and extract a feature window every step."""
-    from openbsi.patient.cortex import VirtualCortex
-    from openbsi.patient.profiles import get_profile
-
-    kwargs = {"day": day}
-    if profile is not None:
-        kwargs["profile"] = get_profile(profile)
-    cortex = VirtualCortex(script, rng, **kwargs)
-    fs = cortex.info.sfreq_hz
-    extractor = FeatureExtractor(config or FeatureConfig(), fs, cortex.info.n_channels)
-    n_total = int(script.duration_s * fs)
-    win, step = extractor.window_samples, extractor.step_samples
-    ends = np.arange(win, n_total + 1, step)
-    X = np.empty((len(ends), *extractor.shape))
-    bad: set[int] = set()
-    buffer = np.zeros((cortex.info.n_channels, 0))
-    offset = 0  # stream index of buffer[:, 0]
-    chunk = int(READ_CHUNK_S * fs)
-    i = 0
-    produced = 0
-    while i < len(ends):
-        n_new = min(chunk, n_total - produced)
-        buffer = np.concatenate([buffer, cortex.read(n_new)], axis=1)
-        produced += n_new
-        while i < len(ends) and ends[i] <= produced:
-            local_end = ends[i] - offset
-            X[i] = extractor.transform(buffer[:, local_end - win : local_end])
-            bad.update(extractor.bad_channels)
-            i += 1
-        keep = buffer.shape[1] - win  # keep the last window's worth of samples
-        if keep > 0:
-            buffer = buffer[:, keep:]
-            offset += keep
-    t_s = (ends - 1) / fs
-    y_state = np.array([STATE_INDEX[s] for s in script.states_at(t_s)], dtype=int)
-    y_amp = np.array([script.amplitude_at(t) for t in t_s])
-    return Recording(X, y_state, y_amp, t_s, tuple(sorted(bad)), fs)
+    return FeatureStream(script, rng, config=config, day=day, profile=profile).take()
 
 
 def run_online(decoder, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Feed windows one by one through decoder.step() from a fresh filter."""
     decoder.reset_filter()
-    probs = np.empty((len(X), 7))
+    probs = np.empty((len(X), N_STATES))
     amps = np.empty(len(X))
     for i, x in enumerate(X):
         probs[i], amps[i] = decoder.step(x)
@@ -106,3 +145,132 @@ def score(rec: Recording, probs: np.ndarray, amps: np.ndarray, step_s: float = 0
         "time_to_switch_s": metrics.time_to_switch_s(rec.y_state, pred, step_s),
         "amplitude_r": metrics.amplitude_r(rec.y_amplitude, amps),
     }
+
+
+def adapt(decoder, rec: Recording, forgetting: float = ADAPTIVE_FORGETTING, step_s: float = 0.1):
+    """A copy of `decoder` updated with `rec` in 15 s recursive batches."""
+    adapted = copy.deepcopy(decoder)
+    if "forgetting" in adapted.get_params():
+        adapted.set_params(forgetting=forgetting)
+    size = max(1, round(BATCH_S / step_s))
+    for start in range(0, len(rec), size):
+        part = rec.slice(start, start + size)
+        adapted.partial_fit(part.X, part.y_state, part.y_amplitude)
+    return adapted
+
+
+def evaluate(
+    decoders: list[str],
+    *,
+    seed: int = 0,
+    profile: str | None = None,
+    days: int = 0,
+    calibration_s: float = 180.0,
+    test_s: float = 240.0,
+    recalibration_s: float = 60.0,
+    progress: Progress | None = None,
+) -> dict:
+    """Calibrate every decoder on the same cued session (day 0), decode a walking session
+    pseudo-online; then for each later day, decode that day's walking session with the frozen
+    model and with a copy adapted on that day's short cued block."""
+    from openbsi.patient.intent import cued_calibration_script, walking_script
+
+    rng = np.random.default_rng(seed)
+    total = 1 + days
+    say = progress or (lambda *_: None)
+    say("day 0: calibration", 0, total)
+    cal = record(cued_calibration_script(calibration_s, rng), rng, profile=profile)
+    test = record(walking_script(test_s, rng), rng, profile=profile)
+    fitted = {
+        name: make_decoder(name).fit(cal.X, cal.y_state, cal.y_amplitude) for name in decoders
+    }
+    out: dict = {"decoders": {}, "seed": seed, "profile": profile or "default", "days": days}
+    adaptive = dict(fitted)
+    for name, dec in fitted.items():
+        result = score(test, *run_online(dec, test.X))
+        result["by_day"] = [
+            {
+                "day": 0,
+                "adaptive_accuracy": result["state_accuracy"],
+                "frozen_accuracy": result["state_accuracy"],
+            }
+        ]
+        out["decoders"][name] = result
+    for day in range(1, days + 1):
+        say(f"day {day}", day, total)
+        recal = record(cued_calibration_script(recalibration_s, rng), rng, day=day, profile=profile)
+        test_d = record(walking_script(test_s, rng), rng, day=day, profile=profile)
+        for name, dec in fitted.items():
+            adaptive[name] = adapt(adaptive[name], recal)
+            frozen = score(test_d, *run_online(dec, test_d.X))["state_accuracy"]
+            adapted = score(test_d, *run_online(adaptive[name], test_d.X))["state_accuracy"]
+            out["decoders"][name]["by_day"].append(
+                {"day": day, "adaptive_accuracy": adapted, "frozen_accuracy": frozen}
+            )
+    say("done", total, total)
+    return out
+
+
+@dataclass
+class CalibrationResult:
+    decoder: object
+    minutes: float
+    validation_accuracy: list[float] = field(default_factory=list)  # per 15 s batch
+    stopped_early: bool = False
+    sfreq_hz: float = 586.0
+    n_channels: int = 64
+    feature_config: FeatureConfig = field(default_factory=FeatureConfig)
+
+
+def plateaued(history: list[float], window: int = 4, min_gain: float = 0.01) -> bool:
+    """True when the mean of the last `window` values no longer beats the best earlier mean."""
+    if len(history) < 3 * window:
+        return False
+    means = [np.mean(history[i - window : i]) for i in range(window, len(history) + 1)]
+    return means[-1] < max(means[:-window]) + min_gain
+
+
+def calibrate_virtual(
+    decoder_name: str = "mslm",
+    *,
+    minutes: float = 5.0,
+    seed: int = 0,
+    profile: str | None = None,
+    min_minutes: float = 2.0,
+    stop_on_plateau: bool = True,
+    progress: Progress | None = None,
+) -> CalibrationResult:
+    """Cued blocks on the virtual patient, learned in 15 s recursive updates; each batch is
+    first decoded by the current model (validation accuracy on unseen data), and calibration
+    stops once that accuracy plateaus (after min_minutes) or at `minutes`."""
+    from openbsi.patient.intent import cued_calibration_script
+
+    if not 0 < minutes <= 60:
+        raise ValueError(f"minutes must be in (0, 60], got {minutes}")
+    rng = np.random.default_rng(seed)
+    stream = FeatureStream(cued_calibration_script(minutes * 60.0, rng), rng, profile=profile)
+    decoder = make_decoder(decoder_name)
+    size = max(1, round(BATCH_S / stream.extractor.config.step_s))
+    history: list[float] = []
+    stopped = False
+    while not stream.done:
+        batch = stream.take(size)
+        if hasattr(decoder, "n_features_in_"):
+            history.append(float(np.mean(decoder.predict(batch.X) == batch.y_state)))
+        decoder.partial_fit(batch.X, batch.y_state, batch.y_amplitude)
+        done_min = batch.t_s[-1] / 60.0
+        if progress is not None:
+            progress("calibration", done_min, minutes)
+        if stop_on_plateau and done_min >= min_minutes and plateaued(history):
+            stopped = True
+            break
+    decoder.reset_filter()
+    return CalibrationResult(
+        decoder,
+        float(stream.ends[stream._next - 1] / stream.sfreq_hz / 60.0),
+        history,
+        stopped,
+        stream.sfreq_hz,
+        stream.cortex.info.n_channels,
+        stream.extractor.config,
+    )

@@ -1,0 +1,147 @@
+"""Per-decode latency of features + decoder, against a reference path on identical windows.
+
+Our path: FeatureExtractor.transform (precomputed Morlet kernels, one matrix product, CAR,
+notch folded into the kernels, log) then decoder.step (MSLM with HMM).
+Reference path: the same notch and CAR in numpy, mne.time_frequency.tfr_array_morlet
+(FFT convolution of the whole window, then decimation), log, and
+sklearn.cross_decomposition.PLSRegression.predict on the flattened tensor.
+Both run with one BLAS thread, as in the closed loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from openbsi.decoding.registry import make_decoder
+from openbsi.features.extractor import LOG_FLOOR, FeatureConfig, FeatureExtractor
+from openbsi.features.morlet import decimation_slice
+from openbsi.features.notch import notch_projection
+
+
+def _pink_windows(rng: np.random.Generator, n: int, n_channels: int, n_samples: int):
+    """Random 1/f-like windows in uV (cheap stand-in for ECoG; timing does not depend on it)."""
+    white = rng.standard_normal((n, n_channels, n_samples))
+    spectrum = np.fft.rfft(white, axis=-1)
+    f = np.arange(spectrum.shape[-1]) + 1.0
+    return np.fft.irfft(spectrum / np.sqrt(f), n=n_samples, axis=-1) * 20.0
+
+
+def _percentiles_ms(samples_s: list[float]) -> tuple[float, float]:
+    p50, p99 = np.percentile(np.asarray(samples_s) * 1e3, [50, 99])
+    return float(p50), float(p99)
+
+
+def _reference_features(window: np.ndarray, extractor: FeatureExtractor, projection) -> np.ndarray:
+    from mne.time_frequency import tfr_array_morlet
+
+    cfg = extractor.config
+    x = window @ projection if projection is not None else window
+    if cfg.common_average:
+        x = x - x.mean(axis=0, keepdims=True)
+    power = tfr_array_morlet(
+        x[None],
+        extractor.sfreq_hz,
+        np.asarray(cfg.freqs_hz),
+        cfg.cycles(),
+        output="power",
+        decim=decimation_slice(extractor.window_samples, cfg.n_times),
+        verbose=False,
+    )[0]
+    mag = np.sqrt(power).transpose(2, 1, 0)  # (C, F, T) -> (T, F, C)
+    return np.log(mag + LOG_FLOOR) if cfg.log else mag
+
+
+def bench_channels(
+    n_channels: int,
+    *,
+    n_windows: int = 200,
+    n_reference: int = 30,
+    sfreq_hz: float = 586.0,
+    seed: int = 0,
+) -> dict:
+    """Latency figures for one channel count (see module docstring)."""
+    from sklearn.cross_decomposition import PLSRegression
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(seed)
+    config = FeatureConfig()
+    extractor = FeatureExtractor(config, sfreq_hz, n_channels)
+    n_train = 240
+    windows = _pink_windows(rng, n_train + n_windows, n_channels, extractor.window_samples)
+    with threadpool_limits(1):
+        train = np.array([extractor.transform(w) for w in windows[:n_train]])
+        y = np.repeat(np.arange(n_train // 20) % 7, 20)[:n_train]
+        train[:, :, 8:, :4] += (y[:, None, None, None] % 3) * 0.3
+        decoder = make_decoder("mslm").fit(train, y, (y > 0) * 0.8)
+        pls = PLSRegression(n_components=10).fit(
+            train[:60].reshape(60, -1), np.eye(7)[y[:60]]
+        )
+        feat_t, dec_t, total_t = [], [], []
+        decoder.reset_filter()
+        for w in windows[n_train:]:
+            t0 = time.perf_counter()
+            x = extractor.transform(w)
+            t1 = time.perf_counter()
+            decoder.step(x)
+            t2 = time.perf_counter()
+            feat_t.append(t1 - t0)
+            dec_t.append(t2 - t1)
+            total_t.append(t2 - t0)
+        projection = (
+            notch_projection(extractor.window_samples, sfreq_hz, config.notch_hz)
+            if config.notch_hz is not None
+            else None
+        )
+        ref_t, rel = [], 0.0
+        for w in windows[n_train : n_train + n_reference]:
+            t0 = time.perf_counter()
+            ref = _reference_features(w, extractor, projection)
+            pls.predict(ref.reshape(1, -1))
+            ref_t.append(time.perf_counter() - t0)
+            ours = extractor.transform(w)
+            # relative difference of the magnitudes (+ floor) = |exp(log a - log b) - 1|
+            rel = max(rel, float(np.max(np.abs(np.expm1(ours - ref)))))
+    f50, f99 = _percentiles_ms(feat_t)
+    d50, d99 = _percentiles_ms(dec_t)
+    t50, t99 = _percentiles_ms(total_t)
+    r50, r99 = _percentiles_ms(ref_t)
+    return {
+        "features_p50_ms": f50,
+        "features_p99_ms": f99,
+        "decoder_p50_ms": d50,
+        "decoder_p99_ms": d99,
+        "total_p50_ms": t50,
+        "total_p99_ms": t99,
+        "reference_total_p50_ms": r50,
+        "reference_total_p99_ms": r99,
+        "speedup": r50 / t50,
+        "speedup_p99": r99 / t99,
+        "max_rel_diff": rel,
+        "n_windows": n_windows,
+        "n_reference_windows": n_reference,
+    }
+
+
+def bench_decode(
+    channels: list[int],
+    *,
+    n_windows: int = 200,
+    n_reference: int = 30,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """{"channels": {"64": {...}, ...}} for each channel count."""
+    out: dict = {"channels": {}}
+    for n in channels:
+        if n < 1:
+            raise ValueError(f"channels must be >= 1, got {n}")
+        if progress is not None:
+            progress(f"{n} channels")
+        out["channels"][str(n)] = bench_channels(
+            n, n_windows=n_windows, n_reference=n_reference, seed=seed
+        )
+    out["tolerance_rel"] = 1e-4  # stated agreement bar of float32 kernels vs MNE
+    return out
