@@ -27,7 +27,9 @@ DEFAULT_SCRIPT_S = 3600.0  # without --seconds: one hour of walking intent, then
 @stream_app.command("virtual")
 def stream_virtual(
     name: str = typer.Option("openbsi-virtual", "--name", help="LSL stream name to publish."),
-    profile: str = typer.Option("bsi-walker", "--profile", help="Virtual patient profile."),
+    profile: str | None = typer.Option(
+        None, "--profile", help="Virtual patient profile (default: the patient's default)."
+    ),
     seconds: float | None = typer.Option(
         None, "--seconds", help="Stop after this many seconds (default: until Ctrl-C)."
     ),
@@ -58,7 +60,9 @@ def stream_virtual(
         raise UserError("--name must not be empty")
     rng = np.random.default_rng(seed)
     script = walking_script(min(seconds or DEFAULT_SCRIPT_S, DEFAULT_SCRIPT_S), rng)
-    patient = VirtualPatient(script, rng, profile=profile)
+    chosen = {} if profile is None else {"profile": profile}
+    patient = VirtualPatient(script, rng, **chosen)
+    profile = patient.profile.name
     info = patient.info
     stopping = {"now": False}
     if pulses and link:
