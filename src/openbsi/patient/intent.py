@@ -147,6 +147,8 @@ def _script_from_states(
         if t >= n_seconds - _TIME_TOL_S:
             break
         stop = min(t + float(rng.uniform(min_block_s, max_block_s)), n_seconds)
+        if n_seconds - stop < 0.5 * min_block_s:
+            stop = n_seconds  # no stub block at the end: the last one absorbs the remainder
         amplitude = 0.0 if state == REST else _effort(rng)
         blocks.append(IntentBlock(t, stop, state, amplitude))
         t = stop
