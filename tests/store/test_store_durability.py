@@ -89,3 +89,25 @@ def test_concurrent_writers_interleave_whole_records(tmp_path: Path) -> None:
     np.testing.assert_array_equal(data.ecog, np.concatenate(blocks, axis=1).T)
     np.testing.assert_allclose(data.pulses.t_s, np.arange(500) * 0.01)
     assert data.seal == rec.seal
+
+
+def test_the_caller_never_waits_for_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between creation and close, every fsync runs on the recorder's own thread."""
+    import threading
+
+    threads: list[str] = []
+    real_fsync = os.fsync
+    rec = SessionRecorder(tmp_path, synthetic_info(2), sync_interval_s=0.02)
+    monkeypatch.setattr(session_log.os, "fsync",
+                        lambda fd: (threads.append(threading.current_thread().name),
+                                    real_fsync(fd)))
+    deadline = time.monotonic() + 5.0
+    k = 0
+    while (len(threads) < 3 or k < 50) and time.monotonic() < deadline:
+        rec.decode(k * 0.1, "rest", np.full(7, 1 / 7), 0.0)
+        k += 1
+        time.sleep(0.005)
+    monkeypatch.undo()
+    rec.close()
+    assert len(threads) >= 3
+    assert set(threads) == {"obsilog-sync"}

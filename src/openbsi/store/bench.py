@@ -43,9 +43,12 @@ def record(folder: Path, minutes: float, n_channels: int, rng: np.random.Generat
     n_ticks = round(minutes * 60 / TICK_S)
     rss_at: dict[str, float] = {}
     start = time.perf_counter()
+    call_us = np.zeros(n_ticks)
     for k in range(n_ticks):
         t_s = k * TICK_S
+        before = time.perf_counter()
         rec.ecog(blocks[k % 16], k * per_tick / SFREQ_HZ, k)  # on the sample clock
+        call_us[k] = (time.perf_counter() - before) * 1e6
         rec.decode(t_s, "rest", probs, 0.0)
         rec.latency(k, {"acquired": k, "features": k + 1, "decoded": k + 2, "safety": k + 3,
                         "stimulated": k + 4})
@@ -59,7 +62,9 @@ def record(folder: Path, minutes: float, n_channels: int, rng: np.random.Generat
             rss_at[f"{minute:g}min"] = _rss_mb()
     elapsed = time.perf_counter() - start
     rec.close()
+    p50, p99 = np.percentile(call_us, [50, 99])
     return {"seconds": elapsed, "realtime_factor": minutes * 60 / elapsed, "rss_mb": rss_at,
+            "ecog_call_us": {"p50": p50, "p99": p99, "max": float(call_us.max())},
             "log_mb": (folder / LOG_NAME).stat().st_size / 1e6}
 
 

@@ -1,9 +1,10 @@
 """The crash-safe, append-only session log (facts.md "Security and data integrity").
 
 Every call of SessionRecorder appends one framed record (framing.py) with a single unbuffered
-os.write, so a killed process loses nothing the kernel already holds; the file is fsynced at
-least every `sync_interval_s` (a background thread covers quiet periods) and at close, and its
-folder is fsynced at creation so the file itself survives a power cut. Nothing is kept in RAM.
+os.write, so a killed process loses nothing the kernel already holds; a background thread
+fsyncs the file every `sync_interval_s` (<= 1 s) when something was appended, so the caller
+never waits for the disk, and close() fsyncs once more; the folder is fsynced at creation so
+the file itself survives a power cut. Nothing is kept in RAM.
 
 A write error (a full disk, ENOSPC) never raises into the session loop: the partial record is
 cut off, the record is counted as dropped, `write_error` keeps the error, and writing resumes
@@ -17,7 +18,6 @@ import datetime as dt
 import json
 import os
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -81,7 +81,7 @@ class SessionRecorder:
         self._lock = threading.Lock()
         self._dirty = False
         self._closed = False
-        self._last_sync = time.monotonic()
+        self.n_syncs = 0
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
         self._offset = 0
         self._write_all(MAGIC)
@@ -104,7 +104,6 @@ class SessionRecorder:
         self._append(RecordType.HEADER, encode_payload(header))
         os.fsync(self._fd)
         _fsync_dir(self.folder)
-        self._last_sync = time.monotonic()
         self._stop = threading.Event()
         self._syncer = threading.Thread(target=self._sync_loop, name="obsilog-sync", daemon=True)
         self._syncer.start()
@@ -143,8 +142,6 @@ class SessionRecorder:
             self._dirty = True
             if on_written is not None:
                 on_written()
-            if time.monotonic() - self._last_sync >= self._sync_interval_s:
-                self._sync_locked()
             return True
 
     def _try_write(self, record: bytes) -> bool:
@@ -163,22 +160,21 @@ class SessionRecorder:
         self.dropped_records += 1
         self._dropped_pending += 1
 
-    def _sync_locked(self) -> None:
-        if self._dirty:
-            try:
-                os.fsync(self._fd)
-            except OSError as error:
-                self.write_error = error
-            self._dirty = False
-        self._last_sync = time.monotonic()
+    def _fsync(self) -> None:
+        try:
+            os.fsync(self._fd)
+        except OSError as error:
+            self.write_error = error
+        self.n_syncs += 1
 
     def _sync_loop(self) -> None:
-        while not self._stop.wait(self._sync_interval_s / 2):
+        """fsync whatever was appended, every sync_interval_s, off the caller's thread: the
+        session loop never waits for the disk (fsync does not need the append lock)."""
+        while not self._stop.wait(self._sync_interval_s):
             with self._lock:
-                if self._closed:
-                    return
-                if time.monotonic() - self._last_sync >= self._sync_interval_s:
-                    self._sync_locked()
+                dirty, self._dirty = self._dirty, False
+            if dirty:
+                self._fsync()
 
     def _event(self, record_type: RecordType, **fields: object) -> None:
         stream = EVENT_LISTS.get(record_type)
@@ -350,12 +346,11 @@ class SessionRecorder:
             seal=self.seal,
         )
         self._stop.set()
+        self._syncer.join()  # no fsync in flight once we close the descriptor
         with self._lock:
             self._closed = True
-            self._dirty = True
-            self._sync_locked()
+            self._fsync()
             os.close(self._fd)
-        self._syncer.join(timeout=2.0)
 
     def __enter__(self) -> SessionRecorder:
         return self
