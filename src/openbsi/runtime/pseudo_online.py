@@ -260,7 +260,8 @@ def calibrate_virtual(
         decoder.partial_fit(batch.X, batch.y_state, batch.y_amplitude)
         done_min = batch.t_s[-1] / 60.0
         if progress is not None:
-            progress("calibration", done_min, minutes)
+            note = f"validation accuracy {history[-1]:.2f}" if history else "first batch"
+            progress(note, done_min, minutes)
         if stop_on_plateau and done_min >= min_minutes and plateaued(history):
             stopped = True
             break
