@@ -218,3 +218,13 @@ def test_kernel_refused_writes_are_survived(tmp_path: Path) -> None:
     assert not any("hash chain" in p for p in data.problems)
     kept = np.round(data.ecog_chunks.t_s * 586.0 / 59).astype(int)
     assert kept[:20].tolist() == list(range(20)) and kept[-10:].tolist() == list(range(40, 50))
+
+
+def test_latency_stamps_are_checked_and_missing_hops_kept_as_minus_one(tmp_path: Path) -> None:
+    with SessionRecorder(tmp_path, synthetic_info(2)) as rec:
+        rec.latency(0, {"acquired": 5, "stimulated": 9})
+        with pytest.raises(ValueError, match="stamps_ns keys"):
+            rec.latency(1, {"acquired": 5, "sent": 7})
+    (row,) = list(read_log(tmp_path).latency)
+    assert row["stamps_ns"] == {"acquired": 5, "features": -1, "decoded": -1, "safety": -1,
+                                "stimulated": 9}

@@ -271,8 +271,10 @@ class SessionRecorder:
     def latency(self, tick: int, stamps_ns: dict[str, int]) -> None:
         """Stamps of one tick; a hop that did not happen (e.g. a vetoed command) may be left
         out and is stored as -1 (metrics skip it)."""
-        stamps = {k: -1 for k in LATENCY_KEYS}
-        stamps.update({k: int(v) for k, v in stamps_ns.items()})
+        unknown = sorted(set(stamps_ns) - set(LATENCY_KEYS))
+        if unknown:
+            raise ValueError(f"stamps_ns keys must be among {LATENCY_KEYS}, got {unknown}")
+        stamps = {k: int(stamps_ns.get(k, -1)) for k in LATENCY_KEYS}
         self._event(RecordType.LATENCY, tick=int(tick), stamps_ns=stamps)
 
     def gait_event(
