@@ -10,6 +10,7 @@ out-of-limit commands and pulses were executed: all must stay zero.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from openbsi.link.radio import SimulatedRadio
@@ -32,7 +33,15 @@ class ImplantStats:
     executed_replayed_commands: int = 0
     executed_out_of_limit_pulses: int = 0
     stimulator_failures: int = 0
-    decisions: list[tuple[StimCommand, SafetyDecision]] = field(default_factory=list)
+
+
+@dataclass
+class ImplantSpan:
+    """What the implant did over one span of time."""
+
+    executed: list[tuple[StimCommand, SafetyDecision]] = field(default_factory=list)
+    pulses: list[Pulse] = field(default_factory=list)
+    first_decision_ns: int | None = None  # monotonic stamp of the first command's decision
 
 
 class Implant:
@@ -78,6 +87,20 @@ class Implant:
         if self._last_executed_seq is not None and command.seq <= self._last_executed_seq:
             self.stats.executed_replayed_commands += 1
         self._last_executed_seq = command.seq
+
+    def run_until(self, t_end_ns: int) -> ImplantSpan:
+        """Deliver each frame at the moment it lands, emitting pulses in between, up to t_end_ns."""
+        span = ImplantSpan()
+        while (arrival_ns := self.radio.downlink.next_arrival_ns()) is not None:
+            if arrival_ns > t_end_ns:
+                break
+            span.pulses += self.stimulate_until(arrival_ns)
+            executed = self.receive(arrival_ns)
+            if executed and not span.executed:
+                span.first_decision_ns = time.monotonic_ns()
+            span.executed += executed
+        span.pulses += self.stimulate_until(t_end_ns)
+        return span
 
     def stimulate_until(self, t_ns: int) -> list[Pulse]:
         """Emit the pulses due until t_ns; a failing stimulator yields none (and is counted)."""

@@ -21,6 +21,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from openbsi.decoding import make_decoder
+from openbsi.decoding.model_file import load_model, save_model
 from openbsi.features.extractor import FeatureConfig, FeatureExtractor
 from openbsi.link.faults import FaultConfig
 from openbsi.link.radio import SimulatedRadio
@@ -121,11 +122,34 @@ def run_live_session(
             for block in script.blocks:
                 recorder.intent(block.start_s, block.stop_s, block.state, block.amplitude)
         recorder.stimulation_electrodes([vars(e) for e in PADDLE_16])
-        extractor = FeatureExtractor(FeatureConfig(), source.info.sfreq_hz, source.info.n_channels)
+        model = _load_model(config.model, source.info)
+        feature_config = FeatureConfig() if model is None else model.feature_config
+        extractor = FeatureExtractor(feature_config, source.info.sfreq_hz, source.info.n_channels)
         buffer = RingBuffer(source.info.n_channels, 2 * extractor.window_samples)
-        decoder = _decoder(
-            config, extractor, buffer, source, recorder, script, calibration_end_s, progress
-        )
+        if model is not None:
+            decoder = model.decoder
+            decoder.reset_filter()
+        else:
+            decoder = make_decoder(config.decoder)
+            calibrate(
+                decoder,
+                extractor,
+                buffer,
+                source,
+                recorder,
+                script,
+                calibration_end_s,
+                config.tick_ms / 1e3,
+                progress,
+            )
+            save_model(
+                out_dir / "model.obsi",
+                decoder,
+                feature_config,
+                source.info.sfreq_hz,
+                source.info.n_channels,
+                metadata={"seed": config.seed, "calibration_s": calibration_end_s},
+            )
         if wrap_decoder is not None:
             decoder = wrap_decoder(decoder)
         if calibration_end_s > 0:
@@ -176,29 +200,11 @@ def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[Inten
     return walking, 0.0
 
 
-def _decoder(config, extractor, buffer, source, recorder, script, calibration_end_s, progress):
-    if config.model is not None:
-        from openbsi.decoding.model_file import load_model
-
-        return load_model(
-            config.model,
-            feature_config=extractor.config,
-            n_channels=source.info.n_channels,
-            sfreq_hz=source.info.sfreq_hz,
-        )
-    decoder = make_decoder(config.decoder)
-    calibrate(
-        decoder,
-        extractor,
-        buffer,
-        source,
-        recorder,
-        script,
-        calibration_end_s,
-        config.tick_ms / 1e3,
-        progress,
-    )
-    return decoder
+def _load_model(path: Path | None, info):
+    """The model file, checked against the stream (a named error on any mismatch)."""
+    if path is None:
+        return None
+    return load_model(path, sfreq_hz=info.sfreq_hz, n_channels=info.n_channels)
 
 
 def _make_stimulator(spec: str, supervisor: SafetySupervisor, patient: VirtualPatient):

@@ -60,13 +60,12 @@ class Loop:
         if decoded is not None:
             command = self.mapper.map(decoded.state, decoded.amplitude, now_ns)
             self.radio.send_down(encode_command(command), now_ns)
-        executed = self.implant.receive(now_ns)
-        if executed:
-            stamps.stamp("safety")
-        pulses = self.implant.stimulate_until(now_ns + tick_ns)
+        span = self.implant.run_until(now_ns + tick_ns)
         stamps.stamp("stimulated")
+        if span.first_decision_ns is not None:
+            stamps.stamps_ns["safety"] = span.first_decision_ns
         if self.recorder is not None:
-            self._record(k, now_ns, chunk, decoded, executed, pulses, n_events, stamps)
+            self._record(k, now_ns, chunk, decoded, span.executed, span.pulses, n_events, stamps)
         return stamps
 
     def _decode(self, k: int, stamps: TickStamps) -> Decoded | None:
