@@ -29,6 +29,10 @@ app.add_typer(patient_app, name="patient")
 console = Console(stderr=True)
 
 
+# typer >= 0.29 vendors click, so its usage errors derive from typer.TyperException.
+_USAGE_ERRORS = (click.ClickException, getattr(typer, "TyperException", click.ClickException))
+
+
 class UserError(Exception):
     """A problem with what the user asked for: printed as one line, exit code 2."""
 
@@ -40,13 +44,13 @@ def run(application: typer.Typer) -> None:
     except (UserError, ValueError, OSError) as error:
         console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except click.ClickException as error:  # usage errors: bad option values, unknown options
-        error.show()
-        sys.exit(error.exit_code)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:
         console.print("aborted")
         sys.exit(130)
+    except _USAGE_ERRORS as error:  # bad option values, unknown options or commands
+        error.show()
+        sys.exit(error.exit_code)
     if isinstance(code, int) and code != 0:
         sys.exit(code)
