@@ -143,5 +143,7 @@ def bench_decode(
         out["channels"][str(n)] = bench_channels(
             n, n_windows=n_windows, n_reference=n_reference, seed=seed
         )
-    out["tolerance_rel"] = 1e-4  # stated agreement bar of float32 kernels vs MNE
+    # Stated agreement bar of the float32 kernels vs MNE (float64): relative difference of
+    # the magnitudes <= 1e-3 (the float64 path agrees to 1e-9, see tests/features).
+    out["tolerance_rel"] = 1e-3
     return out

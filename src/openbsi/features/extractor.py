@@ -130,15 +130,16 @@ class FeatureExtractor:
         if window.shape != expected:
             raise ValueError(f"window must have shape {expected}, got {window.shape}")
         cfg = self.config
-        bad = detect_bad_channels(window, cfg.bad) if cfg.detect_bad else {}
-        if not cfg.detect_bad and not np.isfinite(window).all():
-            bad = {int(c): "nan" for c in np.flatnonzero(~np.isfinite(window).all(axis=1))}
+        data = window.astype(self.bank.kernel.dtype, copy=False)
+        bad = detect_bad_channels(data, cfg.bad) if cfg.detect_bad else {}
+        if not cfg.detect_bad and not np.isfinite(data).all():
+            bad = {int(c): "nan" for c in np.flatnonzero(~np.isfinite(data).all(axis=1))}
         self.bad_reasons = bad
         self.bad_channels = tuple(bad)
         if bad:
-            window = np.array(window, dtype=self.bank.kernel.dtype)
-            window[list(bad)] = 0.0
-        coef = window.astype(self.bank.kernel.dtype, copy=False) @ self.bank.kernel
+            data = np.array(data)
+            data[list(bad)] = 0.0
+        coef = data @ self.bank.kernel
         good = np.ones(self.n_channels, dtype=bool)
         good[list(bad)] = False
         if cfg.common_average and good.any():
