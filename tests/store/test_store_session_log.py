@@ -228,3 +228,11 @@ def test_latency_stamps_are_checked_and_missing_hops_kept_as_minus_one(tmp_path:
     (row,) = list(read_log(tmp_path).latency)
     assert row["stamps_ns"] == {"acquired": 5, "features": -1, "decoded": -1, "safety": -1,
                                 "stimulated": 9}
+
+
+def test_decode_needs_one_probability_per_state(tmp_path: Path) -> None:
+    with SessionRecorder(tmp_path, synthetic_info(2)) as rec:
+        with pytest.raises(ValueError, match="probs must hold 7"):
+            rec.decode(0.0, "rest", np.ones(6) / 6, 0.0)
+        rec.decode(0.0, "rest", np.ones(7) / 7, 0.0)
+    assert len(read_log(tmp_path).decodes) == 1

@@ -223,7 +223,7 @@ def _add_events(nwb: NWBFile, data: SessionData) -> None:
         for name, values in data.kinematics.items():
             if name == "t_s":
                 continue
-            series = TimeSeries(name=name, data=values, unit=_unit(name),
+            series = TimeSeries(name=name.replace("/", "_"), data=values, unit=_unit(name),
                                 timestamps=first if first is not None else times)
             first = first or series
             module.add(series)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from openbsi.signals.types import StreamInfo
+from openbsi.states import N_STATES
 from openbsi.store import hash_chain
 from openbsi.store.digests import StreamDigests, seal
 from openbsi.store.framing import MAGIC, RecordType, encode_payload, frame
@@ -212,6 +213,10 @@ class SessionRecorder:
         self._event(RecordType.PHASE, start_s=float(start_s), stop_s=float(stop_s), name=str(name))
 
     def decode(self, t_s: float, state: str, probs: np.ndarray, amplitude: float) -> None:
+        """One decoder output; probs in openbsi.states.STATES order."""
+        if np.size(probs) != N_STATES:
+            raise ValueError(f"probs must hold {N_STATES} values (one per state in STATES), "
+                             f"got {np.size(probs)}")
         self._event(
             RecordType.DECODE,
             t_s=float(t_s), state=str(state),
