@@ -76,8 +76,14 @@ def export_bids(
     raw = mne.io.RawArray(volts, info, copy="auto", verbose="error")
     start = float(data.ecog_chunks.t_s[0]) if len(data.ecog_chunks) else 0.0
     onsets, durations, labels = _annotations(data)
-    if onsets:
-        raw.set_annotations(mne.Annotations(np.asarray(onsets) - start, durations, labels))
+    onset = np.asarray(onsets, dtype=float) - start
+    span_s = raw.n_times / raw.info["sfreq"]
+    keep = (onset >= 0) & (onset < span_s)  # events after the last sample cannot be placed
+    if keep.any():
+        clipped = np.minimum(np.asarray(durations, dtype=float)[keep], span_s - onset[keep])
+        raw.set_annotations(mne.Annotations(onset[keep], clipped,
+                                            [lab for lab, k in zip(labels, keep, strict=True)
+                                             if k]))
     bids_path = BIDSPath(
         subject=_label(subject), session=_label(session) if session else None,
         task=_label(task), run=run, datatype="ieeg", root=Path(root),
