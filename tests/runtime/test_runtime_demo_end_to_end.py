@@ -24,9 +24,9 @@ def run_dir(tmp_path_factory):
         "--out",
         str(out),
         "--seconds",
-        "40",
+        "30",
         "--calibration-s",
-        "120",
+        "90",
         "--seed",
         "3",
     ]
@@ -47,8 +47,8 @@ def test_nwb_holds_ecog_and_intent(run_dir):
         assert ecog.data.shape[1] == 64
         assert ecog.rate == pytest.approx(586.0)
         assert len(ecog.electrodes) == 64
-        # 160 simulated seconds of samples, within one tick
-        assert abs(ecog.data.shape[0] - 160 * 586) <= 59
+        # 120 simulated seconds of samples, within one tick
+        assert abs(ecog.data.shape[0] - 120 * 586) <= 59
         intent = nwb.intervals["intent"].to_dataframe()
         assert set(intent["state"]) <= set(STATES)
         assert {"rest", "left_hip", "right_hip"} <= set(intent["state"])
@@ -62,7 +62,7 @@ def test_metrics_have_the_documented_keys(run_dir):
     matrix = np.asarray(decoder["confusion"]["matrix"])
     assert matrix.shape == (7, 7)
     # every closed-loop decode lands in the confusion matrix (10 per simulated second)
-    assert abs(matrix.sum() - 40 * 10) <= 2
+    assert abs(matrix.sum() - 30 * 10) <= 2
     for hop in (
         "acquire->features",
         "features->decoder",
