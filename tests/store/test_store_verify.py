@@ -48,7 +48,7 @@ def test_intact_recording_verifies(recorded: tuple[Path, Path, str]) -> None:
         assert result["duration_s"] == pytest.approx(20 * 59 / 586.0)
 
 
-@pytest.mark.parametrize("what", ["sample", "chunk_time", "head"])
+@pytest.mark.parametrize("what", ["sample", "chunk_time", "head", "first_sample"])
 def test_any_alteration_breaks_the_chain(
     recorded: tuple[Path, Path, str], tmp_path: Path, what: str
 ) -> None:
@@ -58,6 +58,8 @@ def test_any_alteration_breaks_the_chain(
             f["acquisition/ECoG/data"][300, 2] += 1e-3
         elif what == "chunk_time":
             f["processing/integrity/ecog_chunks/t_s"][5] += 0.001
+        elif what == "first_sample":
+            f["processing/integrity/ecog_chunks/first_sample"][3] = -7
         else:
             f["processing/integrity/hash_chain/head"][0] = "0" * 64
     result = verify_recording(nwb_path)

@@ -31,6 +31,25 @@ def _result(problems: list[str], chain_ok: bool, chunks: int, duration_s: float)
     }
 
 
+class _Window:
+    """Reads the ECoG dataset in large slabs and serves chunk-sized row ranges from them."""
+
+    ROWS = 8192
+
+    def __init__(self, dataset: object) -> None:
+        self._dataset = dataset
+        self._start = 0
+        self._slab = np.zeros((0, 0), dtype="<f4")
+
+    def rows(self, first: int, count: int) -> np.ndarray:
+        stop = first + count
+        if first < self._start or stop > self._start + self._slab.shape[0]:
+            self._start = first
+            end = max(stop, first + self.ROWS)
+            self._slab = np.asarray(self._dataset[first:end], dtype="<f4")  # type: ignore[index]
+        return self._slab[first - self._start : stop - self._start]
+
+
 def _check_seal(problems: list[str], actual: str, expected: str | None) -> bool:
     if expected is not None and expected.lower() != actual:
         problems.append(f"seal {actual} differs from the published seal {expected}")
@@ -104,8 +123,13 @@ def verify_nwb(
         link = bytes.fromhex(genesis)
         chain_ok = True
         scale = float(series.conversion) / 1e-6  # stored values -> uV
+        window = _Window(samples)
         for k in range(len(digests)):
-            block = np.asarray(samples[first[k] : first[k] + count[k]], dtype="<f4").T
+            if first[k] < 0 or count[k] < 0 or first[k] + count[k] > n_total:
+                chain_ok = False
+                problems.append(f"chunk {k} points outside the ECoG samples")
+                break
+            block = window.rows(int(first[k]), int(count[k])).T
             if scale != 1.0:
                 block = (block * scale).astype("<f4")
             link = hash_chain.next_link(link, block, float(t_s[k]), int(t_ns[k]))
