@@ -148,3 +148,13 @@ def test_cli_verify_with_published_seal(recorded: tuple[Path, Path, str]) -> Non
     assert ok.exit_code == 0
     wrong = runner.invoke(app, ["recording", "verify", str(recorded[1]), "--seal", "0" * 64])
     assert wrong.exit_code == 1
+
+
+def test_mangled_structure_gives_a_verdict(
+    recorded: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    nwb_path = _copy(recorded[1], tmp_path)
+    with h5py.File(nwb_path, "r+") as f:
+        del f["processing/integrity/ecog_chunks/sha256"]
+    result = verify_recording(nwb_path)
+    assert not result["ok"] and result["problems"]

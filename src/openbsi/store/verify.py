@@ -147,6 +147,9 @@ def verify_nwb(
         actual_seal = _check_events(nwb, link.hex(), problems)
         chain_ok &= _check_seal(problems, actual_seal, expected_seal)
         return _result(problems, chain_ok, len(digests), duration_s)
+    except Exception as error:  # a hostile or mangled file must give a verdict, not a crash
+        problems.append(f"malformed recording: {type(error).__name__}: {error}")
+        return _result(problems, False, 0, 0.0)
     finally:
         io.close()
 
