@@ -26,6 +26,7 @@ from hdmf.common import DynamicTable
 from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 from pynwb.ecephys import ElectricalSeries
 from pynwb.epoch import TimeIntervals
+from pynwb.file import Subject
 
 from openbsi.signals.types import StreamInfo
 from openbsi.states import STATES
@@ -245,6 +246,11 @@ def write_nwb(data: SessionData, path: Path, *, compression_level: int | None = 
         session_description=data.description or "OpenBSI session",
         identifier=data.session_id, session_start_time=start,
         experiment_description="OpenBSI brain-spine interface session (research use)",
+        subject=Subject(
+            subject_id=str(data.meta.get("subject", data.meta.get("profile", "unknown"))),
+            species="Homo sapiens",
+            description="participant with spinal cord injury, or the OpenBSI virtual patient",
+        ),
     )
     _add_ecog(nwb, data, compression_level or ECOG_COMPRESSION_LEVEL)
     _add_integrity(nwb, data)
