@@ -236,3 +236,14 @@ def test_decode_needs_one_probability_per_state(tmp_path: Path) -> None:
             rec.decode(0.0, "rest", np.ones(6) / 6, 0.0)
         rec.decode(0.0, "rest", np.ones(7) / 7, 0.0)
     assert len(read_log(tmp_path).decodes) == 1
+
+
+def test_a_disk_full_at_start_is_an_error(tmp_path: Path) -> None:
+    class FullDisk(SessionRecorder):
+        def _os_write(self, fd: int, data: memoryview) -> int:
+            if len(data) > len(MAGIC):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return os.write(fd, data)
+
+    with pytest.raises(OSError, match="No space"):
+        FullDisk(tmp_path, synthetic_info(2))

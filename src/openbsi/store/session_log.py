@@ -102,7 +102,9 @@ class SessionRecorder:
                 "channel_meta": [dict(m) for m in info.channel_meta],
             },
         }
-        self._append(RecordType.HEADER, encode_payload(header))
+        if not self._append(RecordType.HEADER, encode_payload(header)):
+            os.close(self._fd)  # a recording that cannot even start must say so at once
+            raise self.write_error or OSError(f"cannot write the log header to {self.path}")
         os.fsync(self._fd)
         _fsync_dir(self.folder)
         self._stop = threading.Event()
