@@ -71,3 +71,16 @@ def amplitude_r(a_true: np.ndarray, a_pred: np.ndarray) -> float:
     if a_true.std() == 0 or a_pred.std() == 0:
         return float("nan")
     return float(np.corrcoef(a_true, a_pred)[0, 1])
+
+
+def steady_state_accuracy(
+    y_true: np.ndarray, y_pred: np.ndarray, step_s: float = 0.1, settle_s: float = 1.0
+) -> float:
+    """Accuracy over windows at least settle_s after the last cue change (what remains once
+    reaction time and window lag are out of the picture). NaN if no window qualifies."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    changes = np.r_[0, np.flatnonzero(np.diff(y_true)) + 1]
+    since = np.arange(y_true.size) - changes[np.searchsorted(changes, np.arange(y_true.size),
+                                                             side="right") - 1]
+    keep = since >= round(settle_s / step_s)
+    return float(np.mean(y_true[keep] == y_pred[keep])) if keep.any() else float("nan")

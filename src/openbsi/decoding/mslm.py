@@ -45,6 +45,8 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
     ridge_alpha : L2 penalty of the amplitude experts.
     prior_count, stay_prior : Dirichlet pseudo-counts of the transition matrix.
     evidence_weight : exponent on the gate's likelihoods (< 1 trusts the HMM prior more).
+    transition : 'count' = full transition matrix by counting; 'dwell' = counted dwell times,
+        switches to any other state equally likely.
     """
 
     def __init__(
@@ -61,7 +63,8 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         ridge_alpha: float = 1.0,
         prior_count: float = 1.0,
         stay_prior: float = 0.0,
-        evidence_weight: float = 1.0,
+        evidence_weight: float = 0.35,
+        transition: str = "dwell",
     ) -> None:
         self.hmm = hmm
         self.n_components = n_components
@@ -76,6 +79,7 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         self.prior_count = prior_count
         self.stay_prior = stay_prior
         self.evidence_weight = evidence_weight
+        self.transition = transition
 
     # -- parameters ------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -90,6 +94,8 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
             )
         if not 0.0 < self.forgetting <= 1.0:
             raise ValueError(f"forgetting must be in (0, 1], got {self.forgetting}")
+        if self.transition not in ("count", "dwell"):
+            raise ValueError(f"transition must be 'count' or 'dwell', got {self.transition!r}")
         if not 0 <= self.label_delay_s <= 5:
             raise ValueError(f"label_delay_s must be in [0, 5] s, got {self.label_delay_s}")
         if not self.step_s > 0 or not self.batch_s > 0:
@@ -197,6 +203,13 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         self.class_prior_ = (n + 1e-3) / (n + 1e-3).sum()
         counts = self.transition_counts_ + self.prior_count + np.eye(N_STATES) * self.stay_prior
         self.transition_ = counts / counts.sum(axis=1, keepdims=True)
+        if self.transition == "dwell":
+            # Counted dwell time per state; leaving mass spread evenly over the other states
+            # (a calibration with only rest <-> movement cues says nothing about the rest).
+            stay = np.diag(self.transition_)
+            spread = (1.0 - stay) / (N_STATES - 1)
+            self.transition_ = np.repeat(spread[:, None], N_STATES, axis=1)
+            np.fill_diagonal(self.transition_, stay)
         # One (d x f) map from pooled features to latent scores, for speed.
         self.proj_ = np.ascontiguousarray(R[:, :f] / self.scale_[:, None])
         self.proj_offset_ = -(self.mean_ / self.scale_) @ R[:, :f] - self.latent_offset_[:f]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-POOLINGS = ("mean", "late", "recent", "halves", "none")
+POOLINGS = ("mean", "late", "recent", "last2", "halves", "none")
 
 
 def pool_features(X: np.ndarray, pooling: str) -> np.ndarray:
@@ -16,6 +16,8 @@ def pool_features(X: np.ndarray, pooling: str) -> np.ndarray:
     if pooling == "recent":  # newest 30 % of the time points (least lag, more noise)
         k = max(1, round(0.3 * X.shape[1]))
         return X[:, -k:].mean(axis=1).reshape(n, -1)
+    if pooling == "last2":  # the two newest time points
+        return X[:, -2:].mean(axis=1).reshape(n, -1)
     if pooling == "late":
         return X[:, X.shape[1] // 2 :].mean(axis=1).reshape(n, -1)
     if pooling == "halves":

@@ -88,8 +88,8 @@ class FeatureStream:
 
     def take(self, max_windows: int | None = None) -> Recording:
         """The next windows (all remaining by default)."""
-        stop = len(self.ends) if max_windows is None else min(
-            len(self.ends), self._next + max_windows
+        stop = (
+            len(self.ends) if max_windows is None else min(len(self.ends), self._next + max_windows)
         )
         ends = self.ends[self._next : stop]
         win = self.extractor.window_samples
@@ -141,6 +141,7 @@ def score(rec: Recording, probs: np.ndarray, amps: np.ndarray, step_s: float = 0
     pred = probs.argmax(axis=1)
     return {
         "state_accuracy": metrics.state_accuracy(rec.y_state, pred),
+        "steady_state_accuracy": metrics.steady_state_accuracy(rec.y_state, pred, step_s),
         "error_blocks_per_min": metrics.error_blocks_per_min(rec.y_state, pred, step_s),
         "time_to_switch_s": metrics.time_to_switch_s(rec.y_state, pred, step_s),
         "amplitude_r": metrics.amplitude_r(rec.y_amplitude, amps),

@@ -1,0 +1,31 @@
+"""Pseudo-online metrics on hand-made label sequences."""
+
+import numpy as np
+import pytest
+
+from openbsi.decoding import metrics
+
+
+def test_late_switch_is_not_an_error_block_but_spurious_detour_is():
+    y_true = np.array([0] * 30 + [1] * 30)
+    late = np.array([0] * 35 + [1] * 25)  # 0.5 s late
+    assert metrics.error_blocks(y_true, late) == 0
+    assert metrics.time_to_switch_s(y_true, late) == pytest.approx(0.5)
+    detour = late.copy()
+    detour[10:13] = 4  # a state never cued
+    assert metrics.error_blocks(y_true, detour) == 1
+    assert metrics.error_blocks_per_min(y_true, detour) == pytest.approx(1 / (6.0 / 60.0))
+
+
+def test_accuracies():
+    y_true = np.array([0] * 30 + [1] * 30)
+    late = np.array([0] * 35 + [1] * 25)
+    assert metrics.state_accuracy(y_true, late) == pytest.approx(55 / 60)
+    assert metrics.steady_state_accuracy(y_true, late) == 1.0
+    with pytest.raises(ValueError, match="same"):
+        metrics.state_accuracy(y_true, late[:-1])
+
+
+def test_amplitude_r_nan_for_constant():
+    assert np.isnan(metrics.amplitude_r(np.zeros(5), np.arange(5.0)))
+    assert metrics.amplitude_r(np.arange(5.0), 2 * np.arange(5.0)) == pytest.approx(1.0)
