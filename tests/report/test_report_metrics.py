@@ -40,12 +40,19 @@ def metrics(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for tick in range(100):
         slow = tick == 99  # one slow tick: the max, beyond p99's reach of the others
         rec.latency(tick, _stamps(tick * 100_000_000, (1.0, 2.0 if not slow else 20.0, 0.5, 0.25)))
-    rec.stim_command(1.0, 0, "left_hip", False, True, [
-        {"electrode": 1, "amplitude_ma": 2, "pulse_width_us": 300, "frequency_hz": 40}])
+    rec.stim_command(
+        1.0,
+        0,
+        "left_hip",
+        False,
+        True,
+        [{"electrode": 1, "amplitude_ma": 2, "pulse_width_us": 300, "frequency_hz": 40}],
+    )
     rec.stim_command(1.1, 1, "left_hip", True, False, [])
     rec.safety_event(1.1, "max_amplitude", "amplitude_ma", 12.0, 8.0, "veto", 1)
-    rec.pulses(np.array([1.0, 1.025, 1.05]), np.array([1, 1, 1]), np.full(3, 2.0),
-               np.full(3, 300.0))
+    rec.pulses(
+        np.array([1.0, 1.025, 1.05]), np.array([1, 1, 1]), np.full(3, 2.0), np.full(3, 300.0)
+    )
     for t, length, failed in ((1.2, 0.4, False), (1.8, 0.6, False), (2.4, 0.1, True)):
         rec.gait_event(t, "left", length, 0.05, failed)
     rec.close()
@@ -75,8 +82,12 @@ def test_latency_per_hop_from_stamps(metrics: dict) -> None:
 
 def test_stimulation_and_gait_counts(metrics: dict) -> None:
     stim = metrics["stimulation"]
-    assert (stim["pulses_delivered"], stim["commands_vetoed"], stim["commands_clamped"],
-            stim["safety_events"]) == (3, 1, 1, 1)
+    assert (
+        stim["pulses_delivered"],
+        stim["commands_vetoed"],
+        stim["commands_clamped"],
+        stim["safety_events"],
+    ) == (3, 1, 1, 1)
     gait = metrics["gait"]
     assert (gait["steps"], gait["failed_steps"]) == (3, 1)
     assert gait["step_length_m"] == pytest.approx(0.5)
@@ -103,14 +114,25 @@ def test_recorded_summaries_reach_metrics_and_the_seal(tmp_path: Path) -> None:
     rec = SessionRecorder(tmp_path, synthetic_info(2))
     rec.ecog(np.zeros((2, 10)), 0.0, 0)
     rec.summary("link", {"frames_sent": 10, "frames_lost": 3})
-    rec.summary("link", {"frames_sent": 12, "frames_lost": 4, "age_p99_ms": float("nan"),
-                         "uplink": {"age_p50_ms": float("inf")}})  # the later one wins
+    rec.summary(
+        "link",
+        {
+            "frames_sent": 12,
+            "frames_lost": 4,
+            "age_p99_ms": float("nan"),
+            "uplink": {"age_p50_ms": float("inf")},
+        },
+    )  # the later one wins
     rec.summary("stimulation", {"pulses_delivered": -1, "energy_uj": 5.0})
     rec.close()
     nwb_path = log_to_nwb(tmp_path / LOG_NAME, tmp_path / "r.nwb")
     result = compute_metrics(nwb_path)
-    assert result["link"] == {"frames_sent": 12, "frames_lost": 4, "age_p99_ms": None,
-                              "uplink": {"age_p50_ms": None}}
+    assert result["link"] == {
+        "frames_sent": 12,
+        "frames_lost": 4,
+        "age_p99_ms": None,
+        "uplink": {"age_p50_ms": None},
+    }
     json.dumps(result, allow_nan=False)
     assert result["stimulation"]["energy_uj"] == 5.0
     assert result["stimulation"]["pulses_delivered"] == 0  # computed from the file wins

@@ -24,8 +24,20 @@ def test_export_bids_reads_back_with_mne_bids(tmp_path: Path) -> None:
     record_synthetic_session(tmp_path, np.random.default_rng(50), seconds=2.0, n_channels=4)
     nwb_path = log_to_nwb(tmp_path / LOG_NAME, tmp_path / "recording.nwb")
     root = tmp_path / "bids"
-    result = CliRunner().invoke(app, ["recording", "export-bids", str(nwb_path), "--root",
-                                      str(root), "--subject", "P1", "--session", "day3"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "recording",
+            "export-bids",
+            str(nwb_path),
+            "--root",
+            str(root),
+            "--subject",
+            "P1",
+            "--session",
+            "day3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     vhdr = root / "sub-P1" / "ses-day3" / "ieeg" / "sub-P1_ses-day3_task-bsi_ieeg.vhdr"
     raw = mne_bids.read_raw_bids(mne_bids.get_bids_path_from_fname(vhdr), verbose="error")
@@ -45,6 +57,7 @@ def test_export_bids_reads_back_with_mne_bids(tmp_path: Path) -> None:
 
 
 def test_export_bids_refuses_a_missing_file(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["recording", "export-bids", str(tmp_path / "no.nwb"),
-                                      "--root", str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["recording", "export-bids", str(tmp_path / "no.nwb"), "--root", str(tmp_path)]
+    )
     assert result.exit_code != 0

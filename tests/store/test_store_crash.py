@@ -41,8 +41,7 @@ def _write_forever(folder: Path, seed: int, ready: Event) -> None:
         rec.ecog(rng.normal(size=(8, 6)), k * 6 / 586.0, t_ns)
         rec.decode(k * TICK_S, "rest", np.full(7, 1 / 7), 0.0)
         rec.latency(k, {"acquired": t_ns, "stimulated": time.monotonic_ns()})
-        rec.pulses(np.array([k * TICK_S]), np.array([k % 16]), np.array([1.0]),
-                   np.array([200.0]))
+        rec.pulses(np.array([k * TICK_S]), np.array([k % 16]), np.array([1.0]), np.array([200.0]))
         k += 1
         time.sleep(TICK_S)
 
@@ -103,8 +102,9 @@ def test_killed_conversion_leaves_no_half_written_nwb(tmp_path: Path) -> None:
         "print('ready', flush=True)\n"
         "log_to_nwb(d / 'session.obsilog', d / 'recording.nwb')\n"
     )
-    writer = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
     assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
     time.sleep(0.2)
     writer.kill()

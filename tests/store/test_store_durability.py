@@ -75,8 +75,7 @@ def test_concurrent_writers_interleave_whole_records(tmp_path: Path) -> None:
 
     def stimulate() -> None:
         for k in range(500):
-            rec.pulses(np.array([k * 0.01]), np.array([k % 16]), np.array([1.0]),
-                       np.array([200.0]))
+            rec.pulses(np.array([k * 0.01]), np.array([k % 16]), np.array([1.0]), np.array([200.0]))
 
     threads = [threading.Thread(target=acquire), threading.Thread(target=stimulate)]
     for thread in threads:
@@ -98,9 +97,11 @@ def test_the_caller_never_waits_for_fsync(tmp_path: Path, monkeypatch: pytest.Mo
     threads: list[str] = []
     real_fsync = os.fsync
     rec = SessionRecorder(tmp_path, synthetic_info(2), sync_interval_s=0.02)
-    monkeypatch.setattr(session_log.os, "fsync",
-                        lambda fd: (threads.append(threading.current_thread().name),
-                                    real_fsync(fd)))
+    monkeypatch.setattr(
+        session_log.os,
+        "fsync",
+        lambda fd: (threads.append(threading.current_thread().name), real_fsync(fd)),
+    )
     deadline = time.monotonic() + 5.0
     k = 0
     while (len(threads) < 3 or k < 50) and time.monotonic() < deadline:

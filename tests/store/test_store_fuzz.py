@@ -34,8 +34,9 @@ def original(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, int, dict
     return raw, header_end, blocks
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_damaged_logs_never_yield_altered_samples(
     original: tuple[bytes, int, dict[bytes, float]], tmp_path: Path, data: st.DataObject

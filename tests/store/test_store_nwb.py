@@ -29,9 +29,21 @@ def test_round_trip_preserves_everything(recorded: tuple[Path, Path]) -> None:
     np.testing.assert_array_equal(a.ecog, b.ecog)
     assert a.info == b.info
     assert (a.session_id, a.start_time, a.chain_head, a.closed) == (
-        b.session_id, b.start_time, b.chain_head, b.closed)
-    for name in ("intents", "phases", "decodes", "stim_commands", "safety_events", "latency",
-                 "gait_events", "stim_electrodes"):
+        b.session_id,
+        b.start_time,
+        b.chain_head,
+        b.closed,
+    )
+    for name in (
+        "intents",
+        "phases",
+        "decodes",
+        "stim_commands",
+        "safety_events",
+        "latency",
+        "gait_events",
+        "stim_electrodes",
+    ):
         assert getattr(a, name) == getattr(b, name), name
     assert a.ecog_chunks.sha256 == b.ecog_chunks.sha256
     np.testing.assert_array_equal(a.ecog_chunks.first_sample, b.ecog_chunks.first_sample)
@@ -89,10 +101,22 @@ def test_streamed_conversion_crosses_batch_boundaries(
 def test_channel_meta_survives_the_round_trip(tmp_path: Path) -> None:
     from openbsi.signals.types import StreamInfo
 
-    metas = ({"group": "left", "x_mm": 0.0, "y_mm": 4.5, "location": "left M1 leg",
-              "tuned_to": "left_knee"},
-             {"group": "right", "x_mm": 4.0, "y_mm": 0.0, "location": "right M1 leg",
-              "tuned_to": "rest"})
+    metas = (
+        {
+            "group": "left",
+            "x_mm": 0.0,
+            "y_mm": 4.5,
+            "location": "left M1 leg",
+            "tuned_to": "left_knee",
+        },
+        {
+            "group": "right",
+            "x_mm": 4.0,
+            "y_mm": 0.0,
+            "location": "right M1 leg",
+            "tuned_to": "rest",
+        },
+    )
     info = StreamInfo("meta", 586.0, ("a", "b"), channel_meta=metas)
     with SessionRecorder(tmp_path, info) as rec:
         rec.ecog(np.ones((2, 3)), 0.0, 0)

@@ -208,8 +208,13 @@ def test_kernel_refused_writes_are_survived(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", FILE_LIMIT_WRITER, str(tmp_path)],
-                         capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", FILE_LIMIT_WRITER, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     report = json.loads(out.stdout)
     assert report["errno"] == errno.EFBIG and report["dropped"] > 0
     data = read_log(tmp_path)
@@ -226,8 +231,13 @@ def test_latency_stamps_are_checked_and_missing_hops_kept_as_minus_one(tmp_path:
         with pytest.raises(ValueError, match="stamps_ns keys"):
             rec.latency(1, {"acquired": 5, "sent": 7})
     (row,) = list(read_log(tmp_path).latency)
-    assert row["stamps_ns"] == {"acquired": 5, "features": -1, "decoded": -1, "safety": -1,
-                                "stimulated": 9}
+    assert row["stamps_ns"] == {
+        "acquired": 5,
+        "features": -1,
+        "decoded": -1,
+        "safety": -1,
+        "stimulated": 9,
+    }
 
 
 def test_decode_needs_one_probability_per_state(tmp_path: Path) -> None:

@@ -91,8 +91,13 @@ def test_cli_verify_json_and_exit_codes(recorded: tuple[Path, Path, str], tmp_pa
     runner = CliRunner()
     good = runner.invoke(app, ["recording", "verify", str(recorded[1]), "--json"])
     assert good.exit_code == 0
-    assert set(json.loads(good.stdout)) == {"ok", "duration_s", "chunks", "hash_chain_ok",
-                                            "problems"}
+    assert set(json.loads(good.stdout)) == {
+        "ok",
+        "duration_s",
+        "chunks",
+        "hash_chain_ok",
+        "problems",
+    }
     bad_path = _copy(recorded[1], tmp_path)
     with h5py.File(bad_path, "r+") as f:
         f["acquisition/ECoG/data"][0, 0] = 7.0
@@ -105,8 +110,9 @@ def test_cli_recover_rebuilds_a_torn_log(recorded: tuple[Path, Path, str], tmp_p
     with log_path.open("r+b") as f:
         f.truncate(log_path.stat().st_size - 100)
     out = tmp_path / "recovered.nwb"
-    result = CliRunner().invoke(app, ["recording", "recover", str(log_path), "--out", str(out),
-                                      "--json"])
+    result = CliRunner().invoke(
+        app, ["recording", "recover", str(log_path), "--out", str(out), "--json"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["closed"] is False and summary["chunks"] == 20
@@ -122,13 +128,16 @@ def test_seal_is_the_same_from_recorder_log_and_nwb(recorded: tuple[Path, Path, 
     assert not verify_recording(nwb_path, expected_seal="ab" * 32)["ok"]
 
 
-@pytest.mark.parametrize(("dataset", "index", "value"), [
-    ("processing/decoding/decodes/amplitude", 3, 0.123),
-    ("processing/stimulation/pulses/amplitude_ma", 0, 7.5),
-    ("processing/stimulation/commands/vetoed", 2, True),
-    ("intervals/intent/start_time", 1, 0.05),
-    ("processing/runtime/latency/stimulated_ns", 4, 42),
-])
+@pytest.mark.parametrize(
+    ("dataset", "index", "value"),
+    [
+        ("processing/decoding/decodes/amplitude", 3, 0.123),
+        ("processing/stimulation/pulses/amplitude_ma", 0, 7.5),
+        ("processing/stimulation/commands/vetoed", 2, True),
+        ("intervals/intent/start_time", 1, 0.05),
+        ("processing/runtime/latency/stimulated_ns", 4, 42),
+    ],
+)
 def test_altered_decisions_are_caught(
     recorded: tuple[Path, Path, str], tmp_path: Path, dataset: str, index: int, value: object
 ) -> None:
@@ -143,8 +152,7 @@ def test_altered_decisions_are_caught(
 
 def test_cli_verify_with_published_seal(recorded: tuple[Path, Path, str]) -> None:
     runner = CliRunner()
-    ok = runner.invoke(app, ["recording", "verify", str(recorded[1]), "--seal",
-                             SEALS["published"]])
+    ok = runner.invoke(app, ["recording", "verify", str(recorded[1]), "--seal", SEALS["published"]])
     assert ok.exit_code == 0
     wrong = runner.invoke(app, ["recording", "verify", str(recorded[1]), "--seal", "0" * 64])
     assert wrong.exit_code == 1

@@ -32,16 +32,22 @@ def recover(
     data = read_log(log, load_ecog=False)  # samples are streamed: memory stays flat
     path = write_nwb(data, out)
     summary = {
-        "nwb": str(path), "duration_s": data.duration_s, "chunks": len(data.ecog_chunks),
-        "closed": data.closed, "chain_head": data.chain_head, "seal": data.seal,
+        "nwb": str(path),
+        "duration_s": data.duration_s,
+        "chunks": len(data.ecog_chunks),
+        "closed": data.closed,
+        "chain_head": data.chain_head,
+        "seal": data.seal,
         "problems": data.problems,
     }
     if as_json:
         typer.echo(json.dumps(summary))
         return
     state = "closed cleanly" if data.closed else "not closed (recovered after a crash)"
-    console.print(f"wrote {path}: {data.duration_s:.2f} s of ECoG in {len(data.ecog_chunks)} "
-                  f"chunks; log {state}; seal {data.seal}")
+    console.print(
+        f"wrote {path}: {data.duration_s:.2f} s of ECoG in {len(data.ecog_chunks)} "
+        f"chunks; log {state}; seal {data.seal}"
+    )
     for problem in data.problems:
         console.print(f"  [yellow]note:[/yellow] {problem}")
 
@@ -50,10 +56,13 @@ def recover(
 def verify(
     file: Annotated[Path, typer.Argument(help="recording.nwb or session.obsilog")],
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-    head: Annotated[str | None, typer.Option(
-        "--head", help="expected ECoG chain head (hex) published after the session")] = None,
-    seal: Annotated[str | None, typer.Option(
-        "--seal", help="expected seal (hex) published after the session")] = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", help="expected ECoG chain head (hex) published after the session"),
+    ] = None,
+    seal: Annotated[
+        str | None, typer.Option("--seal", help="expected seal (hex) published after the session")
+    ] = None,
 ) -> None:
     """Check integrity, the SHA-256 hash chain and event digests; exit code 1 on a mismatch."""
     from openbsi.store.verify import verify_recording
@@ -63,8 +72,10 @@ def verify(
         typer.echo(json.dumps(result))
     else:
         mark = "[green]OK[/green]" if result["ok"] else "[red]FAILED[/red]"
-        console.print(f"{mark} {file}: {result['chunks']} chunks, {result['duration_s']:.2f} s, "
-                      f"hash chain {'ok' if result['hash_chain_ok'] else 'BROKEN'}")
+        console.print(
+            f"{mark} {file}: {result['chunks']} chunks, {result['duration_s']:.2f} s, "
+            f"hash chain {'ok' if result['hash_chain_ok'] else 'BROKEN'}"
+        )
         for problem in result["problems"]:
             console.print(f"  - {problem}")
     if not result["ok"]:
@@ -86,8 +97,9 @@ def export_bids_command(
 
     if not file.is_file():
         raise UserError(f"FILE must be an existing .nwb file, got {file}")
-    path = export_bids(file, root, subject=subject, session=session, task=task, run=run,
-                       line_freq_hz=line_freq)
+    path = export_bids(
+        file, root, subject=subject, session=session, task=task, run=run, line_freq_hz=line_freq
+    )
     console.print(f"wrote {path}")
 
 

@@ -32,15 +32,24 @@ def confusion_figure(metrics: dict) -> Figure:
     image = ax.imshow(share, vmin=0, vmax=1, cmap="Blues")
     for i, j in np.ndindex(counts.shape):
         if counts[i, j]:
-            ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center",
-                    color="white" if share[i, j] > 0.5 else "black", fontsize=8)
+            ax.text(
+                j,
+                i,
+                f"{int(counts[i, j])}",
+                ha="center",
+                va="center",
+                color="white" if share[i, j] > 0.5 else "black",
+                fontsize=8,
+            )
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("decoded state")
     ax.set_ylabel("intended state")
     accuracy = metrics["decoder"]["state_accuracy"]
-    ax.set_title(f"Decoder ({metrics['decoder']['scope']}): accuracy "
-                 + (f"{accuracy:.1%}" if accuracy is not None else "n/a"))
+    ax.set_title(
+        f"Decoder ({metrics['decoder']['scope']}): accuracy "
+        + (f"{accuracy:.1%}" if accuracy is not None else "n/a")
+    )
     fig.colorbar(image, ax=ax, label="fraction of intended")
     return fig
 
@@ -69,8 +78,9 @@ def stimulation_figure(data: SessionData) -> Figure:
     )
     pulses = data.pulses
     if len(pulses):
-        scatter = ax_pulses.scatter(pulses.t_s, pulses.electrode, c=pulses.amplitude_ma, s=4,
-                                    marker="|", cmap="viridis")
+        scatter = ax_pulses.scatter(
+            pulses.t_s, pulses.electrode, c=pulses.amplitude_ma, s=4, marker="|", cmap="viridis"
+        )
         fig.colorbar(scatter, ax=ax_pulses, label="amplitude (mA)")
     else:
         _empty(ax_pulses, "no pulses delivered")
@@ -88,8 +98,14 @@ def stimulation_figure(data: SessionData) -> Figure:
         index = [STATE_INDEX.get(d["state"], -1) for d in data.decodes]
         for event in data.intents:  # the intended state, underneath
             level = STATE_INDEX.get(event["state"], -1)
-            ax_state.plot([event["start_s"], event["stop_s"]], [level, level], color="0.6",
-                          lw=4, alpha=0.5, solid_capstyle="butt")
+            ax_state.plot(
+                [event["start_s"], event["stop_s"]],
+                [level, level],
+                color="0.6",
+                lw=4,
+                alpha=0.5,
+                solid_capstyle="butt",
+            )
         ax_state.step(times, index, where="post", color="tab:orange", lw=1)
         ax_state.set_xlim(min(times) - 0.5, max(times) + 0.5)
         ax_state.set_yticks(range(len(STATES)), STATES, fontsize=7)
@@ -102,8 +118,9 @@ def stimulation_figure(data: SessionData) -> Figure:
 
 def gait_figure(data: SessionData) -> Figure:
     """Joint angles (rad) and foot heights (m) over time, with step events."""
-    fig, (ax_angle, ax_foot) = plt.subplots(2, 1, figsize=(10, 5), sharex=True,
-                                            layout="constrained")
+    fig, (ax_angle, ax_foot) = plt.subplots(
+        2, 1, figsize=(10, 5), sharex=True, layout="constrained"
+    )
     kin = data.kinematics
     times = kin.get("t_s")
     angles = [k for k in kin if k.endswith("_rad")]
@@ -118,8 +135,9 @@ def gait_figure(data: SessionData) -> Figure:
         ax.set_ylabel(unit)
         ax.legend(fontsize=7, loc="upper right")
     for event in data.gait_events:
-        color = "red" if event["failed"] else ("tab:green" if event["side"] == "left"
-                                               else "tab:purple")
+        color = (
+            "red" if event["failed"] else ("tab:green" if event["side"] == "left" else "tab:purple")
+        )
         ax_foot.axvline(event["t_s"], color=color, lw=0.6, alpha=0.7)
     ax_angle.set_title("Gait (vertical lines: steps; red = failed)")
     ax_foot.set_xlabel("session time (s)")

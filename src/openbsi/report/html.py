@@ -56,13 +56,16 @@ def write_report(nwb_path: Path, metrics: dict, out_dir: Path) -> Path:
         png = buffer.getvalue()
         (out_dir / name).write_bytes(png)
         encoded = base64.b64encode(png).decode()
-        sections.append(f"<h2>{html.escape(title)}</h2>"
-                        f"<img alt='{html.escape(title)}' src='data:image/png;base64,{encoded}'>")
+        sections.append(
+            f"<h2>{html.escape(title)}</h2>"
+            f"<img alt='{html.escape(title)}' src='data:image/png;base64,{encoded}'>"
+        )
     recording = metrics.get("recording", {})
     problems = (recording.get("problems") or []) + (recording.get("warnings") or [])
     warning = (
         "<p class='note'>Recording problems: " + html.escape("; ".join(problems)) + "</p>"
-        if problems else ""
+        if problems
+        else ""
     )
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"

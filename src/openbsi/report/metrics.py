@@ -107,8 +107,12 @@ def latency_metrics(data: SessionData) -> dict:
     for hop, deltas in hop_latencies_ms(data).items():
         if deltas.size:
             p50, p99 = np.percentile(deltas, [50, 99])
-            out[hop] = {"p50": float(p50), "p99": float(p99), "max": float(deltas.max()),
-                        "n": int(deltas.size)}
+            out[hop] = {
+                "p50": float(p50),
+                "p99": float(p99),
+                "max": float(deltas.max()),
+                "n": int(deltas.size),
+            }
         else:
             out[hop] = {"p50": None, "p99": None, "max": None, "n": 0}
     return out

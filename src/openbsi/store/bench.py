@@ -50,11 +50,24 @@ def record(folder: Path, minutes: float, n_channels: int, rng: np.random.Generat
         rec.ecog(blocks[k % 16], k * per_tick / SFREQ_HZ, k)  # on the sample clock
         call_us[k] = (time.perf_counter() - before) * 1e6
         rec.decode(t_s, "rest", probs, 0.0)
-        rec.latency(k, {"acquired": k, "features": k + 1, "decoded": k + 2, "safety": k + 3,
-                        "stimulated": k + 4})
-        rec.stim_command(t_s, k, "rest", False, False, [
-            {"electrode": 3, "amplitude_ma": 2.0, "pulse_width_us": 300.0,
-             "frequency_hz": 40.0}])
+        rec.latency(
+            k,
+            {
+                "acquired": k,
+                "features": k + 1,
+                "decoded": k + 2,
+                "safety": k + 3,
+                "stimulated": k + 4,
+            },
+        )
+        rec.stim_command(
+            t_s,
+            k,
+            "rest",
+            False,
+            False,
+            [{"electrode": 3, "amplitude_ma": 2.0, "pulse_width_us": 300.0, "frequency_hz": 40.0}],
+        )
         rec.pulses(t_s + np.arange(4) / 40, np.full(4, 3), np.full(4, 2.0), np.full(4, 300.0))
         rec.kinematics(t_s + np.arange(10) / 100, {"left_knee_rad": np.zeros(10)})
         minute = (k + 1) * TICK_S / 60
@@ -63,9 +76,13 @@ def record(folder: Path, minutes: float, n_channels: int, rng: np.random.Generat
     elapsed = time.perf_counter() - start
     rec.close()
     p50, p99 = np.percentile(call_us, [50, 99])
-    return {"seconds": elapsed, "realtime_factor": minutes * 60 / elapsed, "rss_mb": rss_at,
-            "ecog_call_us": {"p50": p50, "p99": p99, "max": float(call_us.max())},
-            "log_mb": (folder / LOG_NAME).stat().st_size / 1e6}
+    return {
+        "seconds": elapsed,
+        "realtime_factor": minutes * 60 / elapsed,
+        "rss_mb": rss_at,
+        "ecog_call_us": {"p50": p50, "p99": p99, "max": float(call_us.max())},
+        "log_mb": (folder / LOG_NAME).stat().st_size / 1e6,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -85,12 +102,18 @@ def main(argv: list[str] | None = None) -> dict:
     result["record"]["peak_rss_mb"] = _peak_mb()
     start = time.perf_counter()
     nwb_path = log_to_nwb(args.out / LOG_NAME, args.out / "recording.nwb")
-    result["convert"] = {"seconds": time.perf_counter() - start, "peak_rss_mb": _peak_mb(),
-                         "nwb_mb": nwb_path.stat().st_size / 1e6}
+    result["convert"] = {
+        "seconds": time.perf_counter() - start,
+        "peak_rss_mb": _peak_mb(),
+        "nwb_mb": nwb_path.stat().st_size / 1e6,
+    }
     start = time.perf_counter()
     verdict = verify_recording(nwb_path)
-    result["verify"] = {"seconds": time.perf_counter() - start, "ok": verdict["ok"],
-                        "peak_rss_mb": _peak_mb()}
+    result["verify"] = {
+        "seconds": time.perf_counter() - start,
+        "ok": verdict["ok"],
+        "peak_rss_mb": _peak_mb(),
+    }
     if not args.keep:
         shutil.rmtree(args.out, ignore_errors=True)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))

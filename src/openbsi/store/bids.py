@@ -56,8 +56,14 @@ def _annotations(data: SessionData) -> tuple[list[float], list[float], list[str]
 
 
 def export_bids(
-    nwb_path: Path, root: Path, *, subject: str = "01", session: str | None = None,
-    task: str = "bsi", run: int | None = None, line_freq_hz: float = DEFAULT_LINE_FREQ_HZ,
+    nwb_path: Path,
+    root: Path,
+    *,
+    subject: str = "01",
+    session: str | None = None,
+    task: str = "bsi",
+    run: int | None = None,
+    line_freq_hz: float = DEFAULT_LINE_FREQ_HZ,
 ) -> Path:
     """Write the recording as BIDS-iEEG under `root`; returns the data file's path."""
     import mne
@@ -81,15 +87,22 @@ def export_bids(
     keep = (onset >= 0) & (onset < span_s)  # events after the last sample cannot be placed
     if keep.any():
         clipped = np.minimum(np.asarray(durations, dtype=float)[keep], span_s - onset[keep])
-        raw.set_annotations(mne.Annotations(onset[keep], clipped,
-                                            [lab for lab, k in zip(labels, keep, strict=True)
-                                             if k]))
+        raw.set_annotations(
+            mne.Annotations(
+                onset[keep], clipped, [lab for lab, k in zip(labels, keep, strict=True) if k]
+            )
+        )
     bids_path = BIDSPath(
-        subject=_label(subject), session=_label(session) if session else None,
-        task=_label(task), run=run, datatype="ieeg", root=Path(root),
+        subject=_label(subject),
+        session=_label(session) if session else None,
+        task=_label(task),
+        run=run,
+        datatype="ieeg",
+        root=Path(root),
     )
-    write_raw_bids(raw, bids_path, format="BrainVision", allow_preload=True, overwrite=True,
-                   verbose="error")
+    write_raw_bids(
+        raw, bids_path, format="BrainVision", allow_preload=True, overwrite=True, verbose="error"
+    )
     _write_grid(data, bids_path)
     return Path(bids_path.fpath)
 
@@ -103,17 +116,30 @@ def _write_grid(data: SessionData, bids_path: object) -> None:
             writer = csv.writer(f, delimiter="\t", lineterminator="\n")
             writer.writerow(["name", "x", "y", "z", "size", "group"])
             for name, meta in zip(data.info.channel_names, metas, strict=True):
-                writer.writerow([name, meta.get("x_mm", "n/a"), meta.get("y_mm", "n/a"),
-                                 0.0 if "x_mm" in meta else "n/a", f"{CONTACT_AREA_MM2:.2f}",
-                                 meta.get("group", "n/a")])
+                writer.writerow(
+                    [
+                        name,
+                        meta.get("x_mm", "n/a"),
+                        meta.get("y_mm", "n/a"),
+                        0.0 if "x_mm" in meta else "n/a",
+                        f"{CONTACT_AREA_MM2:.2f}",
+                        meta.get("group", "n/a"),
+                    ]
+                )
     for path in folder.glob("*_coordsystem.json"):
-        path.write_text(json.dumps({
-            "iEEGCoordinateSystem": "Other",
-            "iEEGCoordinateUnits": "mm",
-            "iEEGCoordinateSystemDescription": (
-                "implant grid: x mediolateral, y rostrocaudal, in mm from the first contact of "
-                "each implant (column 'group'); z = 0 on the grid plane"),
-        }, indent=4))
+        path.write_text(
+            json.dumps(
+                {
+                    "iEEGCoordinateSystem": "Other",
+                    "iEEGCoordinateUnits": "mm",
+                    "iEEGCoordinateSystemDescription": (
+                        "implant grid: x mediolateral, y rostrocaudal, in mm from the first "
+                        "contact of each implant (column 'group'); z = 0 on the grid plane"
+                    ),
+                },
+                indent=4,
+            )
+        )
     for path in folder.glob("*_ieeg.json"):
         sidecar = json.loads(path.read_text())
         sidecar["Manufacturer"] = str(data.meta.get("manufacturer", "n/a"))  # not the format's

@@ -24,10 +24,21 @@ import numpy as np
 
 from openbsi.store.session_data import SessionData
 
-EVENT_STREAMS = ("intents", "phases", "decodes", "stim_commands", "safety_events", "latency",
-                 "gait_events")
-PULSE_COLUMNS = (("t_s", "<f8"), ("electrode", "<i4"), ("amplitude_ma", "<f8"),
-                 ("pulse_width_us", "<f8"))
+EVENT_STREAMS = (
+    "intents",
+    "phases",
+    "decodes",
+    "stim_commands",
+    "safety_events",
+    "latency",
+    "gait_events",
+)
+PULSE_COLUMNS = (
+    ("t_s", "<f8"),
+    ("electrode", "<i4"),
+    ("amplitude_ma", "<f8"),
+    ("pulse_width_us", "<f8"),
+)
 
 
 def canonical(stream: str, event: dict) -> bytes:
@@ -43,8 +54,9 @@ class StreamDigests:
 
     def __init__(self) -> None:
         self._events = {name: hashlib.sha256(name.encode()) for name in EVENT_STREAMS}
-        self._pulses = {name: hashlib.sha256(f"pulses.{name}".encode())
-                        for name, _ in PULSE_COLUMNS}
+        self._pulses = {
+            name: hashlib.sha256(f"pulses.{name}".encode()) for name, _ in PULSE_COLUMNS
+        }
         self.summaries: dict[str, dict] = {}
 
     def event(self, stream: str, fields: dict) -> None:

@@ -143,9 +143,7 @@ def _next_sync(stream: BinaryIO, start: int, size: int) -> int:
     return -1
 
 
-def iter_records(
-    stream: BinaryIO, result: list[ScanResult]
-) -> Iterator[tuple[int, memoryview]]:
+def iter_records(stream: BinaryIO, result: list[ScanResult]) -> Iterator[tuple[int, memoryview]]:
     """Yield (record_type, payload) for every intact record. The payload is a view into a
     reused buffer: decode it before asking for the next record.
 
@@ -166,9 +164,7 @@ def iter_records(
         record = _read_record(stream, offset, size, buffer)
         if isinstance(record, str):
             candidate = _next_sync(stream, offset + 1, size)
-            while candidate >= 0 and isinstance(
-                _read_record(stream, candidate, size, buffer), str
-            ):
+            while candidate >= 0 and isinstance(_read_record(stream, candidate, size, buffer), str):
                 candidate = _next_sync(stream, candidate + 1, size)
             if candidate < 0:
                 reason = record

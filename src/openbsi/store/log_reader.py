@@ -122,9 +122,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
             f"{tail.reason}; {tail.file_size - tail.end_offset} trailing byte(s) ignored"
         )
     n_channels = data.info.n_channels
-    data.ecog = (
-        np.concatenate(blocks, axis=0) if blocks else np.zeros((0, n_channels), dtype="<f4")
-    )
+    data.ecog = np.concatenate(blocks, axis=0) if blocks else np.zeros((0, n_channels), dtype="<f4")
     data.n_ecog_samples = n_samples
     data.ecog_source = None if load_ecog else path
     data.chain_head = head.hex()
@@ -132,8 +130,10 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
         t_s, t_ns, first, count, digests = zip(*chunk_rows, strict=True)
         _check_timing(data, np.array(t_s, dtype="f8"), np.array(first, dtype="i8"))
         data.ecog_chunks = EcogChunks(
-            t_s=np.array(t_s, dtype="f8"), t_ns=np.array(t_ns, dtype="i8"),
-            first_sample=np.array(first, dtype="i8"), n_samples=np.array(count, dtype="i8"),
+            t_s=np.array(t_s, dtype="f8"),
+            t_ns=np.array(t_ns, dtype="i8"),
+            first_sample=np.array(first, dtype="i8"),
+            n_samples=np.array(count, dtype="i8"),
             sha256=list(digests),
         )
     if pulse_parts:

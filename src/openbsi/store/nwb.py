@@ -42,8 +42,13 @@ ECOG_COMPRESSION_LEVEL: int | None = None
 
 
 def _unit(name: str) -> str:
-    for suffix, unit in (("_rad", "radians"), ("_m", "meters"), ("_uv", "microvolts"),
-                         ("_n", "newtons"), ("_deg", "degrees")):
+    for suffix, unit in (
+        ("_rad", "radians"),
+        ("_m", "meters"),
+        ("_uv", "microvolts"),
+        ("_n", "newtons"),
+        ("_deg", "degrees"),
+    ):
         if name.endswith(suffix):
             return unit
     return "a.u."
@@ -58,8 +63,10 @@ def _add_ecog(nwb: NWBFile, data: SessionData, compression: int | None) -> None:
         if group not in groups:
             device = nwb.create_device(name=f"ecog_{group}", description=f"ECoG implant {group}")
             groups[group] = nwb.create_electrode_group(
-                name=group, description=f"epidural ECoG implant {group}",
-                location=str(meta.get("location", "epidural, leg motor cortex")), device=device,
+                name=group,
+                description=f"epidural ECoG implant {group}",
+                location=str(meta.get("location", "epidural, leg motor cortex")),
+                device=device,
             )
     nwb.add_electrode_column(name="label", description="channel name")
     nwb.add_electrode_column(name="x_mm", description="mediolateral position on the implant, mm")
@@ -69,59 +76,111 @@ def _add_ecog(nwb: NWBFile, data: SessionData, compression: int | None) -> None:
         group = groups[str(meta.get("group", "implant"))]
         x_mm, y_mm = float(meta.get("x_mm", np.nan)), float(meta.get("y_mm", np.nan))
         nwb.add_electrode(
-            group=group, location=str(meta.get("location", group.location)), rel_x=x_mm,
-            rel_y=y_mm, label=name, x_mm=x_mm, y_mm=y_mm,
+            group=group,
+            location=str(meta.get("location", group.location)),
+            rel_x=x_mm,
+            rel_y=y_mm,
+            label=name,
+            x_mm=x_mm,
+            y_mm=y_mm,
             channel_meta=json.dumps(meta, default=str),
         )
     region = nwb.create_electrode_table_region(
         region=list(range(info.n_channels)), description="all recorded channels"
     )
     if data.ecog_source is not None and data.n_ecog_samples > 0:  # stream from the log
-        samples = LogEcogIterator(data.ecog_source, data.n_ecog_samples, info.n_channels,
-                                  len(data.ecog_chunks))
+        samples = LogEcogIterator(
+            data.ecog_source, data.n_ecog_samples, info.n_channels, len(data.ecog_chunks)
+        )
     else:
         samples = np.ascontiguousarray(data.ecog, dtype="<f4")
         if samples.shape[0] == 0:
             samples = np.zeros((0, info.n_channels), dtype="<f4")
-    stored = H5DataIO(samples, compression="gzip", compression_opts=compression,
-                      chunks=True) if compression else samples
+    stored = (
+        H5DataIO(samples, compression="gzip", compression_opts=compression, chunks=True)
+        if compression
+        else samples
+    )
     start = float(data.ecog_chunks.t_s[0]) if len(data.ecog_chunks) else 0.0
-    nwb.add_acquisition(ElectricalSeries(
-        name="ECoG", data=stored, electrodes=region, rate=float(info.sfreq_hz),
-        starting_time=start, conversion=1e-6,
-        description=f"epidural ECoG from stream {info.name!r}, stored in uV (conversion 1e-6)",
-    ))
+    nwb.add_acquisition(
+        ElectricalSeries(
+            name="ECoG",
+            data=stored,
+            electrodes=region,
+            rate=float(info.sfreq_hz),
+            starting_time=start,
+            conversion=1e-6,
+            description=f"epidural ECoG from stream {info.name!r}, stored in uV (conversion 1e-6)",
+        )
+    )
 
 
 def _add_integrity(nwb: NWBFile, data: SessionData) -> None:
     module = nwb.create_processing_module("integrity", "hash chain over recorded ECoG chunks")
     c = data.ecog_chunks
     if len(c):
-        module.add(make_table("ecog_chunks", "one row per recorded ECoG chunk; sha256 is its "
-                              "link in the chain (openbsi.store.hash_chain)", [
-            ("t_s", c.t_s, "session time of the first sample, s"),
-            ("t_ns", c.t_ns, "monotonic acquisition stamp, ns"),
-            ("first_sample", c.first_sample, "index of the first sample in acquisition/ECoG"),
-            ("n_samples", c.n_samples, "samples in the chunk"),
-            ("sha256", c.sha256, "hex SHA-256 link"),
-        ]))
-    module.add(make_table("hash_chain", "SHA-256 chain summary", [
-        ("session_id", [data.session_id], "binds the first link to this session"),
-        ("genesis", [data.chain_genesis], "hex of link 0"),
-        ("head", [data.chain_head], "hex of the last link"),
-        ("algorithm", ["openbsi-ecog-chain-v1"], "see openbsi.store.hash_chain"),
-        ("digests", [json.dumps(data.digests, sort_keys=True)],
-         "JSON: SHA-256 per event stream (openbsi.store.digests)"),
-        ("seal", [data.seal], "hex: chain head + digests (openbsi.store.digests.seal)"),
-    ]))
-    module.add(make_table("log_status", "state of the session log this file was built from", [
-        ("closed", np.array([data.closed]), "the recorder closed cleanly (False: recovered)"),
-        ("dropped_records", np.array([data.dropped_records]), "records lost to write errors"),
-        ("problems", [json.dumps(data.problems)], "JSON list of problems found in the log"),
-        ("warnings", [json.dumps(data.warnings)], "JSON list of warnings (e.g. ECoG timing)"),
-        ("meta", [json.dumps(data.meta)], "JSON of the session metadata"),
-        ("stream_name", [data.info.name], "name of the recorded stream"),
-    ]))
+        module.add(
+            make_table(
+                "ecog_chunks",
+                "one row per recorded ECoG chunk; sha256 is its "
+                "link in the chain (openbsi.store.hash_chain)",
+                [
+                    ("t_s", c.t_s, "session time of the first sample, s"),
+                    ("t_ns", c.t_ns, "monotonic acquisition stamp, ns"),
+                    (
+                        "first_sample",
+                        c.first_sample,
+                        "index of the first sample in acquisition/ECoG",
+                    ),
+                    ("n_samples", c.n_samples, "samples in the chunk"),
+                    ("sha256", c.sha256, "hex SHA-256 link"),
+                ],
+            )
+        )
+    module.add(
+        make_table(
+            "hash_chain",
+            "SHA-256 chain summary",
+            [
+                ("session_id", [data.session_id], "binds the first link to this session"),
+                ("genesis", [data.chain_genesis], "hex of link 0"),
+                ("head", [data.chain_head], "hex of the last link"),
+                ("algorithm", ["openbsi-ecog-chain-v1"], "see openbsi.store.hash_chain"),
+                (
+                    "digests",
+                    [json.dumps(data.digests, sort_keys=True)],
+                    "JSON: SHA-256 per event stream (openbsi.store.digests)",
+                ),
+                ("seal", [data.seal], "hex: chain head + digests (openbsi.store.digests.seal)"),
+            ],
+        )
+    )
+    module.add(
+        make_table(
+            "log_status",
+            "state of the session log this file was built from",
+            [
+                (
+                    "closed",
+                    np.array([data.closed]),
+                    "the recorder closed cleanly (False: recovered)",
+                ),
+                (
+                    "dropped_records",
+                    np.array([data.dropped_records]),
+                    "records lost to write errors",
+                ),
+                ("problems", [json.dumps(data.problems)], "JSON list of problems found in the log"),
+                (
+                    "warnings",
+                    [json.dumps(data.warnings)],
+                    "JSON list of warnings (e.g. ECoG timing)",
+                ),
+                ("meta", [json.dumps(data.meta)], "JSON of the session metadata"),
+                ("stream_name", [data.info.name], "name of the recorded stream"),
+            ],
+        )
+    )
 
 
 def _columns(events: Iterable[dict], *keys: str) -> dict[str, list]:
@@ -136,87 +195,176 @@ def _columns(events: Iterable[dict], *keys: str) -> dict[str, list]:
 def _add_events(nwb: NWBFile, data: SessionData) -> None:
     if data.intents:
         c = _columns(data.intents, "start_s", "stop_s", "state", "amplitude")
-        nwb.add_time_intervals(make_table("intent", "the patient's intended movement", [
-            ("start_time", c["start_s"], "s"), ("stop_time", c["stop_s"], "s"),
-            ("state", c["state"], f"one of {STATES}"),
-            ("amplitude", c["amplitude"], "intended amplitude, 0..1"),
-        ], cls=TimeIntervals))
+        nwb.add_time_intervals(
+            make_table(
+                "intent",
+                "the patient's intended movement",
+                [
+                    ("start_time", c["start_s"], "s"),
+                    ("stop_time", c["stop_s"], "s"),
+                    ("state", c["state"], f"one of {STATES}"),
+                    ("amplitude", c["amplitude"], "intended amplitude, 0..1"),
+                ],
+                cls=TimeIntervals,
+            )
+        )
     if data.phases:
         c = _columns(data.phases, "start_s", "stop_s", "name")
-        nwb.add_time_intervals(make_table("phases", "session phases", [
-            ("start_time", c["start_s"], "s"), ("stop_time", c["stop_s"], "s"),
-            ("phase", c["name"], "e.g. calibration, closed_loop"),
-        ], cls=TimeIntervals))
+        nwb.add_time_intervals(
+            make_table(
+                "phases",
+                "session phases",
+                [
+                    ("start_time", c["start_s"], "s"),
+                    ("stop_time", c["stop_s"], "s"),
+                    ("phase", c["name"], "e.g. calibration, closed_loop"),
+                ],
+                cls=TimeIntervals,
+            )
+        )
     if data.decodes:
         module = nwb.create_processing_module("decoding", "decoder output every tick")
         c = _columns(data.decodes, "t_s", "state", "amplitude", "probs")
-        module.add(make_table("decodes", "decoded state per tick", [
-            ("t_s", c["t_s"], "session time, s"), ("state", c["state"], f"one of {STATES}"),
-            ("amplitude", c["amplitude"], "decoded amplitude"),
-            ("probabilities", np.array(c["probs"], dtype="f8"),
-             f"state probabilities in the order {STATES}"),
-        ]))
+        module.add(
+            make_table(
+                "decodes",
+                "decoded state per tick",
+                [
+                    ("t_s", c["t_s"], "session time, s"),
+                    ("state", c["state"], f"one of {STATES}"),
+                    ("amplitude", c["amplitude"], "decoded amplitude"),
+                    (
+                        "probabilities",
+                        np.array(c["probs"], dtype="f8"),
+                        f"state probabilities in the order {STATES}",
+                    ),
+                ],
+            )
+        )
     stim = nwb.create_processing_module("stimulation", "commands, pulses, safety events")
     if data.stim_commands:
         c = _columns(data.stim_commands, "t_s", "seq", "state", "vetoed", "clamped", "channels")
         keys = ("electrode", "amplitude_ma", "pulse_width_us", "frequency_hz")
         ragged = {key: [[ch[key] for ch in chans] for chans in c["channels"]] for key in keys}
         del c["channels"]
-        stim.add(make_table("commands", "every command, delivered or vetoed", [
-            ("t_s", c["t_s"], "s"), ("seq", c["seq"], "sequence number"),
-            ("state", c["state"], "state the command serves"),
-            ("vetoed", np.array(c["vetoed"], dtype=bool), "refused by the supervisor"),
-            ("clamped", np.array(c["clamped"], dtype=bool), "reduced to the limits"),
-        ], ragged=[(key, ragged[key], key) for key in keys]))
+        stim.add(
+            make_table(
+                "commands",
+                "every command, delivered or vetoed",
+                [
+                    ("t_s", c["t_s"], "s"),
+                    ("seq", c["seq"], "sequence number"),
+                    ("state", c["state"], "state the command serves"),
+                    ("vetoed", np.array(c["vetoed"], dtype=bool), "refused by the supervisor"),
+                    ("clamped", np.array(c["clamped"], dtype=bool), "reduced to the limits"),
+                ],
+                ragged=[(key, ragged[key], key) for key in keys],
+            )
+        )
     p = data.pulses
     if len(p):
-        stim.add(make_table("pulses", "delivered biphasic pulses", [
-            ("t_s", p.t_s, "onset, s"), ("electrode", p.electrode, "electrode index"),
-            ("amplitude_ma", p.amplitude_ma, "mA"), ("pulse_width_us", p.pulse_width_us, "us"),
-        ]))
+        stim.add(
+            make_table(
+                "pulses",
+                "delivered biphasic pulses",
+                [
+                    ("t_s", p.t_s, "onset, s"),
+                    ("electrode", p.electrode, "electrode index"),
+                    ("amplitude_ma", p.amplitude_ma, "mA"),
+                    ("pulse_width_us", p.pulse_width_us, "us"),
+                ],
+            )
+        )
     if data.safety_events:
-        c = _columns(data.safety_events, "t_s", "rule", "field", "value", "limit", "action",
-                     "electrode")
-        stim.add(make_table("safety_events", "safety supervisor events", [
-            ("t_s", c["t_s"], "s"), ("rule", c["rule"], "rule"),
-            ("field", c["field"], "checked field"), ("value", c["value"], "value"),
-            ("limit", c["limit"], "limit"), ("action", c["action"], "action"),
-            ("electrode", c["electrode"], "electrode index, -1 if none"),
-        ]))
+        c = _columns(
+            data.safety_events, "t_s", "rule", "field", "value", "limit", "action", "electrode"
+        )
+        stim.add(
+            make_table(
+                "safety_events",
+                "safety supervisor events",
+                [
+                    ("t_s", c["t_s"], "s"),
+                    ("rule", c["rule"], "rule"),
+                    ("field", c["field"], "checked field"),
+                    ("value", c["value"], "value"),
+                    ("limit", c["limit"], "limit"),
+                    ("action", c["action"], "action"),
+                    ("electrode", c["electrode"], "electrode index, -1 if none"),
+                ],
+            )
+        )
     el = data.stim_electrodes
     if el:
         keys = ("index", "name", "root", "side", "x_mm", "y_mm", "area_mm2", "material")
-        stim.add(make_table("electrodes", "stimulation electrode layout", [
-            ("label" if k == "name" else k,
-             [e.get(k, "" if k in ("name", "root", "side", "material") else np.nan) for e in el],
-             k) for k in keys
-        ]))
+        stim.add(
+            make_table(
+                "electrodes",
+                "stimulation electrode layout",
+                [
+                    (
+                        "label" if k == "name" else k,
+                        [
+                            e.get(k, "" if k in ("name", "root", "side", "material") else np.nan)
+                            for e in el
+                        ],
+                        k,
+                    )
+                    for k in keys
+                ],
+            )
+        )
     if data.latency:
         runtime = nwb.create_processing_module("runtime", "latency stamps")
         stamps = np.full((len(data.latency), len(HOPS) + 1), -1, dtype="i8")
         for i, row in enumerate(data.latency):
             stamps[i, 0] = row["tick"]
             stamps[i, 1:] = [row["stamps_ns"].get(h, -1) for h in HOPS]
-        runtime.add(make_table("latency", "time.monotonic_ns() stamps per decode tick", [
-            ("tick", stamps[:, 0], "tick number"),
-            *[(f"{h}_ns", stamps[:, k + 1], f"stamp '{h}', ns (-1: hop not taken)")
-              for k, h in enumerate(HOPS)],
-        ]))
+        runtime.add(
+            make_table(
+                "latency",
+                "time.monotonic_ns() stamps per decode tick",
+                [
+                    ("tick", stamps[:, 0], "tick number"),
+                    *[
+                        (f"{h}_ns", stamps[:, k + 1], f"stamp '{h}', ns (-1: hop not taken)")
+                        for k, h in enumerate(HOPS)
+                    ],
+                ],
+            )
+        )
     if data.gait_events:
         c = _columns(data.gait_events, "t_s", "side", "length_m", "clearance_m", "failed")
         behavior = nwb.create_processing_module("behavior", "gait events")
-        behavior.add(make_table("gait_events", "one row per step", [
-            ("t_s", c["t_s"], "s"), ("side", c["side"], "left/right"),
-            ("length_m", c["length_m"], "m"), ("clearance_m", c["clearance_m"], "m"),
-            ("failed", np.array(c["failed"], dtype=bool), "failed step"),
-        ]))
+        behavior.add(
+            make_table(
+                "gait_events",
+                "one row per step",
+                [
+                    ("t_s", c["t_s"], "s"),
+                    ("side", c["side"], "left/right"),
+                    ("length_m", c["length_m"], "m"),
+                    ("clearance_m", c["clearance_m"], "m"),
+                    ("failed", np.array(c["failed"], dtype=bool), "failed step"),
+                ],
+            )
+        )
     if data.summaries:
         module = nwb.create_processing_module("session", "figures the session loop reported")
-        module.add(make_table("summaries", "named figures, copied into metrics.json", [
-            ("key", list(data.summaries), "metrics.json key"),
-            ("values", [json.dumps(v, sort_keys=True) for v in data.summaries.values()],
-             "JSON object of figures"),
-        ]))
+        module.add(
+            make_table(
+                "summaries",
+                "named figures, copied into metrics.json",
+                [
+                    ("key", list(data.summaries), "metrics.json key"),
+                    (
+                        "values",
+                        [json.dumps(v, sort_keys=True) for v in data.summaries.values()],
+                        "JSON object of figures",
+                    ),
+                ],
+            )
+        )
     if data.kinematics:
         module = nwb.create_processing_module("kinematics", "body trace")
         times = data.kinematics["t_s"]
@@ -224,8 +372,12 @@ def _add_events(nwb: NWBFile, data: SessionData) -> None:
         for name, values in data.kinematics.items():
             if name == "t_s":
                 continue
-            series = TimeSeries(name=name.replace("/", "_"), data=values, unit=_unit(name),
-                                timestamps=first if first is not None else times)
+            series = TimeSeries(
+                name=name.replace("/", "_"),
+                data=values,
+                unit=_unit(name),
+                timestamps=first if first is not None else times,
+            )
             first = first or series
             module.add(series)
 
@@ -244,7 +396,8 @@ def write_nwb(data: SessionData, path: Path, *, compression_level: int | None = 
     start = dt.datetime.fromisoformat(data.start_time)
     nwb = NWBFile(
         session_description=data.description or "OpenBSI session",
-        identifier=data.session_id, session_start_time=start,
+        identifier=data.session_id,
+        session_start_time=start,
         experiment_description="OpenBSI brain-spine interface session (research use)",
         subject=Subject(
             subject_id=str(data.meta.get("subject", data.meta.get("profile", "unknown"))),
@@ -308,8 +461,9 @@ def _stream_info(nwb: NWBFile, series: ElectricalSeries | None, name: str) -> St
             for g, x, y in zip(groups, xs, ys, strict=True)
         )
     rate = float(series.rate) if series is not None else 1.0
-    return StreamInfo(name=name, sfreq_hz=rate, channel_names=tuple(labels) or ("none",),
-                      channel_meta=metas)
+    return StreamInfo(
+        name=name, sfreq_hz=rate, channel_names=tuple(labels) or ("none",), channel_meta=metas
+    )
 
 
 def read_nwb(path: Path, *, load_ecog: bool = True) -> SessionData:
@@ -326,14 +480,18 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
     stream_name = column(status, "stream_name", "str")
     info = _stream_info(nwb, series, stream_name[0] if stream_name else "ECoG")
     data = SessionData(
-        info=info, session_id=nwb.identifier,
+        info=info,
+        session_id=nwb.identifier,
         start_time=nwb.session_start_time.isoformat(),
         description=nwb.session_description,
     )
     if series is not None:
         data.n_ecog_samples = int(series.data.shape[0])
-        data.ecog = (np.asarray(series.data[:], dtype="<f4") if load_ecog
-                     else np.zeros((0, info.n_channels), dtype="<f4"))
+        data.ecog = (
+            np.asarray(series.data[:], dtype="<f4")
+            if load_ecog
+            else np.zeros((0, info.n_channels), dtype="<f4")
+        )
     if status is not None:
         data.closed = bool(column(status, "closed", "bool")[0])
         data.dropped_records = int(column(status, "dropped_records", "i8")[0])
@@ -351,17 +509,23 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
     chunks = _table(nwb, "integrity", "ecog_chunks")
     if chunks is not None:
         data.ecog_chunks = EcogChunks(
-            t_s=column(chunks, "t_s", "f8"), t_ns=column(chunks, "t_ns", "i8"),
+            t_s=column(chunks, "t_s", "f8"),
+            t_ns=column(chunks, "t_ns", "i8"),
             first_sample=column(chunks, "first_sample", "i8"),
             n_samples=column(chunks, "n_samples", "i8"),
             sha256=column(chunks, "sha256", "str"),
         )
     intent = _table(nwb, "intervals", "intent")
     data.intents = EventList(
-        {"start_s": r["start_time"], "stop_s": r["stop_time"], "state": r["state"],
-         "amplitude": r["amplitude"]}
-        for r in _records(intent, {"start_time": "f8", "stop_time": "f8", "state": "str",
-                                   "amplitude": "f8"})
+        {
+            "start_s": r["start_time"],
+            "stop_s": r["stop_time"],
+            "state": r["state"],
+            "amplitude": r["amplitude"],
+        }
+        for r in _records(
+            intent, {"start_time": "f8", "stop_time": "f8", "state": "str", "amplitude": "f8"}
+        )
     )
     phases = _table(nwb, "intervals", "phases")
     data.phases = EventList(
@@ -372,38 +536,78 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
     probs = column(decodes, "probabilities", "f8")
     data.decodes = EventList(
         {**row, "probs": [float(x) for x in p]}
-        for row, p in zip(_records(decodes, {"t_s": "f8", "state": "str", "amplitude": "f8"}),
-                          probs, strict=True)
+        for row, p in zip(
+            _records(decodes, {"t_s": "f8", "state": "str", "amplitude": "f8"}), probs, strict=True
+        )
     )
     commands = _table(nwb, "stimulation", "commands")
-    ragged = {k: column(commands, k) for k in
-              ("electrode", "amplitude_ma", "pulse_width_us", "frequency_hz")}
+    ragged = {
+        k: column(commands, k)
+        for k in ("electrode", "amplitude_ma", "pulse_width_us", "frequency_hz")
+    }
     data.stim_commands = EventList(
-        {**row, "channels": [
-            {"electrode": int(e), "amplitude_ma": float(a), "pulse_width_us": float(w),
-             "frequency_hz": float(f)}
-            for e, a, w, f in zip(ragged["electrode"][i], ragged["amplitude_ma"][i],
-                                  ragged["pulse_width_us"][i], ragged["frequency_hz"][i],
-                                  strict=True)
-        ]}
-        for i, row in enumerate(_records(commands, {
-            "t_s": "f8", "seq": "i8", "state": "str", "vetoed": "bool", "clamped": "bool"}))
+        {
+            **row,
+            "channels": [
+                {
+                    "electrode": int(e),
+                    "amplitude_ma": float(a),
+                    "pulse_width_us": float(w),
+                    "frequency_hz": float(f),
+                }
+                for e, a, w, f in zip(
+                    ragged["electrode"][i],
+                    ragged["amplitude_ma"][i],
+                    ragged["pulse_width_us"][i],
+                    ragged["frequency_hz"][i],
+                    strict=True,
+                )
+            ],
+        }
+        for i, row in enumerate(
+            _records(
+                commands,
+                {"t_s": "f8", "seq": "i8", "state": "str", "vetoed": "bool", "clamped": "bool"},
+            )
+        )
     )
     pulses = _table(nwb, "stimulation", "pulses")
     if pulses is not None:
         data.pulses = Pulses(
-            t_s=column(pulses, "t_s", "f8"), electrode=column(pulses, "electrode", "i4"),
+            t_s=column(pulses, "t_s", "f8"),
+            electrode=column(pulses, "electrode", "i4"),
             amplitude_ma=column(pulses, "amplitude_ma", "f8"),
             pulse_width_us=column(pulses, "pulse_width_us", "f8"),
         )
-    data.safety_events = EventList(_records(_table(nwb, "stimulation", "safety_events"), {
-        "t_s": "f8", "rule": "str", "field": "str", "value": "f8", "limit": "f8",
-        "action": "str", "electrode": "i8"}))
+    data.safety_events = EventList(
+        _records(
+            _table(nwb, "stimulation", "safety_events"),
+            {
+                "t_s": "f8",
+                "rule": "str",
+                "field": "str",
+                "value": "f8",
+                "limit": "f8",
+                "action": "str",
+                "electrode": "i8",
+            },
+        )
+    )
     data.stim_electrodes = [
         {"name" if k == "label" else k: v for k, v in row.items()}
-        for row in _records(_table(nwb, "stimulation", "electrodes"), {
-            "index": "i8", "label": "str", "root": "str", "side": "str", "x_mm": "f8",
-            "y_mm": "f8", "area_mm2": "f8", "material": "str"})
+        for row in _records(
+            _table(nwb, "stimulation", "electrodes"),
+            {
+                "index": "i8",
+                "label": "str",
+                "root": "str",
+                "side": "str",
+                "x_mm": "f8",
+                "y_mm": "f8",
+                "area_mm2": "f8",
+                "material": "str",
+            },
+        )
     ]
     latency = _table(nwb, "runtime", "latency")
     stamps = {h: column(latency, f"{h}_ns", "i8") for h in HOPS}
@@ -411,13 +615,19 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
         {"tick": int(t), "stamps_ns": {h: int(stamps[h][i]) for h in HOPS}}
         for i, t in enumerate(column(latency, "tick", "i8"))
     )
-    data.gait_events = EventList(_records(_table(nwb, "behavior", "gait_events"), {
-        "t_s": "f8", "side": "str", "length_m": "f8", "clearance_m": "f8", "failed": "bool"}))
+    data.gait_events = EventList(
+        _records(
+            _table(nwb, "behavior", "gait_events"),
+            {"t_s": "f8", "side": "str", "length_m": "f8", "clearance_m": "f8", "failed": "bool"},
+        )
+    )
     summaries = _table(nwb, "session", "summaries")
     if summaries is not None:
         data.summaries = {
-            n: json.loads(v) for n, v in zip(column(summaries, "key", "str"),
-                                              column(summaries, "values", "str"), strict=True)
+            n: json.loads(v)
+            for n, v in zip(
+                column(summaries, "key", "str"), column(summaries, "values", "str"), strict=True
+            )
         }
     if "kinematics" in nwb.processing:
         module = nwb.processing["kinematics"]

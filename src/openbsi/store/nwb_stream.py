@@ -33,8 +33,10 @@ class LogEcogIterator(AbstractDataChunkIterator):
                 yield self._chunk(start, filled)
                 filled = 0
             if block.shape[0] > BATCH_SAMPLES:  # a chunk larger than a batch goes alone
-                yield DataChunk(data=np.array(block, dtype="<f4"),
-                                selection=np.s_[first : first + block.shape[0], :])
+                yield DataChunk(
+                    data=np.array(block, dtype="<f4"),
+                    selection=np.s_[first : first + block.shape[0], :],
+                )
                 continue
             if not filled:
                 start = first

@@ -36,14 +36,20 @@ def build_columns(
 
 
 def make_table(
-    name: str, description: str, columns: Sequence[Column],
-    ragged: Sequence[tuple[str, Sequence, str]] = (), cls: type = DynamicTable,
+    name: str,
+    description: str,
+    columns: Sequence[Column],
+    ragged: Sequence[tuple[str, Sequence, str]] = (),
+    cls: type = DynamicTable,
 ) -> DynamicTable:
     """A table built from whole columns at once."""
     vectors = build_columns(columns, ragged)
     n_rows = len(columns[0][1]) if columns else len(ragged[0][1])  # type: ignore[arg-type]
     return cls(
-        name=name, description=description, columns=vectors, id=np.arange(n_rows),
+        name=name,
+        description=description,
+        columns=vectors,
+        id=np.arange(n_rows),
     )
 
 

@@ -181,8 +181,11 @@ class SessionRecorder:
 
     def _event(self, record_type: RecordType, **fields: object) -> None:
         stream = EVENT_LISTS.get(record_type)
-        self._append(record_type, encode_payload(fields),
-                     None if stream is None else lambda: self._digests.event(stream, fields))
+        self._append(
+            record_type,
+            encode_payload(fields),
+            None if stream is None else lambda: self._digests.event(stream, fields),
+        )
 
     # ------------------------------------------------------------------ records
     def ecog(self, data: np.ndarray, t_s: float, t_ns: int) -> None:
@@ -207,7 +210,9 @@ class SessionRecorder:
     def intent(self, start_s: float, stop_s: float, state: str, amplitude: float) -> None:
         self._event(
             RecordType.INTENT,
-            start_s=float(start_s), stop_s=float(stop_s), state=str(state),
+            start_s=float(start_s),
+            stop_s=float(stop_s),
+            state=str(state),
             amplitude=float(amplitude),
         )
 
@@ -217,11 +222,13 @@ class SessionRecorder:
     def decode(self, t_s: float, state: str, probs: np.ndarray, amplitude: float) -> None:
         """One decoder output; probs in openbsi.states.STATES order."""
         if np.size(probs) != N_STATES:
-            raise ValueError(f"probs must hold {N_STATES} values (one per state in STATES), "
-                             f"got {np.size(probs)}")
+            raise ValueError(
+                f"probs must hold {N_STATES} values (one per state in STATES), got {np.size(probs)}"
+            )
         self._event(
             RecordType.DECODE,
-            t_s=float(t_s), state=str(state),
+            t_s=float(t_s),
+            state=str(state),
             probs=[float(p) for p in np.asarray(probs, dtype=float).ravel()],
             amplitude=float(amplitude),
         )
@@ -240,22 +247,40 @@ class SessionRecorder:
         ]
         self._event(
             RecordType.STIM_COMMAND,
-            t_s=float(t_s), seq=int(seq), state=str(state), vetoed=bool(vetoed),
-            clamped=bool(clamped), channels=rows,
+            t_s=float(t_s),
+            seq=int(seq),
+            state=str(state),
+            vetoed=bool(vetoed),
+            clamped=bool(clamped),
+            channels=rows,
         )
 
     def safety_event(
-        self, t_s: float, rule: str, field: str, value: float, limit: float, action: str,
+        self,
+        t_s: float,
+        rule: str,
+        field: str,
+        value: float,
+        limit: float,
+        action: str,
         electrode: int,
     ) -> None:
         self._event(
             RecordType.SAFETY_EVENT,
-            t_s=float(t_s), rule=str(rule), field=str(field), value=float(value),
-            limit=float(limit), action=str(action), electrode=int(electrode),
+            t_s=float(t_s),
+            rule=str(rule),
+            field=str(field),
+            value=float(value),
+            limit=float(limit),
+            action=str(action),
+            electrode=int(electrode),
         )
 
     def pulses(
-        self, t_s: np.ndarray, electrode: np.ndarray, amplitude_ma: np.ndarray,
+        self,
+        t_s: np.ndarray,
+        electrode: np.ndarray,
+        amplitude_ma: np.ndarray,
         pulse_width_us: np.ndarray,
     ) -> None:
         arrays = (
@@ -270,10 +295,12 @@ class SessionRecorder:
                 f"got {[a.size for a in arrays]}"
             )
         if arrays[0].size:
-            columns = dict(zip(("t_s", "electrode", "amplitude_ma", "pulse_width_us"), arrays,
-                               strict=True))
-            self._append(RecordType.PULSES, encode_payload({}, arrays),
-                         lambda: self._digests.pulses(columns))
+            columns = dict(
+                zip(("t_s", "electrode", "amplitude_ma", "pulse_width_us"), arrays, strict=True)
+            )
+            self._append(
+                RecordType.PULSES, encode_payload({}, arrays), lambda: self._digests.pulses(columns)
+            )
 
     def latency(self, tick: int, stamps_ns: dict[str, int]) -> None:
         """Stamps of one tick; a hop that did not happen (e.g. a vetoed command) may be left
@@ -289,8 +316,11 @@ class SessionRecorder:
     ) -> None:
         self._event(
             RecordType.GAIT_EVENT,
-            t_s=float(t_s), side=str(side), length_m=float(length_m),
-            clearance_m=float(clearance_m), failed=bool(failed),
+            t_s=float(t_s),
+            side=str(side),
+            length_m=float(length_m),
+            clearance_m=float(clearance_m),
+            failed=bool(failed),
         )
 
     def kinematics(self, t_s: np.ndarray, columns: dict[str, np.ndarray]) -> None:
@@ -315,15 +345,17 @@ class SessionRecorder:
         (e.g. "link": frames_sent, frames_lost, ...; "safety": watchdog_trips, overruns, ...).
         Values must be JSON-serialisable; a later summary of the same name replaces it."""
         if not name or not isinstance(values, dict):
-            raise ValueError(f"summary needs a non-empty name and a dict, got {name!r}, "
-                             f"{type(values).__name__}")
+            raise ValueError(
+                f"summary needs a non-empty name and a dict, got {name!r}, {type(values).__name__}"
+            )
         stored = json.loads(json.dumps(values, allow_nan=True))  # as a reader will see it
 
         def remember() -> None:
             self._digests.summaries[str(name)] = stored
 
-        self._append(RecordType.SUMMARY, encode_payload({"name": str(name), "values": stored}),
-                     remember)
+        self._append(
+            RecordType.SUMMARY, encode_payload({"name": str(name), "values": stored}), remember
+        )
 
     # -------------------------------------------------------------------- close
     @property
@@ -350,8 +382,10 @@ class SessionRecorder:
         self._event(
             RecordType.CLOSE,
             end_time=dt.datetime.now(dt.UTC).isoformat(),
-            chain_head=self._head.hex(), chunks=self.n_chunks,
-            dropped_records=self.dropped_records, digests=self._digests.hexdigests(),
+            chain_head=self._head.hex(),
+            chunks=self.n_chunks,
+            dropped_records=self.dropped_records,
+            digests=self._digests.hexdigests(),
             seal=self.seal,
         )
         self._stop.set()

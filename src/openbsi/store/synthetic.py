@@ -31,16 +31,36 @@ def synthetic_info(n_channels: int = 64) -> StreamInfo:
 
 
 def record_synthetic_session(
-    folder: Path, rng: np.random.Generator, *, seconds: float = 10.0, n_channels: int = 64,
-    calibration_s: float = 2.0, close: bool = True,
+    folder: Path,
+    rng: np.random.Generator,
+    *,
+    seconds: float = 10.0,
+    n_channels: int = 64,
+    calibration_s: float = 2.0,
+    close: bool = True,
 ) -> SessionRecorder:
     """Record `seconds` of session (calibration first, then closed loop); returns the recorder."""
-    rec = SessionRecorder(folder, synthetic_info(n_channels), description="synthetic session",
-                          meta={"source": "synthetic"})
-    rec.stimulation_electrodes([
-        {"index": i, "name": f"E{i:02d}", "root": "L1", "side": "left", "x_mm": -4.0,
-         "y_mm": 6.0 * i, "area_mm2": 12.0, "material": "platinum-iridium"} for i in range(16)
-    ])
+    rec = SessionRecorder(
+        folder,
+        synthetic_info(n_channels),
+        description="synthetic session",
+        meta={"source": "synthetic"},
+    )
+    rec.stimulation_electrodes(
+        [
+            {
+                "index": i,
+                "name": f"E{i:02d}",
+                "root": "L1",
+                "side": "left",
+                "x_mm": -4.0,
+                "y_mm": 6.0 * i,
+                "area_mm2": 12.0,
+                "material": "platinum-iridium",
+            }
+            for i in range(16)
+        ]
+    )
     n_ticks = round(seconds / TICK_S)
     per_tick = round(SFREQ_HZ * TICK_S)
     intent_state, intent_start = "rest", 0.0
@@ -58,23 +78,43 @@ def record_synthetic_session(
         rec.decode(t_s, truth, probs, float(rng.random()))
         base = t_ns0 + int(t_s * 1e9)
         steps = np.cumsum(rng.integers(50_000, 400_000, 5))
-        rec.latency(k, dict(zip(("acquired", "features", "decoded", "safety", "stimulated"),
-                                (base + int(s) for s in steps), strict=True)))
+        rec.latency(
+            k,
+            dict(
+                zip(
+                    ("acquired", "features", "decoded", "safety", "stimulated"),
+                    (base + int(s) for s in steps),
+                    strict=True,
+                )
+            ),
+        )
         vetoed = bool(rng.random() < 0.05)
-        rec.stim_command(t_s, k, truth, vetoed, bool(rng.random() < 0.1), [
-            {"electrode": 3, "amplitude_ma": 2.0, "pulse_width_us": 300.0, "frequency_hz": 40.0}
-        ])
+        rec.stim_command(
+            t_s,
+            k,
+            truth,
+            vetoed,
+            bool(rng.random() < 0.1),
+            [{"electrode": 3, "amplitude_ma": 2.0, "pulse_width_us": 300.0, "frequency_hz": 40.0}],
+        )
         if vetoed:
             rec.safety_event(t_s, "max_amplitude", "amplitude_ma", 9.0, 8.0, "veto", 3)
         else:
             onsets = t_s + np.arange(4) / 40.0
             rec.pulses(onsets, np.full(4, 3), np.full(4, 2.0), np.full(4, 300.0))
         times = t_s + np.arange(10) / 100.0
-        rec.kinematics(times, {"left_knee_rad": np.sin(times), "left_foot_height_m":
-                               0.05 * np.abs(np.sin(times))})
+        rec.kinematics(
+            times,
+            {"left_knee_rad": np.sin(times), "left_foot_height_m": 0.05 * np.abs(np.sin(times))},
+        )
         if k % 7 == 6:
-            rec.gait_event(t_s, "left" if k % 2 else "right", 0.3 + 0.1 * rng.random(),
-                           0.05, bool(rng.random() < 0.1))
+            rec.gait_event(
+                t_s,
+                "left" if k % 2 else "right",
+                0.3 + 0.1 * rng.random(),
+                0.05,
+                bool(rng.random() < 0.1),
+            )
     rec.intent(intent_start, n_ticks * TICK_S, intent_state, 1.0)
     rec.phase(0.0, calibration_s, "calibration")
     rec.phase(calibration_s, n_ticks * TICK_S, "closed_loop")
