@@ -99,7 +99,20 @@ def run_live_session(
 
     script, calibration_end_s = _intent_script(config, needs_calibration, rng_cues, rng_walk)
     patient = VirtualPatient(script, rng_patient, electrodes=PADDLE_16)
-    source = open_source(config.source, clock=clock, patient=patient)
+    # The stimulator first: its LSL outlet must exist before we wait for the source, since a
+    # patient process may wait for our pulses before it publishes its ECoG.
+    limits = SafetyLimits()
+    radio = SimulatedRadio(FaultConfig.parse(config.faults), rng_link)
+    supervisor = SafetySupervisor(limits, PADDLE_16)
+    stimulator = _make_stimulator(config.stimulator, supervisor, patient)
+    if wrap_stimulator is not None:
+        stimulator = wrap_stimulator(stimulator)
+    implant = Implant(radio, stimulator, limits)
+    try:
+        source = open_source(config.source, clock=clock, patient=patient)
+    except BaseException:
+        _close(stimulator)
+        raise
     if wrap_source is not None:
         source = wrap_source(source)
     out_dir = Path(config.out_dir)
@@ -110,13 +123,6 @@ def run_live_session(
         meta={"seed": config.seed, "faults": config.faults, "source": config.source},
     )
     started = time.perf_counter()
-    limits = SafetyLimits()
-    radio = SimulatedRadio(FaultConfig.parse(config.faults), rng_link)
-    supervisor = SafetySupervisor(limits, PADDLE_16)
-    stimulator = _make_stimulator(config.stimulator, supervisor, patient)
-    if wrap_stimulator is not None:
-        stimulator = wrap_stimulator(stimulator)
-    implant = Implant(radio, stimulator, limits)
     try:
         if virtual:
             for block in script.blocks:
