@@ -17,7 +17,7 @@ from pynwb import NWBHDF5IO, NWBFile
 from openbsi.store import hash_chain
 from openbsi.store.digests import digests_of, seal
 from openbsi.store.log_reader import read_log
-from openbsi.store.nwb import session_from_nwb
+from openbsi.store.nwb_read import session_from_nwb
 from openbsi.store.nwb_tables import column
 
 
