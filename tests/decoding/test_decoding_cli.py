@@ -14,13 +14,29 @@ runner = CliRunner()
 def test_bench_decode_json_keys():
     result = runner.invoke(
         app,
-        ["bench", "decode", "--channels", "8", "--windows", "10", "--reference-windows", "2",
-         "--json"],
+        [
+            "bench",
+            "decode",
+            "--channels",
+            "8",
+            "--windows",
+            "10",
+            "--reference-windows",
+            "2",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     entry = json.loads(result.stdout)["channels"]["8"]
-    for key in ("features_p99_ms", "decoder_p99_ms", "total_p50_ms", "total_p99_ms",
-                "reference_total_p99_ms", "speedup", "max_rel_diff"):
+    for key in (
+        "features_p99_ms",
+        "decoder_p99_ms",
+        "total_p50_ms",
+        "total_p99_ms",
+        "reference_total_p99_ms",
+        "speedup",
+        "max_rel_diff",
+    ):
         assert entry[key] >= 0
     assert entry["max_rel_diff"] < 1e-3
 

@@ -30,9 +30,9 @@ def test_notch_removes_line_noise():
     with_notch = FeatureExtractor(FeatureConfig(notch_hz=50.0, **base), FS_HZ, N_CH)
     without = FeatureExtractor(FeatureConfig(notch_hz=None, **base), FS_HZ, N_CH)
     f50 = 4  # index of 50 Hz in 10..150
-    assert with_notch.transform(window)[:, f50].mean() < 0.1 * without.transform(window)[
-        :, f50
-    ].mean()
+    assert (
+        with_notch.transform(window)[:, f50].mean() < 0.1 * without.transform(window)[:, f50].mean()
+    )
 
 
 def test_common_average_removes_shared_signal():

@@ -212,8 +212,15 @@ def bench_decode_command(
         print(json.dumps(result))
         return
     table = Table(title="Per-decode latency (ms), one BLAS thread")
-    for col in ("channels", "features p99", "decoder p99", "total p50/p99", "reference p99",
-                "speedup (p50)", "max rel diff"):
+    for col in (
+        "channels",
+        "features p99",
+        "decoder p99",
+        "total p50/p99",
+        "reference p99",
+        "speedup (p50)",
+        "max rel diff",
+    ):
         table.add_column(col, justify="right")
     for n, r in result["channels"].items():
         table.add_row(

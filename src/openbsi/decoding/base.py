@@ -40,9 +40,7 @@ def check_targets(
         if amp.shape != (n,):
             raise ValueError(f"y_amplitude must have shape ({n},), got {amp.shape}")
         if amp.size and (not np.isfinite(amp).all() or amp.min() < 0 or amp.max() > 1):
-            raise ValueError(
-                f"y_amplitude must be in [0, 1], got range [{amp.min()}, {amp.max()}]"
-            )
+            raise ValueError(f"y_amplitude must be in [0, 1], got range [{amp.min()}, {amp.max()}]")
     return y, amp
 
 

@@ -76,9 +76,7 @@ def bench_channels(
         y = np.repeat(np.arange(n_train // 20) % 7, 20)[:n_train]
         train[:, :, 8:, :4] += (y[:, None, None, None] % 3) * 0.3
         decoder = make_decoder("mslm").fit(train, y, (y > 0) * 0.8)
-        pls = PLSRegression(n_components=10).fit(
-            train[:60].reshape(60, -1), np.eye(7)[y[:60]]
-        )
+        pls = PLSRegression(n_components=10).fit(train[:60].reshape(60, -1), np.eye(7)[y[:60]])
         feat_t, dec_t, total_t = [], [], []
         decoder.reset_filter()
         for w in windows[n_train:]:

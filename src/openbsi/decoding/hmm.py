@@ -30,9 +30,7 @@ def count_transitions(
     return counts / counts.sum(axis=1, keepdims=True)
 
 
-def forward_step(
-    belief: np.ndarray, transition: np.ndarray, likelihood: np.ndarray
-) -> np.ndarray:
+def forward_step(belief: np.ndarray, transition: np.ndarray, likelihood: np.ndarray) -> np.ndarray:
     """One forward-filter update: predict with the transition matrix, weight, normalise."""
     predicted = belief @ transition
     post = predicted * likelihood

@@ -80,7 +80,9 @@ def steady_state_accuracy(
     reaction time and window lag are out of the picture). NaN if no window qualifies."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     changes = np.r_[0, np.flatnonzero(np.diff(y_true)) + 1]
-    since = np.arange(y_true.size) - changes[np.searchsorted(changes, np.arange(y_true.size),
-                                                             side="right") - 1]
+    since = (
+        np.arange(y_true.size)
+        - changes[np.searchsorted(changes, np.arange(y_true.size), side="right") - 1]
+    )
     keep = since >= round(settle_s / step_s)
     return float(np.mean(y_true[keep] == y_pred[keep])) if keep.any() else float("nan")

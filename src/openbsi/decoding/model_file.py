@@ -182,9 +182,7 @@ def load_model(
         raise ModelFileError(f"{path}: header is not valid JSON ({error})") from None
     version = body.get("format_version")
     if version != FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path}: format_version must be {FORMAT_VERSION}, got {version!r}"
-        )
+        raise ModelFileError(f"{path}: format_version must be {FORMAT_VERSION}, got {version!r}")
     payload = raw[end + 1 :]
     digest = hashlib.sha256(payload).hexdigest()
     if digest != body.get("payload_sha256"):

@@ -196,9 +196,7 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         ]
         f = self.n_components_
         self.gate_coef_, self.gate_intercept_ = self._gates[f - 1]
-        self.expert_coef_, self.expert_intercept_ = experts_from_stats(
-            latent, f, self.ridge_alpha
-        )
+        self.expert_coef_, self.expert_intercept_ = experts_from_stats(latent, f, self.ridge_alpha)
         n = self.class_stats_.n
         self.class_prior_ = (n + 1e-3) / (n + 1e-3).sum()
         counts = self.transition_counts_ + self.prior_count + np.eye(N_STATES) * self.stay_prior

@@ -143,8 +143,7 @@ def fit_npls(moments: Moments, shape: tuple[int, int, int], n_components: int) -
         raise ValueError(f"n_components must be >= 1, got {n_components}")
     if int(np.prod(shape)) != moments.sum_x.shape[0]:
         raise ValueError(
-            f"shape {shape} must hold {moments.sum_x.shape[0]} features, "
-            f"got {int(np.prod(shape))}"
+            f"shape {shape} must hold {moments.sum_x.shape[0]} features, got {int(np.prod(shape))}"
         )
     mx, my, xy = moments.centred()
     trace = moments.xx_trace() - moments.n * float(mx @ mx)
@@ -165,7 +164,9 @@ def fit_npls(moments: Moments, shape: tuple[int, int, int], n_components: int) -
         tt = float(r @ xx_r)
         if tt <= 1e-12 * max(trace, 1e-300):
             rotations, x_loadings, y_loadings = (
-                rotations[:, :f], x_loadings[:, :f], y_loadings[:, :f]
+                rotations[:, :f],
+                x_loadings[:, :f],
+                y_loadings[:, :f],
             )
             break
         p = xx_r / tt

@@ -113,9 +113,7 @@ class MorletBank:
         self.n_times = int(n_times)
         self.freqs_hz = np.atleast_1d(np.asarray(freqs_hz, dtype=float))
         self.n_freqs = int(self.freqs_hz.size)
-        kernel = morlet_matrix(
-            n_samples, sfreq_hz, self.freqs_hz, n_cycles, n_times, zero_mean
-        )
+        kernel = morlet_matrix(n_samples, sfreq_hz, self.freqs_hz, n_cycles, n_times, zero_mean)
         if projection is not None:
             kernel = projection @ kernel
         self.kernel = np.ascontiguousarray(kernel, dtype=dtype)
