@@ -104,7 +104,10 @@ def run_live_session(
     limits = SafetyLimits()
     radio = SimulatedRadio(FaultConfig.parse(config.faults), rng_link)
     supervisor = SafetySupervisor(limits, PADDLE_16)
-    stimulator = _make_stimulator(config.stimulator, supervisor, patient)
+    # The virtual stimulator's pulses wait here and reach the body after the tick's compute
+    # path, as a real stimulator's output would: the body's simulation is not stimulator time.
+    delivered: list = []
+    stimulator = _make_stimulator(config.stimulator, supervisor, delivered.extend)
     if wrap_stimulator is not None:
         stimulator = wrap_stimulator(stimulator)
     implant = Implant(radio, stimulator, limits)
@@ -174,6 +177,8 @@ def run_live_session(
         def work(k: int, deadline_ns: int) -> None:
             now_ns = offset_ns + (clock.now_ns() - loop_start_ns)
             loop.tick(k, now_ns, tick_ns)
+            patient.receive_pulses(delivered)
+            delivered.clear()
             patient.advance(now_ns / 1e9 + tick_ns / 1e9)
             if progress is not None:
                 progress("closed loop", (k + 1) * config.tick_ms / 1e3, config.seconds)
@@ -213,12 +218,10 @@ def _load_model(path: Path | None, info):
     return load_model(path, sfreq_hz=info.sfreq_hz, n_channels=info.n_channels)
 
 
-def _make_stimulator(spec: str, supervisor: SafetySupervisor, patient: VirtualPatient):
+def _make_stimulator(spec: str, supervisor: SafetySupervisor, sink: Callable):
     kind, _, name = spec.partition(":")
     if kind == "virtual":
-        return create_stimulator(
-            "virtual", supervisor=supervisor, electrodes=PADDLE_16, sink=patient.receive_pulses
-        )
+        return create_stimulator("virtual", supervisor=supervisor, electrodes=PADDLE_16, sink=sink)
     if kind == "lsl":
         return create_stimulator(
             "lsl", supervisor=supervisor, electrodes=PADDLE_16, stream_name=name
