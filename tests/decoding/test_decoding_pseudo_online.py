@@ -24,3 +24,14 @@ def test_record_labels_and_online_decoding_beat_chance():
     assert metrics["state_accuracy"] > 0.65
     assert metrics["amplitude_r"] > 0.3
     np.testing.assert_allclose(probs, dec.predict_proba(test.X), atol=1e-9)
+
+
+def test_evaluate_reports_keys_per_day():
+    from openbsi.runtime.pseudo_online import evaluate
+
+    out = evaluate(["mslm"], seed=1, days=1, calibration_s=45.0, test_s=20.0, recalibration_s=20.0)
+    entry = out["decoders"]["mslm"]
+    for key in ("state_accuracy", "error_blocks_per_min", "time_to_switch_s", "amplitude_r"):
+        assert key in entry
+    assert [d["day"] for d in entry["by_day"]] == [0, 1]
+    assert 0.0 <= entry["by_day"][1]["adaptive_accuracy"] <= 1.0
