@@ -40,6 +40,7 @@ def test_state_and_amplitude_lookup_shift_and_concat() -> None:
     assert c.state_at(1.0) == "rest" and c.state_at(3.6) == "left_hip"
     looked_up = a.states_at(np.array([-1.0, 1.0, 3.0, 9.0]))
     assert list(looked_up) == ["rest", "rest", "left_hip", "rest"]
+    assert list(a.amplitudes_at(np.array([-1.0, 1.0, 3.0, 9.0]))) == [0.0, 0.0, 0.7, 0.0]
 
 
 def test_invalid_blocks_are_rejected() -> None:

@@ -92,6 +92,14 @@ class IntentScript:
         inside = (t >= 0.0) & (t < self.duration_s)
         return names[np.where(inside, np.clip(idx, 0, len(self.blocks) - 1), len(self.blocks))]
 
+    def amplitudes_at(self, t_s: np.ndarray) -> np.ndarray:
+        """Vectorized amplitude_at (0 outside the script)."""
+        t = np.asarray(t_s, dtype=float)
+        idx = np.searchsorted(np.asarray(self._starts), t, side="right") - 1
+        values = np.array([b.amplitude for b in self.blocks] + [0.0])
+        inside = (t >= 0.0) & (t < self.duration_s)
+        return values[np.where(inside, np.clip(idx, 0, len(self.blocks) - 1), len(self.blocks))]
+
     def shifted(self, offset_s: float) -> IntentScript:
         """The same blocks offset_s later; a positive offset prepends rest from 0 s."""
         blocks = [

@@ -25,7 +25,7 @@ from openbsi.patient.proprioception import (
 from openbsi.patient.spinal import MAIN_SEGMENT, MUSCLES, POOLS, SpinalCord
 from openbsi.patient.trace import TraceBuffer
 from openbsi.signals.types import StreamInfo
-from openbsi.states import REST, STATES
+from openbsi.states import REST, STATE_INDEX, STATES
 from openbsi.stimulation.electrodes import PADDLE_16
 from openbsi.stimulation.types import Electrode, Pulse
 
@@ -167,13 +167,10 @@ class VirtualPatient:
         emg, self._zi_emg = self._filter(
             volleys * (TWITCH_AREA_S / BODY_DT_S), self._a_emg, self._zi_emg
         )
-        t = t0 + BODY_DT_S * np.arange(n)
-        states = self.script.states_at(t - VOLUNTARY_DELAY_S)
-        amps = np.array([self.script.amplitude_at(x) for x in t[:: max(n // 10, 1)]])
-        amp = np.repeat(amps, max(n // 10, 1))[:n] if amps.size else np.zeros(n)
-        if amp.size < n:
-            amp = np.pad(amp, (0, n - amp.size), mode="edge")
-        k = np.array([STATES.index(s) for s in states])
+        # Voluntary drive follows the intent after a reaction time (spared fraction only).
+        t_intent = t0 + BODY_DT_S * np.arange(n) - VOLUNTARY_DELAY_S
+        k = np.array([STATE_INDEX[s] for s in self.script.states_at(t_intent)])
+        amp = self.script.amplitudes_at(t_intent)
         vol_target = (self._voluntary[k] * amp[:, None]).T
         vol, self._zi_vol = self._filter(vol_target, self._a_vol, self._zi_vol)
         # Antidromic collision: EES pulses of this window erase natural Ia spikes.
