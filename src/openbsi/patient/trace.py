@@ -31,3 +31,10 @@ class TraceBuffer:
 
     def as_dict(self) -> dict[str, np.ndarray]:
         return {k: self._data[: self._n, i].copy() for i, k in enumerate(self._keys)}
+
+    def drain(self) -> dict[str, np.ndarray]:
+        """The rows so far, removed from the buffer (its memory is reused): a long session
+        hands the trace to its recorder piece by piece instead of keeping it all."""
+        rows = self.as_dict()
+        self._n = 0
+        return rows

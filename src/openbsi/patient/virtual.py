@@ -124,7 +124,7 @@ class VirtualPatient:
         self._trace = TraceBuffer()
         self._trace_keys: tuple[str, ...] = ()
         self._snapshot: dict[str, float] = {}
-        self._pulse_log: list[Pulse] = []
+        self.n_pulses_received = 0
         self._q_prev: np.ndarray | None = None
         self._natural_ia_hz = np.full(len(POOLS), IA_REST_HZ)
         self._ia_hz = self._natural_ia_hz.copy()
@@ -146,10 +146,7 @@ class VirtualPatient:
         self.cortex.add_evoked(
             t_s, {"left": ia_share[:, :n].mean(axis=1), "right": ia_share[:, n:].mean(axis=1)}
         )
-        self._pulse_log.extend(pulses)
-
-    def pulses_received(self) -> list[Pulse]:
-        return list(self._pulse_log)
+        self.n_pulses_received += len(pulses)
 
     def _filter(self, x: np.ndarray, a: float, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return signal.lfilter([1.0 - a], [1.0, -a], x, axis=1, zi=zi)
@@ -236,3 +233,7 @@ class VirtualPatient:
         """Body and muscle signals at 100 Hz: t_s, joint angles (rad), foot heights (m),
         emg_<side>_<muscle> (EMG envelope 0..1), act_<side>_<muscle> (activation 0..1)."""
         return self._trace.as_dict()
+
+    def drain_trace(self) -> dict[str, np.ndarray]:
+        """Like trace(), but hands the rows over and forgets them (flat memory for long runs)."""
+        return self._trace.drain()

@@ -50,6 +50,7 @@ from openbsi.store.session_log import SessionRecorder
 
 logger = logging.getLogger(__name__)
 STIMULATOR_KINDS = ("virtual", "paddle", "lsl:NAME")
+TRACE_EVERY_TICKS = 10  # the body's trace goes to the recorder once a second
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,8 @@ def run_live_session(
             patient.receive_pulses(delivered)
             delivered.clear()
             patient.advance(now_ns / 1e9 + tick_ns / 1e9)
+            if k % TRACE_EVERY_TICKS == TRACE_EVERY_TICKS - 1:
+                _record_trace(recorder, patient)
             if progress is not None:
                 progress("closed loop", (k + 1) * config.tick_ms / 1e3, config.seconds)
 
@@ -238,11 +241,17 @@ def _close(stimulator) -> None:
             logger.exception("stimulator failed to close")
 
 
+def _record_trace(recorder: SessionRecorder, patient: VirtualPatient) -> None:
+    """Hand the body's newest trace rows to the recorder (memory stays flat)."""
+    trace = patient.drain_trace()
+    if trace and len(trace["t_s"]):
+        recorder.kinematics(trace["t_s"], {k: v for k, v in trace.items() if k != "t_s"})
+
+
 def _record_body(recorder: SessionRecorder, patient: VirtualPatient) -> None:
     for step in patient.step_events():
         recorder.gait_event(step.t_s, step.side, step.length_m, step.clearance_m, step.failed)
-    trace = patient.trace()
-    recorder.kinematics(trace["t_s"], {k: v for k, v in trace.items() if k != "t_s"})
+    _record_trace(recorder, patient)
 
 
 def _record_summaries(recorder, config, radio, implant, supervisor, stats, loop, started):
