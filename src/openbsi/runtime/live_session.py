@@ -140,61 +140,23 @@ def run_live_session(
             decoder = model.decoder
             decoder.reset_filter()
         else:
-            decoder = make_decoder(config.decoder)
-            calibrate(
-                decoder,
-                extractor,
-                buffer,
-                source,
-                recorder,
-                script,
-                calibration_end_s,
-                config.tick_ms / 1e3,
-                progress,
-            )
-            save_model(
-                out_dir / "model.obsi",
-                decoder,
-                feature_config,
-                source.info.sfreq_hz,
-                source.info.n_channels,
-                metadata={"seed": config.seed, "calibration_s": calibration_end_s},
+            decoder = _calibrated_decoder(
+                config, extractor, buffer, source, recorder, script, calibration_end_s, progress
             )
         if wrap_decoder is not None:
             decoder = wrap_decoder(decoder)
-        if calibration_end_s > 0:
-            recorder.phase(0.0, calibration_end_s, "calibration")
-        mapper = Mapper(default_paddle_program(), PADDLE_16)
-        scheduler = TickScheduler(config.tick_ms, clock_ns=clock.now_ns, sleep_s=clock.sleep)
-        n_ticks = math.floor(config.seconds * 1e3 / config.tick_ms + 1e-9)
-        tick_ns = round(config.tick_ms * 1e6)
-        loop_start_ns = clock.now_ns()
-        offset_ns = round(calibration_end_s * 1e9)
-
         loop = Loop(
-            source, buffer, extractor, decoder, mapper, radio, implant, supervisor, recorder
+            source,
+            buffer,
+            extractor,
+            decoder,
+            Mapper(default_paddle_program(), PADDLE_16),
+            radio,
+            implant,
+            supervisor,
+            recorder,
         )
-
-        def work(k: int, deadline_ns: int) -> None:
-            now_ns = offset_ns + (clock.now_ns() - loop_start_ns)
-            loop.tick(k, now_ns, tick_ns)
-            patient.receive_pulses(delivered)
-            delivered.clear()
-            patient.advance(now_ns / 1e9 + tick_ns / 1e9)
-            if k % TRACE_EVERY_TICKS == TRACE_EVERY_TICKS - 1:
-                _record_trace(recorder, patient)
-            if progress is not None:
-                progress("closed loop", (k + 1) * config.tick_ms / 1e3, config.seconds)
-
-        start = getattr(source, "start", None)  # virtual and replay sources start their clock
-        if callable(start):
-            start()
-        # One BLAS thread: multithreaded BLAS on a busy machine turns a 0.5 ms feature
-        # transform into tens of ms at p99; a real-time loop wants the predictable path.
-        with threadpool_limits(limits=1):
-            stats = scheduler.run(work, n_ticks)
-        end_s = calibration_end_s + (clock.now_ns() - loop_start_ns) / 1e9
-        recorder.phase(calibration_end_s, end_s, "closed_loop")
+        stats = _closed_loop(config, clock, loop, patient, delivered, calibration_end_s, progress)
         _record_body(recorder, patient)
         _record_summaries(recorder, config, radio, implant, supervisor, stats, loop, started)
     finally:
@@ -202,6 +164,72 @@ def run_live_session(
         source.close()
         _close(stimulator)
     return finish_run_folder(out_dir, recorder.log_path)
+
+
+def _calibrated_decoder(
+    config, extractor, buffer, source, recorder, script, calibration_end_s, progress
+):
+    """Cued calibration on the virtual patient; the model is saved with the session."""
+    decoder = make_decoder(config.decoder)
+    calibrate(
+        decoder,
+        extractor,
+        buffer,
+        source,
+        recorder,
+        script,
+        calibration_end_s,
+        config.tick_ms / 1e3,
+        progress,
+    )
+    recorder.phase(0.0, calibration_end_s, "calibration")
+    save_model(
+        Path(config.out_dir) / "model.obsi",
+        decoder,
+        extractor.config,
+        source.info.sfreq_hz,
+        source.info.n_channels,
+        metadata={"seed": config.seed, "calibration_s": calibration_end_s},
+    )
+    return decoder
+
+
+def _closed_loop(
+    config,
+    clock: Clock,
+    loop: Loop,
+    patient: VirtualPatient,
+    delivered: list,
+    start_s: float,
+    progress: Progress | None,
+):
+    """Drift-free ticks on `clock`; the body feels each tick's pulses after its compute path."""
+    recorder = loop.recorder
+    tick_ns = round(config.tick_ms * 1e6)
+    loop_start_ns = clock.now_ns()
+    offset_ns = round(start_s * 1e9)
+
+    def work(k: int, deadline_ns: int) -> None:
+        now_ns = offset_ns + (clock.now_ns() - loop_start_ns)
+        loop.tick(k, now_ns, tick_ns)
+        patient.receive_pulses(delivered)
+        delivered.clear()
+        patient.advance((now_ns + tick_ns) / 1e9)
+        if k % TRACE_EVERY_TICKS == TRACE_EVERY_TICKS - 1:
+            _record_trace(recorder, patient)
+        if progress is not None:
+            progress("closed loop", (k + 1) * config.tick_ms / 1e3, config.seconds)
+
+    start = getattr(loop.source, "start", None)  # virtual and replay sources start their clock
+    if callable(start):
+        start()
+    scheduler = TickScheduler(config.tick_ms, clock_ns=clock.now_ns, sleep_s=clock.sleep)
+    # One BLAS thread: multithreaded BLAS on a busy machine turns a 0.5 ms feature transform
+    # into tens of ms at p99; a real-time loop wants the predictable path.
+    with threadpool_limits(limits=1):
+        stats = scheduler.run(work, math.floor(config.seconds * 1e3 / config.tick_ms + 1e-9))
+    recorder.phase(start_s, start_s + (clock.now_ns() - loop_start_ns) / 1e9, "closed_loop")
+    return stats
 
 
 def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[IntentScript, float]:
