@@ -9,10 +9,12 @@ updates, stop at a validation plateau) and the multi-day evaluation behind
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from openbsi.decoding import make_decoder, metrics
 from openbsi.decoding.rew_npls import BATCH_S
@@ -22,6 +24,18 @@ from openbsi.states import N_STATES, STATE_INDEX
 READ_CHUNK_S = 10.0  # generate the cortex signal in pieces of at most this length (memory)
 ADAPTIVE_FORGETTING = 0.9  # per 15 s batch when adapting across days (half-life ~1.6 min)
 Progress = Callable[[str, float, float], None]  # (phase, done, total)
+
+
+def one_blas_thread(func):
+    """Run with one BLAS thread: the loop's products are small, and on a busy machine threaded
+    BLAS stalls waiting for cores (10-50x slower here), as in the closed loop itself."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(1):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -87,7 +101,12 @@ class FeatureStream:
         return self._next >= len(self.ends)
 
     def take(self, max_windows: int | None = None) -> Recording:
-        """The next windows (all remaining by default)."""
+        """The next windows (all remaining by default), computed with one BLAS thread: small
+        products gain nothing from threads, and on a busy machine they stall waiting for them."""
+        with threadpool_limits(1):
+            return self._take(max_windows)
+
+    def _take(self, max_windows: int | None) -> Recording:
         stop = (
             len(self.ends) if max_windows is None else min(len(self.ends), self._next + max_windows)
         )
@@ -126,6 +145,7 @@ def record(
     return FeatureStream(script, rng, config=config, day=day, profile=profile).take()
 
 
+@one_blas_thread
 def run_online(decoder, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Feed windows one by one through decoder.step() from a fresh filter."""
     decoder.reset_filter()
@@ -160,6 +180,7 @@ def adapt(decoder, rec: Recording, forgetting: float = ADAPTIVE_FORGETTING, step
     return adapted
 
 
+@one_blas_thread
 def evaluate(
     decoders: list[str],
     *,
@@ -231,6 +252,7 @@ def plateaued(history: list[float], window: int = 4, min_gain: float = 0.01) -> 
     return means[-1] < max(means[:-window]) + min_gain
 
 
+@one_blas_thread
 def calibrate_virtual(
     decoder_name: str = "mslm",
     *,
