@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-POOLINGS = ("mean", "late", "recent", "last2", "halves", "none")
+POOLINGS = ("mean", "late", "recent", "last2", "onset", "halves", "none")
 
 
 def pool_features(X: np.ndarray, pooling: str) -> np.ndarray:
@@ -18,6 +18,11 @@ def pool_features(X: np.ndarray, pooling: str) -> np.ndarray:
         return X[:, -k:].mean(axis=1).reshape(n, -1)
     if pooling == "last2":  # the two newest time points
         return X[:, -2:].mean(axis=1).reshape(n, -1)
+    if pooling == "onset":  # newest 30 % and its change from the middle of the window
+        k = max(1, round(0.3 * X.shape[1]))
+        recent = X[:, -k:].mean(axis=1)
+        middle = X[:, X.shape[1] // 5 : X.shape[1] - k].mean(axis=1)
+        return np.concatenate([recent.reshape(n, -1), (recent - middle).reshape(n, -1)], axis=1)
     if pooling == "late":
         return X[:, X.shape[1] // 2 :].mean(axis=1).reshape(n, -1)
     if pooling == "halves":
@@ -35,4 +40,4 @@ def pooled_shape(shape: tuple[int, int, int], pooling: str) -> tuple[int, int, i
     t, f, c = shape
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-    return {"halves": (2, f, c), "none": (t, f, c)}.get(pooling, (1, f, c))
+    return {"halves": (2, f, c), "onset": (2, f, c), "none": (t, f, c)}.get(pooling, (1, f, c))
