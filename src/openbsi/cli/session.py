@@ -98,7 +98,7 @@ def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Run folder to write."),
     seconds: float = typer.Option(120.0, "--seconds", help="Closed-loop walking, simulated s."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random generator in the run."),
-    calibration_s: float = typer.Option(180.0, "--calibration-s", help="Cued calibration, s."),
+    calibration_s: float = typer.Option(240.0, "--calibration-s", help="Cued calibration, s."),
     decoder: str = typer.Option("mslm", "--decoder", help="Decoder name."),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
 ) -> None:
@@ -125,7 +125,7 @@ def session(
     faults: str = typer.Option("", "--faults", help="Link faults, e.g. loss=0.3,jitter_ms=50."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random generator in the run."),
     calibration_s: float = typer.Option(
-        120.0, "--calibration-s", help="Cued calibration on the virtual patient when no --model."
+        240.0, "--calibration-s", help="Cued calibration on the virtual patient when no --model."
     ),
     fast: bool = typer.Option(False, "--fast", help="Simulated clock: as fast as computed."),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),

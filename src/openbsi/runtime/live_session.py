@@ -62,7 +62,7 @@ class LiveSessionConfig:
     model: Path | None = None
     faults: str = ""
     seed: int = 0
-    calibration_s: float = 180.0
+    calibration_s: float = 240.0  # "within a few minutes" (Lorach 2023)
     decoder: str = "mslm"
     tick_ms: float = 100.0  # decode period (Moly 2022: 10 Hz)
 
