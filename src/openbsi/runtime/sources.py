@@ -12,8 +12,6 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
 from openbsi.patient.virtual import VirtualPatient
 from openbsi.runtime.clock import Clock
 from openbsi.signals import Chunk, StreamInfo
@@ -93,7 +91,3 @@ def open_source(spec: str, *, clock: Clock, patient: VirtualPatient | None) -> S
             raise ValueError(f"--source replay: file {path} does not exist")
         return ReplaySource(path, clock_ns=clock.now_ns)
     raise ValueError(f"--source must be one of {SOURCE_KINDS}, got {spec!r}")
-
-
-def empty_chunk(info: StreamInfo, first_sample: int) -> Chunk:
-    return Chunk(np.zeros((info.n_channels, 0)), first_sample, time.monotonic_ns())
