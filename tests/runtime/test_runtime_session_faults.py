@@ -145,6 +145,30 @@ def test_nan_inf_and_flat_channels_do_not_crash_the_loop(run):
     assert all(result.metrics["safety"][key] == 0 for key in EXECUTED)
 
 
+class _SilentAfter(_Delegate):
+    """The stream stops (an ECoG radio drop) after `n` pulls: pulls return no samples."""
+
+    def __init__(self, inner, n=40):
+        super().__init__(inner)
+        self.pulls, self.n = 0, n
+
+    def pull(self):
+        chunk = self._inner.pull()
+        self.pulls += 1
+        if self.pulls <= self.n:
+            return chunk
+        return type(chunk)(chunk.data[:, :0], chunk.first_sample, chunk.t_ns)
+
+
+def test_silent_source_stops_commands_and_stimulation_ramps_to_zero(run):
+    result = run(seconds=8.0, wrap_source=_SilentAfter)
+    data = read_nwb(result.nwb_path, load_ecog=False)
+    last_command_s = max(d["t_s"] for d in data.decodes)
+    assert last_command_s <= 4.0  # no decoding on a window that stopped getting fresher
+    assert result.metrics["safety"]["starved_ticks"] >= 40
+    assert data.pulses.t_s.max() <= last_command_s + 0.25 + 0.2
+
+
 class _JumpingClock(SimulatedClock):
     """Jumps 2 s ahead once, as a suspended laptop or an NTP step would."""
 

@@ -46,7 +46,7 @@ class Loop:
     supervisor: SafetySupervisor
     recorder: SessionRecorder | None = None
     decoder_failures: int = 0
-    starved_ticks: int = 0
+    starved_ticks: int = 0  # ticks without new samples or without a full window yet
 
     def tick(self, k: int, now_ns: int, tick_ns: int) -> TickStamps:
         """Run tick k at session time now_ns; emit the pulses due until now_ns + tick_ns."""
@@ -54,9 +54,12 @@ class Loop:
         n_events = len(self.supervisor.events)
         chunk = self.source.pull()
         stamps.stamps_ns["acquired"] = chunk.t_ns
+        decoded = None
         if chunk.n_samples:
             self.buffer.push(chunk)
-        decoded = self._decode(k, stamps)
+            decoded = self._decode(k, stamps)
+        else:  # a silent source: no new window, no command, so the watchdog takes over
+            self.starved_ticks += 1
         if decoded is not None:
             command = self.mapper.map(decoded.state, decoded.amplitude, now_ns)
             self.radio.send_down(encode_command(command), now_ns)
