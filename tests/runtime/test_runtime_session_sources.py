@@ -68,6 +68,52 @@ def test_session_across_processes_over_lsl(tmp_path, calibrated):
     assert metrics["recording"]["duration_s"] >= 5.0
 
 
+def test_commands_cross_an_authenticated_link_to_an_implant_process(tmp_path, calibrated):
+    """--stimulator link:NAME: the supervisor and stimulator run in the patient's process."""
+    ecog, link = f"ecog-{uuid.uuid4().hex[:8]}", f"link-{uuid.uuid4().hex[:8]}"
+    patient = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "openbsi",
+            "stream",
+            "virtual",
+            "--name",
+            ecog,
+            "--seconds",
+            "20",
+            "--seed",
+            "2",
+            "--link",
+            link,
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        config = LiveSessionConfig(
+            out_dir=tmp_path,
+            seconds=6.0,
+            source=f"lsl:{ecog}",
+            stimulator=f"link:{link}",
+            model=calibrated / "model.obsi",
+        )
+        result = run_live_session(config, clock=MonotonicClock())
+        summary = json.loads(patient.communicate(timeout=60)[0].strip().splitlines()[-1])
+    finally:
+        patient.kill()
+    sent = result.metrics["link"]["frames_sent"]
+    assert sent >= 40
+    assert summary["paired"]
+    implant = summary["implant"]
+    assert implant["commands_received"] >= 0.9 * sent
+    assert implant["executed_stale_commands"] == implant["executed_replayed_commands"] == 0
+    assert implant["executed_out_of_limit_pulses"] == 0
+    assert summary["pulses_delivered"] > 0
+
+
 def test_session_replaying_a_recording(tmp_path, calibrated):
     config = LiveSessionConfig(
         out_dir=tmp_path,

@@ -76,20 +76,21 @@ def _summary_table(metrics: dict, title: str) -> Table:
     link, safety = metrics.get("link"), metrics.get("safety")
     if link and link.get("faults"):
         table.add_row("link frames sent / lost", f"{link['frames_sent']} / {link['frames_lost']}")
-    if safety:
-        executed = sum(
-            safety[k]
-            for k in (
-                "executed_stale_commands",
-                "executed_replayed_commands",
-                "executed_forged_commands",
-                "executed_out_of_limit_pulses",
-            )
-        )
+    executed_keys = (
+        "executed_stale_commands",
+        "executed_replayed_commands",
+        "executed_forged_commands",
+        "executed_out_of_limit_pulses",
+    )
+    if safety and all(key in safety for key in executed_keys):
+        executed = sum(safety[key] for key in executed_keys)
         table.add_row("stale/replayed/forged/out-of-limit executed", str(executed))
         table.add_row(
             "watchdog trips / overruns", f"{safety['watchdog_trips']} / {safety['overruns']}"
         )
+    elif safety:
+        table.add_row("implant", "remote (see the implant process)")
+        table.add_row("overruns", str(safety["overruns"]))
     return table
 
 
@@ -118,7 +119,9 @@ def demo(
 @app.command()
 def session(
     source: str = typer.Option("virtual", "--source", help="virtual | lsl:NAME | replay:FILE"),
-    stimulator: str = typer.Option("virtual", "--stimulator", help="virtual | paddle | lsl:NAME"),
+    stimulator: str = typer.Option(
+        "virtual", "--stimulator", help="virtual | paddle | lsl:NAME | link:NAME"
+    ),
     model: Path | None = typer.Option(None, "--model", help="Decoder model file (.obsi)."),
     seconds: float = typer.Option(60.0, "--seconds", help="Closed-loop duration, s."),
     out: Path = typer.Option(Path("runs/session"), "--out", help="Run folder to write."),

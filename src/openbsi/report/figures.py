@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from openbsi.report.metrics import hop_latencies_ms
 from openbsi.states import STATE_INDEX, STATES
@@ -90,7 +91,7 @@ def stimulation_figure(data: SessionData) -> Figure:
         ax_pulses.legend(fontsize=7, loc="upper right")
     n_electrodes = max([len(data.stim_electrodes), *(int(e) + 1 for e in pulses.electrode[:1])])
     ax_pulses.set_ylim(-1.5, max(n_electrodes, int(pulses.electrode.max(initial=0)) + 1) - 0.5)
-    ax_pulses.yaxis.get_major_locator().set_params(integer=True)
+    ax_pulses.yaxis.set_major_locator(MaxNLocator(integer=True))  # also when _empty() fixed it
     ax_pulses.set_ylabel("electrode")
     ax_pulses.set_title("Stimulation raster")
     if data.decodes:

@@ -49,7 +49,7 @@ from openbsi.stimulation.program import default_paddle_program
 from openbsi.store.session_log import SessionRecorder
 
 logger = logging.getLogger(__name__)
-STIMULATOR_KINDS = ("virtual", "paddle", "lsl:NAME")
+STIMULATOR_KINDS = ("virtual", "paddle", "lsl:NAME", "link:NAME")
 TRACE_EVERY_TICKS = 10  # the body's trace goes to the recorder once a second
 
 
@@ -71,7 +71,8 @@ class LiveSessionConfig:
         check_range("calibration_s", self.calibration_s, 30.0, 3600.0)
         check_range("tick_ms", self.tick_ms, 10.0, 1000.0)
         kind = self.stimulator.partition(":")[0]
-        if kind not in ("virtual", "paddle", "lsl") or (kind == "lsl") != (":" in self.stimulator):
+        named = kind in ("lsl", "link")
+        if kind not in ("virtual", "paddle", "lsl", "link") or named != (":" in self.stimulator):
             raise ValueError(
                 f"--stimulator must be one of {STIMULATOR_KINDS}, got {self.stimulator!r}"
             )
@@ -102,16 +103,28 @@ def run_live_session(
     patient = VirtualPatient(script, rng_patient, electrodes=PADDLE_16)
     # The stimulator first: its LSL outlet must exist before we wait for the source, since a
     # patient process may wait for our pulses before it publishes its ECoG.
-    limits = SafetyLimits()
-    radio = SimulatedRadio(FaultConfig.parse(config.faults), rng_link)
-    supervisor = SafetySupervisor(limits, PADDLE_16)
-    # The virtual stimulator's pulses wait here and reach the body after the tick's compute
-    # path, as a real stimulator's output would: the body's simulation is not stimulator time.
     delivered: list = []
-    stimulator = _make_stimulator(config.stimulator, supervisor, delivered.extend)
-    if wrap_stimulator is not None:
-        stimulator = wrap_stimulator(stimulator)
-    implant = Implant(radio, stimulator, limits)
+    if config.stimulator.startswith("link:"):
+        # The implant (supervisor + stimulator) runs in another process: pair with it.
+        if not isinstance(clock, MonotonicClock):
+            raise ValueError("--stimulator link:NAME needs the real clock (drop --fast)")
+        radio, supervisor, stimulator, implant = (
+            _remote_implant(config.stimulator[5:]),
+            None,
+            None,
+            None,
+        )
+    else:
+        limits = SafetyLimits()
+        radio = SimulatedRadio(FaultConfig.parse(config.faults), rng_link)
+        supervisor = SafetySupervisor(limits, PADDLE_16)
+        # The virtual stimulator's pulses wait here and reach the body after the tick's compute
+        # path, as a real stimulator's output would: the body's simulation is not stimulator
+        # time.
+        stimulator = _make_stimulator(config.stimulator, supervisor, delivered.extend)
+        if wrap_stimulator is not None:
+            stimulator = wrap_stimulator(stimulator)
+        implant = Implant(radio, stimulator, limits)
     try:
         source = open_source(config.source, clock=clock, patient=patient)
     except BaseException:
@@ -156,7 +169,16 @@ def run_live_session(
             supervisor,
             recorder,
         )
-        stats = _closed_loop(config, clock, loop, patient, delivered, calibration_end_s, progress)
+        stats = _closed_loop(
+            config,
+            clock,
+            loop,
+            patient,
+            delivered,
+            calibration_end_s,
+            progress,
+            remote=implant is None,
+        )
         _record_body(recorder, patient)
         _record_summaries(recorder, config, radio, implant, supervisor, stats, loop, started)
     finally:
@@ -202,12 +224,16 @@ def _closed_loop(
     delivered: list,
     start_s: float,
     progress: Progress | None,
+    *,
+    remote: bool = False,
 ):
     """Drift-free ticks on `clock`; the body feels each tick's pulses after its compute path."""
     recorder = loop.recorder
     tick_ns = round(config.tick_ms * 1e6)
     loop_start_ns = clock.now_ns()
     offset_ns = round(start_s * 1e9)
+    if remote:  # a remote implant judges command age on the machine's monotonic clock
+        loop.link_offset_ns = loop_start_ns - offset_ns
 
     def work(k: int, deadline_ns: int) -> None:
         now_ns = offset_ns + (clock.now_ns() - loop_start_ns)
@@ -282,10 +308,36 @@ def _record_body(recorder: SessionRecorder, patient: VirtualPatient) -> None:
     _record_trace(recorder, patient)
 
 
+def _remote_implant(name: str):
+    """The base station's end of an authenticated link over LSL to an implant process."""
+    from openbsi.link import RadioEnd
+    from openbsi.signals.lsl import LslByteLink
+
+    transport = LslByteLink(name, "base")
+    return RadioEnd.pair(transport.send, transport.receive, role="base")
+
+
 def _record_summaries(recorder, config, radio, implant, supervisor, stats, loop, started):
     """Link and safety figures go into the recording itself (and from there to metrics.json)."""
     link = radio.metrics()
     recorder.summary("link", link)
+    if implant is None:
+        recorder.summary(
+            "safety",
+            {
+                "implant": "remote: its executed_* counters are reported by the implant's process",
+                "overruns": stats.overruns,
+                "skipped_ticks": stats.skipped,
+                "decoder_failures": loop.decoder_failures,
+                "starved_ticks": loop.starved_ticks,
+            },
+        )
+    else:
+        _record_implant_summary(recorder, link, implant, supervisor, stats, loop)
+    _record_run_summary(recorder, config, stats, started)
+
+
+def _record_implant_summary(recorder, link, implant, supervisor, stats, loop) -> None:
     recorder.summary(
         "safety",
         {
@@ -302,6 +354,9 @@ def _record_summaries(recorder, config, radio, implant, supervisor, stats, loop,
             "malformed_payloads": implant.stats.malformed_payloads,
         },
     )
+
+
+def _record_run_summary(recorder, config, stats, started) -> None:
     recorder.summary(
         "run",
         {

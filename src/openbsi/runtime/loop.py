@@ -14,7 +14,7 @@ import numpy as np
 from openbsi.features.extractor import FeatureExtractor
 from openbsi.link.radio import SimulatedRadio
 from openbsi.runtime.command_codec import encode_command
-from openbsi.runtime.implant import Implant
+from openbsi.runtime.implant import Implant, ImplantSpan
 from openbsi.runtime.latency import TickStamps
 from openbsi.runtime.sources import Source
 from openbsi.safety.supervisor import SafetySupervisor
@@ -41,17 +41,18 @@ class Loop:
     extractor: FeatureExtractor
     decoder: Any  # fitted; step(x) -> (probs, amplitude)
     mapper: Mapper
-    radio: SimulatedRadio
-    implant: Implant
-    supervisor: SafetySupervisor
+    radio: SimulatedRadio  # or a RadioEnd whose implant runs in another process
+    implant: Implant | None  # None when the implant is remote (the far end of the link)
+    supervisor: SafetySupervisor | None
     recorder: SessionRecorder | None = None
+    link_offset_ns: int = 0  # session clock -> the link's clock (monotonic for a remote implant)
     decoder_failures: int = 0
     starved_ticks: int = 0  # ticks without new samples or without a full window yet
 
     def tick(self, k: int, now_ns: int, tick_ns: int) -> TickStamps:
         """Run tick k at session time now_ns; emit the pulses due until now_ns + tick_ns."""
         stamps = TickStamps()
-        n_events = len(self.supervisor.events)
+        n_events = 0 if self.supervisor is None else len(self.supervisor.events)
         chunk = self.source.pull()
         stamps.stamps_ns["acquired"] = chunk.t_ns
         decoded = None
@@ -61,9 +62,10 @@ class Loop:
         else:  # a silent source: no new window, no command, so the watchdog takes over
             self.starved_ticks += 1
         if decoded is not None:
-            command = self.mapper.map(decoded.state, decoded.amplitude, now_ns)
-            self.radio.send_down(encode_command(command), now_ns)
-        span = self.implant.run_until(now_ns + tick_ns)
+            link_ns = now_ns + self.link_offset_ns
+            command = self.mapper.map(decoded.state, decoded.amplitude, link_ns)
+            self.radio.send_down(encode_command(command), link_ns)
+        span = ImplantSpan() if self.implant is None else self.implant.run_until(now_ns + tick_ns)
         stamps.stamp("stimulated")
         if span.first_decision_ns is not None:
             stamps.stamps_ns["safety"] = span.first_decision_ns
@@ -125,7 +127,8 @@ class Loop:
                 np.array([p.amplitude_ma for p in pulses]),
                 np.array([p.pulse_width_us for p in pulses]),
             )
-        for event in self.supervisor.events[n_events:]:
+        events = [] if self.supervisor is None else self.supervisor.events[n_events:]
+        for event in events:
             electrode = -1 if event.electrode is None else event.electrode
             recorder.safety_event(
                 event.t_ns / 1e9,
