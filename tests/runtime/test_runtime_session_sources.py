@@ -25,41 +25,48 @@ def calibrated(tmp_path_factory):
     return out
 
 
-def test_session_across_processes_over_lsl(tmp_path, calibrated):
-    ecog, stim = f"ecog-{uuid.uuid4().hex[:8]}", f"stim-{uuid.uuid4().hex[:8]}"
+def _session_beside_a_patient_process(tmp_path, calibrated, stimulator_flag: str):
+    """Run a 6 s session on the ECoG of a patient process; `stimulator_flag` is --pulses
+    (the patient feels the pulses we publish) or --link (the patient runs the implant).
+    Returns the session's result and the patient process's JSON summary."""
+    ecog, other = f"ecog-{uuid.uuid4().hex[:8]}", f"stim-{uuid.uuid4().hex[:8]}"
+    command = [
+        sys.executable,
+        "-m",
+        "openbsi",
+        "stream",
+        "virtual",
+        "--name",
+        ecog,
+        "--seconds",
+        "20",
+        "--seed",
+        "2",
+        stimulator_flag,
+        other,
+        "--json",
+    ]
     patient = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "openbsi",
-            "stream",
-            "virtual",
-            "--name",
-            ecog,
-            "--seconds",
-            "20",
-            "--seed",
-            "2",
-            "--pulses",
-            stim,
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
+    kind = "lsl" if stimulator_flag == "--pulses" else "link"
     try:
         config = LiveSessionConfig(
             out_dir=tmp_path,
             seconds=6.0,
             source=f"lsl:{ecog}",
-            stimulator=f"lsl:{stim}",
+            stimulator=f"{kind}:{other}",
             model=calibrated / "model.obsi",
         )
         result = run_live_session(config, clock=MonotonicClock())
         summary = json.loads(patient.communicate(timeout=60)[0].strip().splitlines()[-1])
     finally:
         patient.kill()
+    return result, summary
+
+
+def test_session_across_processes_over_lsl(tmp_path, calibrated):
+    result, summary = _session_beside_a_patient_process(tmp_path, calibrated, "--pulses")
     metrics = result.metrics
     assert metrics["decoder"]["n_decodes"] >= 40  # 6 s at 10 Hz, less the first full window
     delivered = metrics["stimulation"]["pulses_delivered"]
@@ -70,40 +77,7 @@ def test_session_across_processes_over_lsl(tmp_path, calibrated):
 
 def test_commands_cross_an_authenticated_link_to_an_implant_process(tmp_path, calibrated):
     """--stimulator link:NAME: the supervisor and stimulator run in the patient's process."""
-    ecog, link = f"ecog-{uuid.uuid4().hex[:8]}", f"link-{uuid.uuid4().hex[:8]}"
-    patient = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "openbsi",
-            "stream",
-            "virtual",
-            "--name",
-            ecog,
-            "--seconds",
-            "20",
-            "--seed",
-            "2",
-            "--link",
-            link,
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        config = LiveSessionConfig(
-            out_dir=tmp_path,
-            seconds=6.0,
-            source=f"lsl:{ecog}",
-            stimulator=f"link:{link}",
-            model=calibrated / "model.obsi",
-        )
-        result = run_live_session(config, clock=MonotonicClock())
-        summary = json.loads(patient.communicate(timeout=60)[0].strip().splitlines()[-1])
-    finally:
-        patient.kill()
+    result, summary = _session_beside_a_patient_process(tmp_path, calibrated, "--link")
     sent = result.metrics["link"]["frames_sent"]
     assert sent >= 40
     assert summary["paired"]
