@@ -36,6 +36,18 @@ HARNESS_STIFFNESS_N_M = 5000.0
 STANCE_KNEE_STIFFNESS_NM_RAD = 150.0  # closed-chain knee under partial load (unconfirmed)
 HIP_DAMPING = 12.0  # N m s/rad, passive hip damping (unconfirmed)
 MIN_STEP_ADVANCE_M = 0.05  # a swing must move the foot forward at least this much to count
+# Passive joint moments near the end of range rise exponentially (form of Riener & Edrich
+# 1999, J Biomech 32:539; constants unconfirmed): (onset rad, scale N m, rate 1/rad). They
+# keep swing within its normal span (Winter: peak swing knee flexion ~1.1 rad, hip ~0.5 rad)
+# and leave JOINT_RANGE_RAD as a backstop only.
+HIP_FLEXION_STOP = (0.6, 3.0, 8.0)
+KNEE_FLEXION_STOP = (1.0, 2.0, 8.0)
+# A swinging foot pinned on the belt flexes the knee no faster than this (normal pre-swing
+# knee flexion velocity is ~5-7 rad/s, Winter); past it the foot catches (unconfirmed).
+KNEE_GIVE_RAD_S = 10.0
+# The light foot would otherwise flick between its limits; gait ankle velocities stay within
+# ~5 rad/s (Winter), so a cap of this order bounds the unmodelled force-velocity (unconfirmed).
+ANKLE_V_MAX_RAD_S = 12.0
 
 
 @dataclass
@@ -129,6 +141,12 @@ class ReducedBody:
                 hi = mid
         return hi
 
+    @staticmethod
+    def _stop_nm(q_rad: float, stop: tuple[float, float, float]) -> float:
+        """Passive moment (N m, opposing flexion) of an exponential end-of-range stop."""
+        onset_rad, scale_nm, rate = stop
+        return scale_nm * math.expm1(rate * (q_rad - onset_rad)) if q_rad > onset_rad else 0.0
+
     def _torques(self, a: dict[str, float]) -> list[float]:
         tau = [0.0, 0.0, 0.0]
         for muscle in MUSCLES:
@@ -147,6 +165,7 @@ class ReducedBody:
         dt = self.dt_s
         events: list[dict] = []
         n_stance = sum(leg.stance for leg in self.legs.values())
+        knee_start = {side: leg.q[1] for side, leg in self.legs.items()}
         for side, leg in self.legs.items():
             tau = self._torques(act[side])
             hip, knee, ankle = leg.q
@@ -168,16 +187,22 @@ class ReducedBody:
                 g_knee = -STANCE_KNEE_STIFFNESS_NM_RAD * (knee - 0.05) - 10.0 * kd
             else:
                 passive = HIP_DAMPING * hd + 20.0 * hip + self.g_hip * math.sin(hip)
+                passive += self._stop_nm(hip, HIP_FLEXION_STOP)
                 hdd = (tau[0] - passive) / self.i_hip
                 hd += hdd * dt
                 # Gravity pulls the shank to vertical: the knee flexes when it points forward.
                 g_knee = self.g_knee * math.sin(hip - knee)
             kdd = (
-                tau[1] - 1.5 * kd - 8.0 * (knee - 0.05) + g_knee + self.coupling * hdd
+                tau[1]
+                - 1.5 * kd
+                - 8.0 * (knee - 0.05)
+                - self._stop_nm(knee, KNEE_FLEXION_STOP)
+                + g_knee
+                + self.coupling * hdd
             ) / self.i_knee
             kd += kdd * dt
             add = (tau[2] - 0.5 * ad - 15.0 * (ankle + 0.1)) / self.i_ankle
-            ad = max(min(ad + add * dt, 30.0), -30.0)
+            ad = max(min(ad + add * dt, ANKLE_V_MAX_RAD_S), -ANKLE_V_MAX_RAD_S)
             q = [hip + hd * dt, knee + kd * dt, ankle + ad * dt]
             for j, (lo, hi) in enumerate(JOINT_RANGE_RAD):
                 if q[j] < lo:
@@ -198,10 +223,15 @@ class ReducedBody:
                 self.foot_height_m[side] = max(self.pelvis_height_m - sole[side], 0.0)
                 continue
             if sole[side] > self.pelvis_height_m:
-                # The swinging foot meets the belt: it drags, and the knee gives way.
-                knee = self._knee_for_depth(leg.q, self.pelvis_height_m)
-                leg.qd[1] = (knee - leg.q[1]) / dt
+                # The swinging foot meets the belt: it drags, and the knee gives way, at a
+                # bounded rate; a foot that needs more is caught and the hip stops swinging.
+                need = self._knee_for_depth(leg.q, self.pelvis_height_m)
+                knee = max(min(need, knee_start[side] + KNEE_GIVE_RAD_S * dt), leg.q[1])
+                leg.qd[1] = (knee - knee_start[side]) / dt
                 leg.q = [leg.q[0], knee, leg.q[2]]
+                if need > knee:
+                    leg.qd[0] = min(leg.qd[0], 0.0)
+                sole[side] = self._points(leg.q)[1]
                 leg.scuffed = True
             x, sole_depth, lowest = self._points(leg.q)
             height = self.pelvis_height_m - sole_depth
