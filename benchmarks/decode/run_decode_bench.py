@@ -12,23 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 from openbsi.decoding.benchmark import bench_decode
+from openbsi.report.metrics import json_safe
 from openbsi.runtime.pseudo_online import calibrate_virtual, evaluate
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def _clean(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 def main() -> None:
@@ -42,7 +32,7 @@ def main() -> None:
     runs = [
         evaluate(["mslm", "mslm_nohmm", "bandpower_lda", "kalman"], seed=s, days=5) for s in seeds
     ]
-    (RESULTS / "evaluate.json").write_text(json.dumps(_clean(runs), indent=1))
+    (RESULTS / "evaluate.json").write_text(json.dumps(json_safe(runs), indent=1))
     calibration = []
     for s in seeds:
         result = calibrate_virtual("mslm", minutes=5.0, seed=s)

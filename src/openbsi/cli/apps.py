@@ -37,6 +37,17 @@ class UserError(Exception):
     """A problem with what the user asked for: printed as one line, exit code 2."""
 
 
+def parse_int_list(text: str, option: str) -> list[int]:
+    """ "64,256,1024" -> [64, 256, 1024]; a one-line error naming the option otherwise."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"{option} must be comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise UserError(f"{option} must list integers >= 1, got {text!r}")
+    return values
+
+
 def run(application: typer.Typer) -> None:
     """Run the app; bad input becomes one line on stderr and a non-zero exit, no traceback."""
     try:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from openbsi.cli.apps import UserError, app, bench_app, console, decode_app
+from openbsi.cli.apps import UserError, app, bench_app, console, decode_app, parse_int_list
 
 
 def _names(text: str, option: str) -> list[str]:
@@ -20,27 +19,6 @@ def _names(text: str, option: str) -> list[str]:
     if not names or unknown:
         raise UserError(f"{option} must list decoders from {sorted(DECODERS)}, got {text!r}")
     return names
-
-
-def _ints(text: str, option: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise UserError(f"{option} must be comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise UserError(f"{option} must list integers >= 1, got {text!r}")
-    return values
-
-
-def _clean(obj):
-    """JSON-safe: NaN -> null."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 def _status_progress(status):
@@ -81,7 +59,9 @@ def evaluate_command(
             progress=_status_progress(status),
         )
     if json_out:
-        print(json.dumps(_clean(result)))
+        from openbsi.report.metrics import json_safe
+
+        print(json.dumps(json_safe(result)))
         return
     table = Table(title=f"Pseudo-online decoding (seed {seed}, cue-locked labels)")
     for col in ("decoder", "accuracy", "error blocks/min", "switch (s)", "amplitude r"):
@@ -194,7 +174,7 @@ def bench_decode_command(
     """Per-decode latency (features + decoder) vs the MNE + scikit-learn reference path."""
     from openbsi.decoding.benchmark import bench_decode
 
-    counts = _ints(channels, "--channels")
+    counts = parse_int_list(channels, "--channels")
     if windows < 10 or reference_windows < 1:
         raise UserError(
             f"--windows must be >= 10 and --reference-windows >= 1, got {windows}, "

@@ -7,19 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from openbsi.cli.apps import UserError, bench_app, console
-
-
-def _int_list(text: str, name: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise UserError(
-            f"{name} must be a comma-separated list of integers, got {text!r}"
-        ) from None
-    if not values:
-        raise UserError(f"{name} must name at least one value, got {text!r}")
-    return values
+from openbsi.cli.apps import bench_app, console, parse_int_list
 
 
 @bench_app.command("latency")
@@ -33,7 +21,7 @@ def bench_latency_command(
     """p50/p99/max latency of each hop (in process) and of LSL transport on loopback."""
     from openbsi.runtime.bench_latency import bench_latency
 
-    counts = _int_list(channels, "--channels")
+    counts = parse_int_list(channels, "--channels")
     transports = [t.strip() for t in transport.split(",") if t.strip()]
     with console.status("benchmarking") as status:
         result = bench_latency(

@@ -150,14 +150,14 @@ def gait_metrics(data: SessionData) -> dict:
     }
 
 
-def _json_safe(value: object) -> object:
-    """NaN/inf -> None, recursively, so metrics.json stays strict JSON."""
+def json_safe(value: object) -> object:
+    """NaN/inf -> None, recursively, so a JSON output stays strict JSON."""
     if isinstance(value, float):
         return _number(value)
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -180,7 +180,7 @@ def compute_metrics_from_data(data: SessionData) -> dict:
         },
     }
     for name, raw in data.summaries.items():  # e.g. "link", "safety" (issue 6)
-        values = _json_safe(raw)
+        values = json_safe(raw)
         computed = metrics.get(name)
         if isinstance(computed, dict):
             metrics[name] = {**values, **computed}  # figures computed here take precedence
