@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from openbsi.stimulation.profiles import DeviceProfile
+from openbsi.stimulation.profiles import DeviceProfile, check_ordered_ranges
 
 _MM2_PER_CM2 = 100.0
 # Relative margin under each computed charge limit, so clamped values pass the per-pulse gate
@@ -61,16 +61,7 @@ class SafetyLimits:
         for key in positive:
             if getattr(self, key) <= 0:
                 raise ValueError(f"{key} must be > 0, got {getattr(self, key)!r}")
-        if self.min_pulse_width_us > self.max_pulse_width_us:
-            raise ValueError(
-                f"min_pulse_width_us must be <= max_pulse_width_us ({self.max_pulse_width_us}), "
-                f"got {self.min_pulse_width_us}"
-            )
-        if self.min_frequency_hz > self.max_frequency_hz:
-            raise ValueError(
-                f"min_frequency_hz must be <= max_frequency_hz ({self.max_frequency_hz}), "
-                f"got {self.min_frequency_hz}"
-            )
+        check_ordered_ranges(self, ("pulse_width_us", "frequency_hz"))
         if self.max_duty_fraction > 1.0:
             raise ValueError(f"max_duty_fraction must be in (0, 1], got {self.max_duty_fraction}")
 

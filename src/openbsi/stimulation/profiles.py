@@ -13,6 +13,14 @@ from dataclasses import dataclass
 from openbsi.stimulation.types import Pulse
 
 
+def check_ordered_ranges(limits: object, quantities: tuple[str, ...]) -> None:
+    """For each quantity q, min_q <= max_q, or an error naming both fields and the values."""
+    for quantity in quantities:
+        low, high = getattr(limits, f"min_{quantity}"), getattr(limits, f"max_{quantity}")
+        if low > high:
+            raise ValueError(f"min_{quantity} must be <= max_{quantity} ({high}), got {low}")
+
+
 @dataclass(frozen=True)
 class DeviceProfile:
     """Hardware limits of one kind of stimulator."""
@@ -52,16 +60,7 @@ class DeviceProfile:
             value = getattr(self, key)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{key} must be a finite number >= 0, got {value!r}")
-        if self.min_pulse_width_us > self.max_pulse_width_us:
-            raise ValueError(
-                f"min_pulse_width_us must be <= max_pulse_width_us ({self.max_pulse_width_us}), "
-                f"got {self.min_pulse_width_us}"
-            )
-        if self.min_frequency_hz > self.max_frequency_hz:
-            raise ValueError(
-                f"min_frequency_hz must be <= max_frequency_hz ({self.max_frequency_hz}), "
-                f"got {self.min_frequency_hz}"
-            )
+        check_ordered_ranges(self, ("pulse_width_us", "frequency_hz"))
 
     def pulse_within(self, pulse: Pulse, area_mm2: float | None = None) -> bool:
         """Whether a single pulse is inside the hardware's amplitude / width / gap range and,
