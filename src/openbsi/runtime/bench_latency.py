@@ -93,7 +93,6 @@ def inproc_latency(n_channels: int, n_ticks: int, rng: np.random.Generator) -> d
             Mapper(default_paddle_program(), PADDLE_16),
             radio,
             Implant(radio, stimulator, limits),
-            supervisor,
         )
         hops: dict[str, list[float]] = {hop: [] for hop in HOPS}
         for k in range(n_ticks):

@@ -108,12 +108,7 @@ def run_live_session(
         # The implant (supervisor + stimulator) runs in another process: pair with it.
         if not isinstance(clock, MonotonicClock):
             raise ValueError("--stimulator link:NAME needs the real clock (drop --fast)")
-        radio, supervisor, stimulator, implant = (
-            _remote_implant(config.stimulator[5:]),
-            None,
-            None,
-            None,
-        )
+        radio, stimulator, implant = _remote_implant(config.stimulator[5:]), None, None
     else:
         limits = SafetyLimits()
         radio = SimulatedRadio(FaultConfig.parse(config.faults), rng_link)
@@ -166,7 +161,6 @@ def run_live_session(
             Mapper(default_paddle_program(), PADDLE_16),
             radio,
             implant,
-            supervisor,
             recorder,
         )
         stats = _closed_loop(
@@ -180,7 +174,7 @@ def run_live_session(
             remote=implant is None,
         )
         _record_body(recorder, patient)
-        _record_summaries(recorder, config, radio, implant, supervisor, stats, loop, started)
+        _record_summaries(recorder, config, radio, implant, stats, loop, started)
     finally:
         recorder.close()
         source.close()
@@ -317,7 +311,7 @@ def _remote_implant(name: str):
     return RadioEnd.pair(transport.send, transport.receive, role="base")
 
 
-def _record_summaries(recorder, config, radio, implant, supervisor, stats, loop, started):
+def _record_summaries(recorder, config, radio, implant, stats, loop, started):
     """Link and safety figures go into the recording itself (and from there to metrics.json)."""
     link = radio.metrics()
     recorder.summary("link", link)
@@ -333,11 +327,12 @@ def _record_summaries(recorder, config, radio, implant, supervisor, stats, loop,
             },
         )
     else:
-        _record_implant_summary(recorder, link, implant, supervisor, stats, loop)
+        _record_implant_summary(recorder, link, implant, stats, loop)
     _record_run_summary(recorder, config, stats, started)
 
 
-def _record_implant_summary(recorder, link, implant, supervisor, stats, loop) -> None:
+def _record_implant_summary(recorder, link, implant, stats, loop) -> None:
+    events = implant.stimulator.supervisor.events
     recorder.summary(
         "safety",
         {
@@ -345,7 +340,7 @@ def _record_implant_summary(recorder, link, implant, supervisor, stats, loop) ->
             "executed_replayed_commands": implant.stats.executed_replayed_commands,
             "executed_forged_commands": link["accepted_injected"],
             "executed_out_of_limit_pulses": implant.stats.executed_out_of_limit_pulses,
-            "watchdog_trips": sum(1 for e in supervisor.events if e.rule == "watchdog"),
+            "watchdog_trips": sum(1 for e in events if e.rule == "watchdog"),
             "overruns": stats.overruns,
             "skipped_ticks": stats.skipped,
             "decoder_failures": loop.decoder_failures,

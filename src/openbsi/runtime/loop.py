@@ -17,7 +17,6 @@ from openbsi.runtime.command_codec import encode_command
 from openbsi.runtime.implant import Implant, ImplantSpan
 from openbsi.runtime.latency import TickStamps
 from openbsi.runtime.sources import Source
-from openbsi.safety.supervisor import SafetySupervisor
 from openbsi.signals import Chunk, RingBuffer
 from openbsi.states import STATES
 from openbsi.stimulation.mapper import Mapper
@@ -43,7 +42,6 @@ class Loop:
     mapper: Mapper
     radio: SimulatedRadio  # or a RadioEnd whose implant runs in another process
     implant: Implant | None  # None when the implant is remote (the far end of the link)
-    supervisor: SafetySupervisor | None
     recorder: SessionRecorder | None = None
     link_offset_ns: int = 0  # session clock -> the link's clock (monotonic for a remote implant)
     decoder_failures: int = 0
@@ -52,7 +50,7 @@ class Loop:
     def tick(self, k: int, now_ns: int, tick_ns: int) -> TickStamps:
         """Run tick k at session time now_ns; emit the pulses due until now_ns + tick_ns."""
         stamps = TickStamps()
-        n_events = 0 if self.supervisor is None else len(self.supervisor.events)
+        n_events = len(self._safety_events())
         chunk = self.source.pull()
         stamps.stamps_ns["acquired"] = chunk.t_ns
         decoded = None
@@ -72,6 +70,10 @@ class Loop:
         if self.recorder is not None:
             self._record(k, now_ns, chunk, decoded, span.executed, span.pulses, n_events, stamps)
         return stamps
+
+    def _safety_events(self) -> list:
+        """The supervisor's log, when the implant (and so its supervisor) is local."""
+        return [] if self.implant is None else self.implant.stimulator.supervisor.events
 
     def _decode(self, k: int, stamps: TickStamps) -> Decoded | None:
         if self.buffer.n_available < self.extractor.window_samples:
@@ -127,7 +129,7 @@ class Loop:
                 np.array([p.amplitude_ma for p in pulses]),
                 np.array([p.pulse_width_us for p in pulses]),
             )
-        events = [] if self.supervisor is None else self.supervisor.events[n_events:]
+        events = self._safety_events()[n_events:]
         for event in events:
             electrode = -1 if event.electrode is None else event.electrode
             recorder.safety_event(
