@@ -28,14 +28,9 @@ import numpy as np
 from openbsi.states import REST, STATE_INDEX, STATES
 from openbsi.store.nwb import read_nwb
 from openbsi.store.session_data import SessionData
+from openbsi.store.session_log import LATENCY_HOPS
 
-HOPS: dict[str, tuple[str, str]] = {
-    "acquire->features": ("acquired", "features"),
-    "features->decoder": ("features", "decoded"),
-    "decoder->safety": ("decoded", "safety"),
-    "safety->stimulator": ("safety", "stimulated"),
-    "end_to_end": ("acquired", "stimulated"),
-}
+HOPS = LATENCY_HOPS
 
 
 def _number(value: float) -> float | None:

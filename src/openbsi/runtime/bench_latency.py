@@ -20,7 +20,7 @@ from openbsi.features.extractor import FeatureConfig, FeatureExtractor
 from openbsi.link.faults import FaultConfig
 from openbsi.link.radio import SimulatedRadio
 from openbsi.runtime.implant import Implant
-from openbsi.runtime.latency import HOPS, summarize_ms
+from openbsi.runtime.latency import HOPS, STAMPS, summarize_ms
 from openbsi.runtime.loop import Loop
 from openbsi.safety.limits import SafetyLimits
 from openbsi.safety.supervisor import SafetySupervisor
@@ -97,7 +97,7 @@ def inproc_latency(n_channels: int, n_ticks: int, rng: np.random.Generator) -> d
         hops: dict[str, list[float]] = {hop: [] for hop in HOPS}
         for k in range(n_ticks):
             stamps = loop.tick(k, k * TICK_NS, TICK_NS)
-            if len(stamps.stamps_ns) == len(HOPS):  # warm-up ticks lack a full window
+            if len(stamps.stamps_ns) == len(STAMPS):  # warm-up ticks lack a full window
                 for hop in HOPS:
                     hops[hop].append(stamps.hop_ms(hop))
     return {hop: _ms(summarize_ms(np.asarray(v))) for hop, v in hops.items()}

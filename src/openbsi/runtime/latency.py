@@ -7,16 +7,11 @@ from typing import Final
 
 import numpy as np
 
-# Stamps taken during one tick, in the order the data flows.
-STAMPS: Final[tuple[str, ...]] = ("acquired", "features", "decoded", "safety", "stimulated")
-# Hop name -> (from stamp, to stamp).
-HOPS: Final[dict[str, tuple[str, str]]] = {
-    "acquire->features": ("acquired", "features"),
-    "features->decoder": ("features", "decoded"),
-    "decoder->safety": ("decoded", "safety"),
-    "safety->stimulator": ("safety", "stimulated"),
-    "end_to_end": ("acquired", "stimulated"),
-}
+from openbsi.store.session_log import LATENCY_HOPS, LATENCY_KEYS
+
+# Stamps taken during one tick, and hop name -> (from stamp, to stamp): the recording's own.
+STAMPS: Final[tuple[str, ...]] = LATENCY_KEYS
+HOPS: Final[dict[str, tuple[str, str]]] = LATENCY_HOPS
 
 
 class TickStamps:

@@ -29,12 +29,13 @@ from pynwb.file import Subject
 
 from openbsi.states import STATES
 from openbsi.store.log_reader import read_log
-from openbsi.store.nwb_read import HOPS, read_nwb, session_from_nwb
+from openbsi.store.nwb_read import read_nwb, session_from_nwb
 from openbsi.store.nwb_stream import LogEcogIterator
 from openbsi.store.nwb_tables import make_table
 from openbsi.store.session_data import SessionData
+from openbsi.store.session_log import LATENCY_KEYS
 
-__all__ = ["HOPS", "log_to_nwb", "read_nwb", "session_from_nwb", "write_nwb"]
+__all__ = ["log_to_nwb", "read_nwb", "session_from_nwb", "write_nwb"]
 
 # Measured (300 s x 64 ch, noise-like float32): no compression 0.29 s / 46 MB; gzip-1 1.9 s /
 # 43 MB. Off by default.
@@ -316,10 +317,10 @@ def _add_events(nwb: NWBFile, data: SessionData) -> None:
         )
     if data.latency:
         runtime = nwb.create_processing_module("runtime", "latency stamps")
-        stamps = np.full((len(data.latency), len(HOPS) + 1), -1, dtype="i8")
+        stamps = np.full((len(data.latency), len(LATENCY_KEYS) + 1), -1, dtype="i8")
         for i, row in enumerate(data.latency):
             stamps[i, 0] = row["tick"]
-            stamps[i, 1:] = [row["stamps_ns"].get(h, -1) for h in HOPS]
+            stamps[i, 1:] = [row["stamps_ns"].get(h, -1) for h in LATENCY_KEYS]
         runtime.add(
             make_table(
                 "latency",
@@ -328,7 +329,7 @@ def _add_events(nwb: NWBFile, data: SessionData) -> None:
                     ("tick", stamps[:, 0], "tick number"),
                     *[
                         (f"{h}_ns", stamps[:, k + 1], f"stamp '{h}', ns (-1: hop not taken)")
-                        for k, h in enumerate(HOPS)
+                        for k, h in enumerate(LATENCY_KEYS)
                     ],
                 ],
             )

@@ -14,8 +14,7 @@ from pynwb.ecephys import ElectricalSeries
 from openbsi.signals.types import StreamInfo
 from openbsi.store.nwb_tables import column
 from openbsi.store.session_data import EcogChunks, EventList, Pulses, SessionData
-
-HOPS = ("acquired", "features", "decoded", "safety", "stimulated")
+from openbsi.store.session_log import LATENCY_KEYS
 
 
 def _table(nwb: NWBFile, module: str, name: str) -> DynamicTable | None:
@@ -201,9 +200,9 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
         )
     ]
     latency = _table(nwb, "runtime", "latency")
-    stamps = {h: column(latency, f"{h}_ns", "i8") for h in HOPS}
+    stamps = {h: column(latency, f"{h}_ns", "i8") for h in LATENCY_KEYS}
     data.latency = EventList(
-        {"tick": int(t), "stamps_ns": {h: int(stamps[h][i]) for h in HOPS}}
+        {"tick": int(t), "stamps_ns": {h: int(stamps[h][i]) for h in LATENCY_KEYS}}
         for i, t in enumerate(column(latency, "tick", "i8"))
     )
     data.gait_events = EventList(

@@ -32,9 +32,18 @@ from openbsi.store.framing import MAGIC, RecordType, encode_payload, frame
 from openbsi.store.log_reader import EVENT_LISTS, read_log
 
 LOG_NAME = "session.obsilog"
+# The monotonic stamps of one decode tick, in the order the data flows, and the hops between
+# them: the loop writes these, the report reads them back.
 LATENCY_KEYS = ("acquired", "features", "decoded", "safety", "stimulated")
+LATENCY_HOPS: dict[str, tuple[str, str]] = {
+    "acquire->features": ("acquired", "features"),
+    "features->decoder": ("features", "decoded"),
+    "decoder->safety": ("decoded", "safety"),
+    "safety->stimulator": ("safety", "stimulated"),
+    "end_to_end": ("acquired", "stimulated"),
+}
 
-__all__ = ["LATENCY_KEYS", "LOG_NAME", "SessionRecorder", "read_log"]
+__all__ = ["LATENCY_HOPS", "LATENCY_KEYS", "LOG_NAME", "SessionRecorder", "read_log"]
 
 
 def _fsync_dir(folder: Path) -> None:
