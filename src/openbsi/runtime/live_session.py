@@ -36,7 +36,7 @@ from openbsi.runtime.calibration import Progress, calibrate
 from openbsi.runtime.clock import Clock, MonotonicClock
 from openbsi.runtime.implant import Implant
 from openbsi.runtime.loop import Loop
-from openbsi.runtime.run_folder import SessionResult, check_range, finish_run_folder
+from openbsi.runtime.run_folder import SessionResult, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
 from openbsi.runtime.sources import open_source
 from openbsi.safety.limits import SafetyLimits
@@ -51,6 +51,12 @@ from openbsi.store.session_log import SessionRecorder
 logger = logging.getLogger(__name__)
 STIMULATOR_KINDS = ("virtual", "paddle", "lsl:NAME", "link:NAME")
 TRACE_EVERY_TICKS = 10  # the body's trace goes to the recorder once a second
+
+
+def check_range(name: str, value: float, low: float, high: float) -> None:
+    """A named error unless low <= value <= high (and finite)."""
+    if not (isinstance(value, int | float) and math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must be within [{low:g}, {high:g}], got {value}")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +18,6 @@ class SessionResult:
     metrics_path: Path
     report_path: Path
     metrics: dict
-
-
-def check_range(name: str, value: float, low: float, high: float) -> None:
-    """A named error unless low <= value <= high (and finite)."""
-    if not (isinstance(value, int | float) and math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name} must be within [{low:g}, {high:g}], got {value}")
 
 
 def finish_run_folder(out_dir: Path, log_path: Path) -> SessionResult:
