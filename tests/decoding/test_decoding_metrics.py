@@ -29,3 +29,16 @@ def test_accuracies():
 def test_amplitude_r_nan_for_constant():
     assert np.isnan(metrics.amplitude_r(np.zeros(5), np.arange(5.0)))
     assert metrics.amplitude_r(np.arange(5.0), 2 * np.arange(5.0)) == pytest.approx(1.0)
+
+
+def test_delayed_labels_shift_the_cue_by_the_reaction_time():
+    y_true = np.array([0] * 30 + [1] * 30)
+    late = np.array([0] * 33 + [1] * 27)  # the decoder follows 0.3 s after the cue
+    delayed = metrics.delayed_labels(y_true, 0.3)
+    assert delayed.shape == y_true.shape
+    assert np.flatnonzero(np.diff(delayed)).tolist() == [32]
+    assert metrics.state_accuracy(delayed, late) == 1.0
+    assert metrics.state_accuracy(y_true, late) == pytest.approx(57 / 60)
+    assert np.array_equal(metrics.delayed_labels(y_true, 0.0), y_true)
+    with pytest.raises(ValueError, match="delay_s"):
+        metrics.delayed_labels(y_true, -0.1)

@@ -35,3 +35,13 @@ def test_evaluate_reports_keys_per_day():
         assert key in entry
     assert [d["day"] for d in entry["by_day"]] == [0, 1]
     assert 0.0 <= entry["by_day"][1]["adaptive_accuracy"] <= 1.0
+
+
+def test_minutes_to_accuracy_reads_the_validation_history():
+    from openbsi.runtime.pseudo_online import CalibrationResult
+
+    result = CalibrationResult(decoder=None, minutes=2.0)
+    result.validation_accuracy = [0.5, 0.7, 0.9, 0.95, 0.95, 0.95, 0.9]
+    # the mean of the last 4 first reaches 0.9 at index 5: (0.9 + 3 * 0.95) / 4
+    assert result.minutes_to_accuracy(0.90) == (5 + 2) * 15.0 / 60.0
+    assert result.minutes_to_accuracy(0.99) is None

@@ -5,6 +5,7 @@ import pytest
 from sklearn.base import clone
 
 from openbsi.decoding import make_decoder
+from openbsi.decoding.pooling import pool_features
 from openbsi.decoding.rew_npls import REWNPLSRegressor
 
 SHAPE = (10, 4, 6)
@@ -56,8 +57,9 @@ def test_mslm_partial_fit_equals_fit_replay():
     a = np.where(y > 0, 0.8, 0.0)
     fitted = make_decoder("mslm", batch_s=5.0).fit(X, y, a)
     manual = make_decoder("mslm", batch_s=5.0)
-    manual.mean_ = X[:, 7:].mean(axis=1).reshape(300, -1).mean(axis=0)  # as fit() does
-    manual.scale_ = X[:, 7:].mean(axis=1).reshape(300, -1).std(axis=0) + 1e-6
+    pooled = pool_features(X, manual.pooling)
+    manual.mean_ = pooled.mean(axis=0)  # as fit() does
+    manual.scale_ = pooled.std(axis=0) + 1e-6
     for start in range(0, 300, 50):
         manual.partial_fit(X[start : start + 50], y[start : start + 50], a[start : start + 50])
     np.testing.assert_allclose(manual.predict_proba(X), fitted.predict_proba(X), atol=1e-8)

@@ -6,6 +6,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def delayed_labels(y_true: np.ndarray, delay_s: float, step_s: float = 0.1) -> np.ndarray:
+    """Cue-locked labels moved delay_s later (the first delay_s keep the first label): the
+    intention as the patient forms it, a reaction time after the cue."""
+    if not 0.0 <= delay_s <= 5.0:
+        raise ValueError(f"delay_s must be in [0, 5] s, got {delay_s}")
+    y_true = np.asarray(y_true)
+    k = min(round(delay_s / step_s), y_true.size)
+    if k == 0:
+        return y_true.copy()
+    return np.r_[np.full(k, y_true[0], dtype=y_true.dtype), y_true[: y_true.size - k]]
+
+
 def state_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fraction of windows whose decoded state equals the cued state."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)

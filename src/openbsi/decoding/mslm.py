@@ -37,7 +37,9 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
     forgetting : weight kept by the old statistics at each batch update, in (0, 1].
     batch_s : fit() replays the calibration as online updates of this many seconds (15 s in
         the clinical system).
-    pooling : reduction of the tensor's time axis ('recent', 'late', 'mean', 'halves', 'none').
+    pooling : reduction of the tensor's time axis ('last2', 'recent', 'late', 'mean', 'halves',
+        'none'); the two newest time points switch fastest (tuned on the virtual patient:
+        pseudo-online accuracy 0.925 vs 0.916 with 'recent', 3 seeds, 5 min calibration).
     label_delay_s : training labels are shifted this much later (reaction time + window lag);
         X is one time-ordered sequence sampled every step_s.
     step_s : spacing of the windows in seconds.
@@ -59,14 +61,14 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         max_components: int = 20,
         forgetting: float = 1.0,
         batch_s: float = BATCH_S,
-        pooling: str = "recent",
-        label_delay_s: float = 0.3,
+        pooling: str = "last2",
+        label_delay_s: float = 0.2,
         step_s: float = 0.1,
         shrinkage: str | float = "auto",
         ridge_alpha: float = 1.0,
         prior_count: float = 1.0,
         stay_prior: float = 0.0,
-        evidence_weight: float = 0.35,
+        evidence_weight: float = 0.45,
         transition: str = "dwell",
         likelihood_prior: bool = True,
     ) -> None:
