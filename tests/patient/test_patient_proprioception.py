@@ -45,3 +45,26 @@ def test_high_frequency_ees_erases_transmitted_ia_in_the_patient() -> None:
         window = trace["t_s"] > 2.0
         transmitted[freq] = trace["ia_left_soleus_hz"][window].mean()
     assert transmitted[60.0] < 0.5 * transmitted[5.0]
+
+
+def _resting_trace(stretch_reflex_gain: float | None) -> dict[str, np.ndarray]:
+    script = IntentScript((IntentBlock(0, 2, "rest", 0.0),))
+    kwargs = {} if stretch_reflex_gain is None else {"stretch_reflex_gain": stretch_reflex_gain}
+    vp = VirtualPatient(script, np.random.default_rng(0), profile="complete-thoracic", **kwargs)
+    vp.advance(2.0)
+    return vp.trace()
+
+
+def test_stretch_reflex_is_on_and_follows_the_stretch_after_the_loop_delay() -> None:
+    from openbsi.patient.virtual import STRETCH_REFLEX_DELAY_S
+
+    # The belt extends the stance hips: iliopsoas lengthens, its Ia fire above rest.
+    on, off = _resting_trace(None), _resting_trace(0.0)
+    assert off["act_left_iliopsoas"].max() == 0.0  # no EES, no voluntary drive: silence
+    stretched = np.flatnonzero(on["ia_left_iliopsoas_hz"] > 12.0)
+    excited = np.flatnonzero(on["act_left_iliopsoas"] > 1e-4)
+    assert stretched.size and excited.size
+    lag_s = on["t_s"][excited[0]] - on["t_s"][stretched[0]]
+    assert lag_s >= STRETCH_REFLEX_DELAY_S["iliopsoas"] - 1e-9
+    # Distal loops are longer than proximal ones (conduction distance).
+    assert STRETCH_REFLEX_DELAY_S["soleus"] > STRETCH_REFLEX_DELAY_S["iliopsoas"]

@@ -28,14 +28,28 @@ HARNESS_X_STIFFNESS_N_M = 3000.0  # unconfirmed
 HARNESS_X_DAMPING_N_S_M = 300.0
 BODY_STEP_S = 0.002  # the spinal model's grid; MuJoCo runs at its own, coarser step
 TIMESTEP_S = 0.005  # MuJoCo step (implicitfast stays stable here; 2 steps per 10 ms block)
-# Peak muscle force relative to MyoLeg's healthy adult. Chronic SCI atrophy would call for
-# less (paralysed muscles lose much of their cross-section), but below ~1.0 EES-driven hip
-# flexors cannot unload a leg carrying weight in this model (no trunk/arm weight shift), so
-# the default keeps full strength; pass strength=... to study atrophy.
-MUSCLE_STRENGTH = 1.0
+# Peak muscle force relative to MyoLeg's healthy adult; profiles set their own (atrophy after
+# chronic SCI, profiles.BodyParams.muscle_strength). At this strength L1 trains alone cannot
+# unload a weight-bearing leg; an S1 push-off before the hip train can (Wagner 2018 hotspots).
+MUSCLE_STRENGTH = 0.5
+# Passive joint moments near the end of range, exponential in the angle past an onset (form of
+# Riener & Edrich 1999, J Biomech 32:539; onsets and constants unconfirmed, set from healthy
+# gait spans, Winter: swing hip flexion ~0.5 rad, swing knee flexion ~1.1 rad, ankle
+# -0.35..0.2 rad). (onset rad, scale N m, rate 1/rad, direction +1 = the stop resists motion
+# toward larger angles). The knee's extension stop is the soft end at full extension (no
+# hyperextension). MyoLeg's hard limits stay as backstops.
+PASSIVE_STOPS: dict[str, tuple[tuple[float, float, float, float], ...]] = {
+    "hip_flexion": ((0.6, 3.0, 8.0, 1.0), (-0.3, 3.0, 8.0, -1.0)),
+    "knee_angle": ((1.1, 2.0, 8.0, 1.0), (0.08, 2.0, 20.0, -1.0)),
+    "ankle_angle": ((0.2, 2.0, 10.0, 1.0), (-0.35, 2.0, 10.0, -1.0)),
+}
+PASSIVE_MAX_NM = 200.0  # cap, so a numerical overshoot cannot produce a huge kick
 CONTACT_MIN_SWING_S = 0.1
 CONTACT_HEIGHT_M = 0.005  # lowest foot point this close to the belt counts as contact
 MIN_STEP_ADVANCE_M = 0.05
+# A foot that leaves the belt again this soon after touching down is bouncing or sliding on
+# landing, not starting a new step (stance lasts >= 0.5 s even in fast gait; Winter).
+LANDING_SETTLE_S = 0.3
 # Pool -> MyoLeg muscles (weights). Extra muscles sharing the pool's roots are driven with it:
 # extensor digitorum/hallucis longus with tibialis anterior (deep peroneal, L4-L5), gluteus
 # maximus with the hamstrings (L5-S2): a simplification, marked as such.
@@ -153,6 +167,16 @@ class MujocoBody:
                 ("ankle", "ankle_angle"),
             )
         }
+        # Passive end-of-range stops: one row per (joint, stop), applied as generalized forces.
+        rows = []
+        for suffix in SIDE_SUFFIX.values():
+            for joint, stops in PASSIVE_STOPS.items():
+                j = m.joint(f"{joint}{suffix}")
+                rows += [(int(j.qposadr[0]), int(j.dofadr[0]), *stop) for stop in stops]
+        table = np.array(rows)
+        self._stop_q = table[:, 0].astype(int)
+        self._stop_dof = table[:, 1].astype(int)
+        self._stop_onset, self._stop_scale, self._stop_rate, self._stop_dir = table[:, 2:].T
         self._floor = m.geom("floor").id
         mujoco.mj_forward(self.model, self.data)
         self._floor_top = float(self.data.geom_xpos[self._floor, 2] + m.geom_size[self._floor, 2])
@@ -178,12 +202,25 @@ class MujocoBody:
         self._calcn = {side: m.body(f"calcn{sfx}").id for side, sfx in SIDE_SUFFIX.items()}
         self._pelvis = m.body("pelvis").id
         self._swing = {
-            side: {"airborne": False, "since": 0.0, "lift_x": 0.0, "max_h": 0.0}
+            side: {
+                "airborne": False,
+                "since": 0.0,
+                "lift_x": 0.0,
+                "max_h": 0.0,
+                "landed": -1.0,
+                "bounce": False,
+            }
             for side in SIDE_SUFFIX
         }
         self.foot_height_m = {side: 0.0 for side in SIDE_SUFFIX}
         mujoco.mj_forward(self.model, self.data)
         self._n = 0
+
+    def passive_moments_nm(self) -> np.ndarray:
+        """Moment of each end-of-range stop (N m, signed along the joint's angle)."""
+        past = self._stop_dir * (self.data.qpos[self._stop_q] - self._stop_onset)
+        size = self._stop_scale * np.expm1(self._stop_rate * np.clip(past, 0.0, None))
+        return self._stop_dir * np.minimum(size, PASSIVE_MAX_NM)
 
     def _feet_lowest(self) -> tuple[float, float]:
         """Lowest point of each foot's collision capsules/boxes above the floor top (m)."""
@@ -206,6 +243,8 @@ class MujocoBody:
             return []
         self.data.ctrl[:] = np.clip(self._drive @ activation.mean(axis=1), 0.0, 1.0)
         self.data.ctrl[self._belt] = -self._belt_speed  # the belt carries the feet backward
+        self.data.qfrc_applied[:] = 0.0
+        np.add.at(self.data.qfrc_applied, self._stop_dof, -self.passive_moments_nm())
         self._mj.mj_step(self.model, self.data, nstep=n_mj)
         self._mj_t_s += n_mj * TIMESTEP_S
         return self._gait_events()
@@ -221,12 +260,18 @@ class MujocoBody:
             x = float(self.data.xpos[self._calcn[side], 0])
             if not state["airborne"]:
                 if not touching[side]:
-                    state.update(airborne=True, since=self.t_s, lift_x=x, max_h=height)
+                    bounce = self.t_s - state["landed"] < LANDING_SETTLE_S
+                    state.update(
+                        airborne=True, since=self.t_s, lift_x=x, max_h=height, bounce=bounce
+                    )
                 continue
             state["max_h"] = max(state["max_h"], height)
             if touching[side] and self.t_s - state["since"] >= CONTACT_MIN_SWING_S:
                 state["airborne"] = False
                 other = "right" if side == "left" else "left"
+                if state["bounce"]:
+                    continue
+                state["landed"] = self.t_s
                 if x - state["lift_x"] >= MIN_STEP_ADVANCE_M:
                     other_x = float(self.data.xpos[self._calcn[other], 0])
                     events.append(

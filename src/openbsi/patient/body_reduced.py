@@ -18,7 +18,9 @@ from openbsi.patient.spinal import MUSCLES
 
 G = 9.81
 # Torque (N m) per unit activation on (hip, knee, ankle); + = hip flexion, knee flexion,
-# ankle dorsiflexion. Healthy peak torques ~halved for chronic SCI atrophy (unconfirmed).
+# ankle dorsiflexion, at REFERENCE_STRENGTH: healthy peak torques ~halved for chronic SCI
+# atrophy (unconfirmed). A body of another strength scales them by strength / reference.
+REFERENCE_STRENGTH = 0.5
 MOMENT: dict[str, tuple[float, float, float]] = {
     "iliopsoas": (50.0, 0.0, 0.0),
     "rectus_femoris": (15.0, -20.0, 0.0),
@@ -42,6 +44,15 @@ MIN_STEP_ADVANCE_M = 0.05  # a swing must move the foot forward at least this mu
 # and leave JOINT_RANGE_RAD as a backstop only.
 HIP_FLEXION_STOP = (0.6, 3.0, 8.0)
 KNEE_FLEXION_STOP = (1.0, 2.0, 8.0)
+# Stops toward the other end (onset, scale, rate; the moment opposes extension/plantarflexion):
+# the knee's soft end at full extension (no hyperextension; knee passive moment rises steeply
+# in the last few degrees, Riener & Edrich 1999), ankle dorsi- and plantarflexion ends.
+# Ankle range with the stance foot flat on the belt (heel-off at ~0.2 rad dorsiflexion; Winter
+# gait data, unconfirmed).
+STANCE_ANKLE_RAD = (-0.3, 0.2)
+KNEE_EXTENSION_STOP = (0.08, 2.0, 20.0)
+ANKLE_DORSIFLEXION_STOP = (0.2, 2.0, 10.0)
+ANKLE_PLANTARFLEXION_STOP = (-0.35, 2.0, 10.0)
 # A swinging foot pinned on the belt flexes the knee no faster than this (normal pre-swing
 # knee flexion velocity is ~5-7 rad/s, Winter); past it the foot catches (unconfirmed).
 KNEE_GIVE_RAD_S = 10.0
@@ -73,7 +84,13 @@ class ReducedBody:
         body_weight_support: float = 0.4,
         belt_speed_m_s: float = 0.3,
         dt_s: float = 0.002,
+        strength: float = REFERENCE_STRENGTH,
     ) -> None:
+        if not 0.0 < strength <= 1.0:
+            raise ValueError(f"strength must be in (0, 1], got {strength}")
+        self._moment = {
+            m: tuple(v * strength / REFERENCE_STRENGTH for v in arm) for m, arm in MOMENT.items()
+        }
         if not 0.0 <= body_weight_support <= 1.0:
             raise ValueError(f"body_weight_support must be in [0, 1], got {body_weight_support}")
         if belt_speed_m_s < 0:
@@ -147,12 +164,18 @@ class ReducedBody:
         onset_rad, scale_nm, rate = stop
         return scale_nm * math.expm1(rate * (q_rad - onset_rad)) if q_rad > onset_rad else 0.0
 
+    @staticmethod
+    def _low_stop_nm(q_rad: float, stop: tuple[float, float, float]) -> float:
+        """Passive moment (N m, opposing extension) of a stop at the low end of the range."""
+        onset_rad, scale_nm, rate = stop
+        return scale_nm * math.expm1(rate * (onset_rad - q_rad)) if q_rad < onset_rad else 0.0
+
     def _torques(self, a: dict[str, float]) -> list[float]:
         tau = [0.0, 0.0, 0.0]
         for muscle in MUSCLES:
             level = a[muscle]
             if level > 0.0:
-                arm = MOMENT[muscle]
+                arm = self._moment[muscle]
                 tau[0] += arm[0] * level
                 tau[1] += arm[1] * level
                 tau[2] += arm[2] * level
@@ -197,12 +220,25 @@ class ReducedBody:
                 - 1.5 * kd
                 - 8.0 * (knee - 0.05)
                 - self._stop_nm(knee, KNEE_FLEXION_STOP)
+                + self._low_stop_nm(knee, KNEE_EXTENSION_STOP)
                 + g_knee
                 + self.coupling * hdd
             ) / self.i_knee
             kd += kdd * dt
-            add = (tau[2] - 0.5 * ad - 15.0 * (ankle + 0.1)) / self.i_ankle
+            add = (
+                tau[2]
+                - 3.0 * ad
+                - 15.0 * (ankle + 0.1)
+                - self._stop_nm(ankle, ANKLE_DORSIFLEXION_STOP)
+                + self._low_stop_nm(ankle, ANKLE_PLANTARFLEXION_STOP)
+            ) / self.i_ankle
             ad = max(min(ad + add * dt, ANKLE_V_MAX_RAD_S), -ANKLE_V_MAX_RAD_S)
+            if leg.stance:
+                # Closed chain: the loaded foot lies flat on the belt, so the ankle follows the
+                # shank, until heel-off (or a plantarflexed landing) bounds it.
+                shank = (hip + hd * dt) - (knee + kd * dt)
+                flat = min(max(-shank, STANCE_ANKLE_RAD[0]), STANCE_ANKLE_RAD[1])
+                ad = min(max((flat - ankle) / dt, -ANKLE_V_MAX_RAD_S), ANKLE_V_MAX_RAD_S)
             q = [hip + hd * dt, knee + kd * dt, ankle + ad * dt]
             for j, (lo, hi) in enumerate(JOINT_RANGE_RAD):
                 if q[j] < lo:

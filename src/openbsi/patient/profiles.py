@@ -48,10 +48,16 @@ class SpinalParams:
 
 @dataclass(frozen=True)
 class BodyParams:
-    body_weight_support: float = 0.4  # fraction of body weight carried by the harness
+    # Fraction of body weight carried by the harness. 30-50 % is the usual range of
+    # body-weight-supported EES gait training (unconfirmed; the walking-BSI participant used
+    # body-weight support and a walker, Lorach 2023).
+    body_weight_support: float = 0.4
     belt_speed_m_s: float = 0.3  # treadmill belt speed (0 = overground-like)
     mass_kg: float = 75.0
     height_m: float = 1.78
+    # Peak muscle force relative to a healthy adult (disuse atrophy of chronically paralysed
+    # muscles; unconfirmed modelling default: roughly half, more kept after an AIS D lesion).
+    muscle_strength: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,7 @@ PROFILES: dict[str, PatientProfile] = {
             name="cervical-incomplete",
             description="Cervical incomplete SCI (C5, AIS D), the upper-limb path's population.",
             lesion=Lesion(level="C5", ais="D", chronic_years=2.0),
-            body=BodyParams(body_weight_support=0.3),
+            body=BodyParams(body_weight_support=0.3, muscle_strength=0.7),
             anatomy_seed=55,
         ),
         PatientProfile(

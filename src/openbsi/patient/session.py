@@ -124,3 +124,30 @@ def alternating_hip_schedule(
         out.append((t + cycle_s / 2, t + cycle_s / 2 + train_s, right_electrode, amplitude_ma))
         t += cycle_s
     return out
+
+
+def stepping_schedule(
+    duration_s: float,
+    hip_electrodes: tuple[int, int],
+    push_off_electrodes: tuple[int, int],
+    *,
+    hip_ma: float = 5.0,
+    push_off_ma: float = 3.5,
+    train_s: float = 0.5,
+    push_off_s: float = 0.3,
+    cycle_s: float = 2.0,
+) -> list[tuple[float, float, int, float]]:
+    """Alternating steps (left, right): each swing gets an S1 push-off train on its own side
+    (propulsion at the end of stance), then a hip-flexion train (L1). Wagner 2018 hotspots:
+    propulsion at S1, swing at L1 (facts.md); amplitudes and timing are modelling defaults."""
+    if not 0 < push_off_s < cycle_s / 2:
+        raise ValueError(f"push_off_s must be in (0, {cycle_s / 2}) s, got {push_off_s}")
+    out = []
+    t = 0.0
+    while t < duration_s:
+        for k in range(2):
+            onset = t + k * cycle_s / 2 + push_off_s
+            out.append((onset - push_off_s, onset, push_off_electrodes[k], push_off_ma))
+            out.append((onset, onset + train_s, hip_electrodes[k], hip_ma))
+        t += cycle_s
+    return out

@@ -22,7 +22,7 @@ from openbsi.patient.proprioception import (
     erased_fraction,
     natural_ia_hz,
 )
-from openbsi.patient.spinal import MAIN_SEGMENT, MUSCLES, POOLS, SpinalCord
+from openbsi.patient.spinal import MAIN_SEGMENT, MUSCLES, POOLS, REFLEX_DELAY_S, SpinalCord
 from openbsi.patient.trace import TraceBuffer
 from openbsi.signals.types import StreamInfo
 from openbsi.states import REST, STATE_INDEX, STATES
@@ -33,10 +33,14 @@ __all__ = ["GaitSummary", "StepEvent", "VirtualPatient"]
 
 BODIES = ("reduced", "mujoco")
 JOINT_KEYS = tuple(f"{s}_{j}_rad" for s in ("left", "right") for j in ("hip", "knee", "ankle"))
-# Excitation added by natural Ia input at the maximal rate (segmental stretch reflex below the
-# lesion). Off by default: the MuJoCo legs' swing initiation is marginal and even 0.02 tips it
-# (see docs/virtual-patient.md); pass stretch_reflex_gain=... to study the loop.
-STRETCH_REFLEX_GAIN = 0.0
+# Segmental stretch reflex below the lesion: excitation added to a pool by its own natural Ia
+# input at the maximal rate. A stretch at 1 rad/s (+40 Hz Ia) then adds 0.2 x gain. Modelling
+# default (unconfirmed): enough to resist fast stretch, well below what EES drives.
+STRETCH_REFLEX_GAIN = 0.3
+# Stretch-reflex loop delay: spindle -> cord -> muscle, about twice the one-way conduction
+# (~16 ms in humans, Formento 2018), i.e. twice the EES reflex delay of each pool (20-40 ms;
+# tendon-jerk latencies of ~20 ms at the quadriceps to ~35 ms at the soleus, unconfirmed).
+STRETCH_REFLEX_DELAY_S = {m: 2.0 * d for m, d in REFLEX_DELAY_S.items()}
 BODY_DT_S = 0.002
 TRACE_EVERY = 5  # body steps per trace sample -> 100 Hz
 ACTIVATION_TAU_S = 0.04  # excitation-contraction dynamics (Zajac 1989 order of magnitude)
@@ -100,6 +104,7 @@ class VirtualPatient:
                 body_weight_support=bp.body_weight_support,
                 belt_speed_m_s=bp.belt_speed_m_s,
                 dt_s=BODY_DT_S,
+                strength=bp.muscle_strength,
             )
         else:
             self.body = ReducedBody(
@@ -108,6 +113,7 @@ class VirtualPatient:
                 body_weight_support=bp.body_weight_support,
                 belt_speed_m_s=bp.belt_speed_m_s,
                 dt_s=BODY_DT_S,
+                strength=bp.muscle_strength,
             )
         lesion = self.profile.lesion
         gain = np.array([lesion.voluntary_gain(MAIN_SEGMENT[m]) for m in MUSCLES] * 2)
@@ -128,6 +134,13 @@ class VirtualPatient:
         self._q_prev: np.ndarray | None = None
         self._natural_ia_hz = np.full(len(POOLS), IA_REST_HZ)
         self._ia_hz = self._natural_ia_hz.copy()
+        # Recent Ia surplus per 10 ms trace block, newest first, for the delayed reflex.
+        block_s = TRACE_EVERY * BODY_DT_S
+        self._reflex_lag = np.array(
+            [round(STRETCH_REFLEX_DELAY_S[m] / block_s) for m in MUSCLES] * 2, dtype=int
+        )
+        self._ia_surplus = np.zeros((int(self._reflex_lag.max()) + 1, len(POOLS)))
+        self._pool_index = np.arange(len(POOLS))
 
     # -- signal source ---------------------------------------------------------------------
     def read_ecog(self, n_samples: int) -> np.ndarray:
@@ -180,9 +193,13 @@ class VirtualPatient:
         while i < n:
             # Blocks end on the global trace grid, so the trace stays at a fixed rate.
             size = min(TRACE_EVERY - self._n_steps % TRACE_EVERY, n - i)
-            # Stretch reflex: the Ia spikes that survive collision excite their own pool.
+            # Stretch reflex: the Ia spikes that survive collision excite their own pool, one
+            # loop delay later (the history advances once per 10 ms trace block).
             self._ia_hz = self._natural_ia_hz * (1.0 - erased)
-            surplus = np.clip(self._ia_hz - IA_REST_HZ, 0.0, None) / IA_MAX_HZ
+            if self._n_steps % TRACE_EVERY == 0:
+                self._ia_surplus = np.roll(self._ia_surplus, 1, axis=0)
+                self._ia_surplus[0] = np.clip(self._ia_hz - IA_REST_HZ, 0.0, None) / IA_MAX_HZ
+            surplus = self._ia_surplus[self._reflex_lag, self._pool_index]
             reflex = self.stretch_reflex_gain * surplus
             activation[:, i : i + size] = 1.0 - np.exp(
                 -(excitation[:, i : i + size] + reflex[:, None])
