@@ -25,7 +25,7 @@ def _stamps(base: int, gaps_ms: tuple[float, float, float, float]) -> dict[str, 
 @pytest.fixture(scope="module")
 def metrics(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("known")
-    rec = SessionRecorder(folder, synthetic_info(2))
+    rec = SessionRecorder(folder, synthetic_info(2), meta={"intention_delay_s": 0.2})
     rec.ecog(np.zeros((2, 586)), 0.0, 0)
     rec.phase(0.0, 1.0, "calibration")
     rec.phase(1.0, 3.0, "closed_loop")
@@ -63,6 +63,9 @@ def test_decoder_accuracy_counts_closed_loop_only(metrics: dict) -> None:
     decoder = metrics["decoder"]
     assert decoder["n_decodes"] == 20 and decoder["scope"] == "closed_loop"
     assert decoder["state_accuracy"] == pytest.approx(17 / 20)
+    # against the intention (cue + 0.2 s): the first 2 left_hip decodes are early, the 2 rest
+    # decodes late, and the first 2 rest-cue decodes fall inside the intended left_hip
+    assert decoder["intention_accuracy"] == pytest.approx(14 / 20)
     labels, matrix = decoder["confusion"]["labels"], np.array(decoder["confusion"]["matrix"])
     assert matrix.sum() == 20
     assert matrix[labels.index("left_hip"), labels.index("rest")] == 2

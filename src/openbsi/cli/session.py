@@ -60,7 +60,10 @@ def _summary_table(metrics: dict, title: str) -> Table:
     table.add_column("value", justify="right")
     accuracy = metrics["decoder"].get("state_accuracy")
     if accuracy is not None:
-        table.add_row("decoder state accuracy (closed loop)", f"{accuracy:.3f}")
+        table.add_row("decoder state accuracy (closed loop, cue)", f"{accuracy:.3f}")
+    intention = metrics["decoder"].get("intention_accuracy")
+    if intention is not None:
+        table.add_row("decoder accuracy vs intention (cue + reaction time)", f"{intention:.3f}")
     for hop, stats in metrics["latency_ms"].items():
         if stats.get("p50") is not None:
             table.add_row(f"latency {hop} p50 / p99 ms", f"{stats['p50']:.3f} / {stats['p99']:.3f}")

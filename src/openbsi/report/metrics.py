@@ -5,6 +5,9 @@ Keys (nested dicts; "a.b" below means metrics["a"]["b"]):
   whose state equals the intended state at the decode time (intent intervals are
   start <= t < stop; no interval covering that time counts as "rest");
   decoder.scope says "closed_loop", or "all" when the recording has no closed_loop phase.
+- decoder.intention_accuracy: the same decodes scored against the intention, i.e. the intended
+  state at (t - intention_delay_s), when the recording's metadata gives intention_delay_s (the
+  virtual patient's mean reaction time to a cue); otherwise None.
 - decoder.confusion: {"labels": STATES, "matrix": rows = intended, columns = decoded}.
 - decoder.n_decodes: decodes counted in the accuracy.
 - latency_ms.<hop>.{p50,p99,max,n} for acquire->features, features->decoder, decoder->safety,
@@ -74,8 +77,14 @@ def decoder_metrics(data: SessionData) -> dict:
             matrix[STATE_INDEX[t], STATE_INDEX[d]] += 1
     n = int(idx.size)
     correct = sum(t == d for t, d in zip(truth, decoded, strict=True))
+    delay_s = data.meta.get("intention_delay_s")
+    intention_accuracy = None
+    if delay_s is not None and n:
+        intended = intended_states(data, times[idx] - float(delay_s))
+        intention_accuracy = sum(t == d for t, d in zip(intended, decoded, strict=True)) / n
     return {
         "state_accuracy": correct / n if n else None,
+        "intention_accuracy": intention_accuracy,
         "confusion": {"labels": list(STATES), "matrix": matrix.tolist()},
         "n_decodes": n,
         "scope": "closed_loop" if closed else "all",

@@ -138,7 +138,14 @@ def run_live_session(
         out_dir,
         source.info,
         description=f"OpenBSI session: source {config.source}, stimulator {config.stimulator}",
-        meta={"seed": config.seed, "faults": config.faults, "source": config.source},
+        meta={
+            "seed": config.seed,
+            "faults": config.faults,
+            "source": config.source,
+            # the virtual patient's mean cue-to-cortex reaction time: the report also scores
+            # the decoder against the intention (the cue this much later)
+            "intention_delay_s": float(np.mean(patient.profile.cortex.reaction_time_s)),
+        },
     )
     started = time.perf_counter()
     try:
