@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 SATURATION_STRIDE = 4
+REASONS = ("", "nan", "flat", "saturated", "high_variance", "low_variance")
 
 
 @dataclass(frozen=True)
@@ -30,18 +31,21 @@ class BadChannelConfig:
 
 
 def detect_bad_channels(
-    window: np.ndarray, config: BadChannelConfig | None = None
+    window: np.ndarray,
+    config: BadChannelConfig | None = None,
+    row_sums: np.ndarray | None = None,
 ) -> dict[int, str]:
     """Bad channels of a (n_channels, n_samples) window -> {channel index: reason}.
 
     Reasons: 'nan' (any non-finite sample), 'flat', 'saturated' (a plateau at the window's
     maximum or minimum), 'high_variance' / 'low_variance' (relative to the median channel).
+    `row_sums` (per channel, if the caller has them already) saves one pass over the window.
     Never raises on bad data.
     """
     cfg = config or BadChannelConfig()
     n_channels, n_samples = window.shape
     # One pass each, no large temporaries: NaN/inf make the sum of squares non-finite.
-    mean = window.mean(axis=1)
+    mean = window.mean(axis=1) if row_sums is None else np.asarray(row_sums) / n_samples
     sumsq = np.einsum("ij,ij->i", window, window)
     finite = np.isfinite(sumsq)
     if finite.all():
@@ -54,23 +58,26 @@ def detect_bad_channels(
     std = np.sqrt(var)
     top = data.max(axis=1)
     bottom = data.min(axis=1)
-    flat = finite & (std <= cfg.flat_std_uv)
+    # A constant channel far from zero can show a tiny spurious std (float32 rounding of
+    # sum x^2 - n mean^2); its peak-to-peak range is exactly zero.
+    flat = finite & ((std <= cfg.flat_std_uv) | (top - bottom <= cfg.flat_std_uv))
     # Clipping leaves plateaus at the extremes. Counting on every SATURATION_STRIDE-th sample
     # keeps the cost low; a plateau of >= 2 % of the window is still seen (in expectation).
-    sub = data[:, ::SATURATION_STRIDE]
+    sub = np.ascontiguousarray(data[:, ::SATURATION_STRIDE])
     need = max(2, int(np.ceil(cfg.saturation_fraction * sub.shape[1])))
+    count_dtype = np.min_scalar_type(sub.shape[1])  # summing bytes is faster than count_nonzero
     pinned = np.maximum(
-        np.count_nonzero(sub == top[:, None], axis=1),
-        np.count_nonzero(sub == bottom[:, None], axis=1),
+        (sub == top[:, None]).view(np.uint8).sum(axis=1, dtype=count_dtype),
+        (sub == bottom[:, None]).view(np.uint8).sum(axis=1, dtype=count_dtype),
     )
     saturated = finite & ~flat & (pinned >= need)
-    reason = np.full(n_channels, "", dtype=object)
-    reason[~finite] = "nan"
-    reason[flat] = "flat"
-    reason[saturated] = "saturated"
-    remaining = reason == ""
-    if remaining.sum() >= cfg.min_channels_for_outlier:
+    code = np.zeros(n_channels, dtype=np.int8)  # index into REASONS; 0 = good
+    code[~finite] = 1
+    code[flat] = 2
+    code[saturated] = 3
+    remaining = code == 0
+    if np.count_nonzero(remaining) >= cfg.min_channels_for_outlier:
         ratio = var / max(float(np.median(var[remaining])), 1e-300)
-        reason[remaining & (ratio > cfg.variance_ratio)] = "high_variance"
-        reason[remaining & (ratio < 1.0 / cfg.variance_ratio)] = "low_variance"
-    return {int(ch): str(reason[ch]) for ch in np.flatnonzero(reason != "")}
+        code[remaining & (ratio > cfg.variance_ratio)] = 4
+        code[remaining & (ratio < 1.0 / cfg.variance_ratio)] = 5
+    return {int(ch): REASONS[code[ch]] for ch in np.flatnonzero(code)}

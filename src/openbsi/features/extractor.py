@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from openbsi.features.banded import BandedMorletBank
 from openbsi.features.channels import BadChannelConfig, detect_bad_channels
-from openbsi.features.morlet import MorletBank
-from openbsi.features.notch import notch_projection
+from openbsi.features.notch import line_basis
 
 # Moly 2022: 10-150 Hz in 10 Hz steps (15 frequencies).
 DEFAULT_FREQS_HZ: tuple[float, ...] = tuple(float(f) for f in range(10, 151, 10))
@@ -101,18 +101,23 @@ class FeatureExtractor:
                 f"window_s * sfreq_hz must give >= n_times ({config.n_times}) samples, "
                 f"got {self.window_samples}"
             )
-        projection = None
+        line = None
         if config.notch_hz is not None:
-            projection = notch_projection(self.window_samples, sfreq_hz, config.notch_hz)
-        self.bank = MorletBank(
+            line = line_basis(self.window_samples, sfreq_hz, config.notch_hz)
+        dtype = np.dtype(config.dtype).type
+        self.bank = BandedMorletBank(
             self.window_samples,
             sfreq_hz,
             np.asarray(config.freqs_hz, dtype=float),
             config.cycles(),
             config.n_times,
-            dtype=np.dtype(config.dtype).type,
-            projection=projection,
+            dtype=dtype,
+            line_basis=line,
+            extra_columns=np.ones((self.window_samples, 1)),  # channel sums, for bad channels
         )
+        # Reused between windows (the returned tensor is always a new array).
+        self._samples = np.empty((self.n_channels, self.window_samples), dtype=dtype)
+        self._coef = np.empty((2, config.n_times, len(config.freqs_hz), n_channels), dtype=dtype)
         self.n_times = config.n_times
         self.n_freqs = len(config.freqs_hz)
         self.bad_channels: tuple[int, ...] = ()
@@ -130,30 +135,42 @@ class FeatureExtractor:
         if window.shape != expected:
             raise ValueError(f"window must have shape {expected}, got {window.shape}")
         cfg = self.config
-        data = window.astype(self.bank.kernel.dtype, copy=False)
-        bad = detect_bad_channels(data, cfg.bad) if cfg.detect_bad else {}
-        if not cfg.detect_bad and not np.isfinite(data).all():
-            bad = {int(c): "nan" for c in np.flatnonzero(~np.isfinite(data).all(axis=1))}
+        data = self._samples
+        np.copyto(data, window, casting="same_kind")
+        # Coefficients of the notched window; each channel's column depends on its own
+        # samples only, so a bad channel (even NaN) is dealt with afterwards.
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN channels: handled below
+            coef, extra = self.bank.coefficients(data, out=self._coef)
+        row_sums = extra[0]
+        if cfg.detect_bad:
+            bad = detect_bad_channels(data, cfg.bad, row_sums=row_sums)
+        else:  # NaN/inf make the channel sum non-finite
+            bad = {int(c): "nan" for c in np.flatnonzero(~np.isfinite(row_sums))}
         self.bad_reasons = bad
         self.bad_channels = tuple(bad)
+        flat = coef.reshape(-1, self.n_channels)
+        n_good = self.n_channels - len(bad)
         if bad:
-            data = np.array(data)
-            data[list(bad)] = 0.0
-        coef = data @ self.bank.kernel
-        good = np.ones(self.n_channels, dtype=bool)
-        good[list(bad)] = False
-        if cfg.common_average and good.any():
+            flat[:, list(bad)] = 0.0  # as if the bad channels were zero
+        if cfg.common_average and n_good:
             # CAR is linear, so it commutes with the wavelet transform: apply it to the
-            # (C x 2 T F) coefficients instead of the (C x N) samples.
-            coef = coef - coef[good].mean(axis=0, keepdims=True)
-        half = self.n_times * self.n_freqs
-        re, im = coef[:, :half], coef[:, half:]
-        mag = np.sqrt(re * re + im * im).astype(np.float64)
-        out = np.log(mag + LOG_FLOOR) if cfg.log else mag
+            # (2 T F x C) coefficients instead of the (C x N) samples.
+            flat -= flat.sum(axis=1, keepdims=True) * (1.0 / n_good)
+        mag = np.multiply(coef[0], coef[0])
+        mag += coef[1] * coef[1]
+        np.sqrt(mag, out=mag)
+        out = np.empty(self.shape)
+        if cfg.log:
+            mag += LOG_FLOOR
+            np.log(mag, out=out)  # in the bank's precision, stored as float64
+        else:
+            out[...] = mag
         if bad:
-            fill = np.median(out[good], axis=0) if good.any() else np.log(LOG_FLOOR)
-            out[~good] = fill
-        return out.T.reshape(self.n_times, self.n_freqs, self.n_channels)
+            good = np.ones(self.n_channels, dtype=bool)
+            good[list(bad)] = False
+            fill = np.median(out[..., good], axis=-1) if n_good else np.log(LOG_FLOOR)
+            out[..., ~good] = np.asarray(fill)[..., None]
+        return out
 
     def transform_signal(self, signal: np.ndarray, ends: np.ndarray | None = None) -> np.ndarray:
         """Windows of a long (n_channels, n_samples) signal ending at `ends` (exclusive index).

@@ -2,7 +2,7 @@
 
 Over a 1 s window an IIR notch has not settled; instead we fit sine and cosine at the line
 frequency and its harmonics and subtract them. The operation is a fixed linear projection
-(n_samples x n_samples), so it can be folded into the Morlet kernels and costs nothing online.
+(n_samples x n_samples); the extractor applies it to the Morlet coefficients (see banded.py).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ def line_frequencies(notch_hz: float, sfreq_hz: float) -> np.ndarray:
     return notch_hz * np.arange(1, n + 1)
 
 
-def notch_projection(n_samples: int, sfreq_hz: float, notch_hz: float) -> np.ndarray:
-    """P (n_samples x n_samples) such that window @ P removes the line sinusoids."""
+def line_basis(n_samples: int, sfreq_hz: float, notch_hz: float) -> np.ndarray:
+    """Orthonormal Q (n_samples x 2 n_harmonics) spanning the line sines and cosines."""
     t_s = np.arange(n_samples) / sfreq_hz
     freqs = line_frequencies(notch_hz, sfreq_hz)
     basis = np.concatenate(
@@ -30,6 +30,12 @@ def notch_projection(n_samples: int, sfreq_hz: float, notch_hz: float) -> np.nda
         axis=1,
     )
     q, _ = np.linalg.qr(basis)
+    return q
+
+
+def notch_projection(n_samples: int, sfreq_hz: float, notch_hz: float) -> np.ndarray:
+    """P = I - Q Q^T (n_samples x n_samples) such that window @ P removes the line sinusoids."""
+    q = line_basis(n_samples, sfreq_hz, notch_hz)
     return np.eye(n_samples) - q @ q.T
 
 
