@@ -16,6 +16,8 @@ from openbsi.cli.apps import UserError, bench_app, console, patient_app
 from openbsi.patient.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 
 SCRIPTS = ("walking", "calibration", "rest")
+# The default walking program file (hotspots; a decoded hip intention steps repeatedly).
+WALKING_PROGRAM = Path(__file__).parents[1] / "stimulation" / "examples" / "paddle-walking.yaml"
 
 
 @patient_app.command("profiles")
@@ -250,6 +252,15 @@ def _record(rec, patient, intent, result) -> None:
     rec.kinematics(trace["t_s"], {k: v for k, v in trace.items() if k != "t_s"})
 
 
+def _pair_electrodes(layout, find) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((left L1, right L1), (left S1, right S1)) contact indices: hip flexion and push-off."""
+
+    def pair(root: str) -> tuple[int, int]:
+        return find(layout, "left", root).index, find(layout, "right", root).index
+
+    return pair("L1"), pair("S1")
+
+
 @bench_app.command("patient")
 def bench_patient(
     seconds: Annotated[float, typer.Option("--seconds", help="simulated s")] = 60.0,
@@ -258,9 +269,9 @@ def bench_patient(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Whole-patient speed (cortex + spinal cord + body) under alternating hip trains."""
+    """Whole-patient speed (cortex + spinal cord + body) while stepping (S1 push-off + L1)."""
     from openbsi.patient.intent import walking_script
-    from openbsi.patient.session import alternating_hip_schedule, run_patient, train_source
+    from openbsi.patient.session import run_patient, stepping_schedule, train_source
     from openbsi.patient.virtual import VirtualPatient
     from openbsi.stimulation.electrodes import PADDLE_16, find_electrode
 
@@ -269,11 +280,7 @@ def bench_patient(
     rng_script, rng_patient = np.random.default_rng(seed).spawn(2)
     script = walking_script(seconds, rng_script)
     patient = VirtualPatient(script, rng_patient, profile=profile, body=body)
-    schedule = alternating_hip_schedule(
-        seconds,
-        find_electrode(PADDLE_16, "left", "L1").index,
-        find_electrode(PADDLE_16, "right", "L1").index,
-    )
+    schedule = stepping_schedule(seconds, *_pair_electrodes(PADDLE_16, find_electrode))
     result = run_patient(patient, seconds, pulse_source=train_source(schedule), keep_ecog=False)
     wall = result.total_wall_s
     parts = [
@@ -405,28 +412,34 @@ def _fig_recruitment(plt, out: Path) -> None:
 
 
 def _fig_gait(plt, out: Path, rng: np.random.Generator, body: str = "reduced") -> dict:
+    """AIS A patient, 12 s: no stimulation; L1 hip trains alone; S1 push-off + L1 trains."""
     from openbsi.patient.intent import IntentBlock, IntentScript
-    from openbsi.patient.session import alternating_hip_schedule, run_patient, train_source
+    from openbsi.patient.session import (
+        alternating_hip_schedule,
+        run_patient,
+        stepping_schedule,
+        train_source,
+    )
     from openbsi.patient.virtual import VirtualPatient
     from openbsi.stimulation.electrodes import PADDLE_16, find_electrode
 
     seconds = 12.0
     script = IntentScript((IntentBlock(0, seconds, "rest", 0.0),))
-    sched = alternating_hip_schedule(
-        seconds,
-        find_electrode(PADDLE_16, "left", "L1").index,
-        find_electrode(PADDLE_16, "right", "L1").index,
-    )
+    hip, push = _pair_electrodes(PADDLE_16, find_electrode)
+    runs = {
+        "no_stimulation": ("no stimulation", None),
+        "hip_trains": ("L1 trains", alternating_hip_schedule(seconds, *hip)),
+        "stimulated": ("S1 push-off + L1 trains", stepping_schedule(seconds, hip, push)),
+    }
     result = {}
-    fig, axes = plt.subplots(4, 2, figsize=(11, 8), sharex=True)
-    for col, stim in enumerate((False, True)):
+    fig, axes = plt.subplots(4, len(runs), figsize=(15, 8), sharex=True)
+    for col, (key, (label, schedule)) in enumerate(runs.items()):
         vp = VirtualPatient(script, rng, profile="complete-thoracic", body=body)
-        run_patient(
-            vp, seconds, pulse_source=train_source(sched) if stim else None, keep_ecog=False
-        )
+        source = train_source(schedule) if schedule else None
+        run_patient(vp, seconds, pulse_source=source, keep_ecog=False)
         tr = vp.trace()
         summary = vp.gait_summary()
-        result["stimulated" if stim else "no_stimulation"] = summary.__dict__
+        result[key] = summary.__dict__
         for side in ("left", "right"):
             axes[0, col].plot(tr["t_s"], tr[f"{side}_hip_rad"], label=f"{side} hip")
             axes[1, col].plot(tr["t_s"], tr[f"{side}_knee_rad"], label=f"{side} knee")
@@ -436,12 +449,10 @@ def _fig_gait(plt, out: Path, rng: np.random.Generator, body: str = "reduced") -
             axes[2, col].axvline(ev.t_s, c="r" if ev.failed else "g", lw=0.8)
         axes[2, col].axhline(0.10, c="gray", ls=":")
         axes[0, col].set_title(
-            f"{body} body, "
-            + ("L1 trains, " if stim else "no stimulation, ")
-            + f"{summary.steps} steps, {summary.failed_steps} failed"
+            f"{body}, {label}: {summary.steps} steps, {summary.failed_steps} failed", fontsize=9
         )
-        for ax, label in zip(axes[:, col], ("rad", "rad", "m", "EMG"), strict=True):
-            ax.set_ylabel(label)
+        for ax, unit in zip(axes[:, col], ("rad", "rad", "m", "EMG"), strict=True):
+            ax.set_ylabel(unit)
             ax.legend(fontsize=7)
         axes[3, col].set_xlabel("s")
     fig.tight_layout()
@@ -450,6 +461,24 @@ def _fig_gait(plt, out: Path, rng: np.random.Generator, body: str = "reduced") -
     )
     plt.close(fig)
     return result
+
+
+def _program_gait(program: Path, seed: int) -> dict:
+    """The walking program driven by the cue (ideal decoder), bsi-walker, 60 s walking script,
+    on both bodies: what `openbsi patient simulate --program` reports."""
+    from openbsi.patient.session import run_patient
+    from openbsi.patient.virtual import VirtualPatient
+    from openbsi.stimulation.electrodes import PADDLE_16
+
+    out = {}
+    for body in ("reduced", "mujoco"):
+        rng_script, rng_patient = np.random.default_rng(seed).spawn(2)
+        script = _script("walking", 60.0, rng_script)
+        vp = VirtualPatient(script, rng_patient, body=body)
+        source = _program_source(program, script, PADDLE_16)
+        run_patient(vp, script.duration_s, pulse_source=source, keep_ecog=False)
+        out[body] = vp.gait_summary().__dict__
+    return out
 
 
 def _fig_collision(plt, out: Path) -> None:
@@ -541,6 +570,7 @@ def figures(
     values["gait_mujoco"] = _fig_gait(plt, out, rngs[3], body="mujoco")
     _fig_collision(plt, out)
     values["evoked"] = _fig_evoked(plt, out, seed)
+    values["walking_program"] = _program_gait(WALKING_PROGRAM, seed)
     if as_json:
         typer.echo(json.dumps(values))
         return

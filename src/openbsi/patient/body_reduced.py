@@ -33,10 +33,16 @@ MOMENT: dict[str, tuple[float, float, float]] = {
 HIP_EXTENSION_LIMIT_RAD = -0.35  # the belt drags a stance foot back to here, then it slides
 JOINT_RANGE_RAD = ((-0.4, 1.6), (0.0, 2.2), (-0.6, 0.5))  # hip, knee, ankle
 STANCE_RELEASE_NM = 12.0  # net hip-flexion torque that unloads a stance leg (unconfirmed)
+# Push-off in double support (pre-swing): a plantarflexor moment rolls the leg over the
+# forefoot, shifts its load to the other leg and lets the knee flex (healthy toe-off knee
+# flexion ~0.6 rad, Winter). PUSH_OFF_FULL_NM of plantarflexion unloads the leg fully; the
+# knee then takes PUSH_OFF_KNEE_RATIO of that moment as flexion (unconfirmed constants).
+PUSH_OFF_FULL_NM = 20.0
+PUSH_OFF_KNEE_RATIO = 0.5
 CONTACT_TOL_M = 0.002
 HARNESS_STIFFNESS_N_M = 5000.0
 STANCE_KNEE_STIFFNESS_NM_RAD = 150.0  # closed-chain knee under partial load (unconfirmed)
-HIP_DAMPING = 12.0  # N m s/rad, passive hip damping (unconfirmed)
+HIP_DAMPING = 8.0  # N m s/rad, passive hip damping incl. the harness (unconfirmed)
 MIN_STEP_ADVANCE_M = 0.05  # a swing must move the foot forward at least this much to count
 # Passive joint moments near the end of range rise exponentially (form of Riener & Edrich
 # 1999, J Biomech 32:539; constants unconfirmed): (onset rad, scale N m, rate 1/rad). They
@@ -53,12 +59,13 @@ STANCE_ANKLE_RAD = (-0.3, 0.2)
 KNEE_EXTENSION_STOP = (0.08, 2.0, 20.0)
 ANKLE_DORSIFLEXION_STOP = (0.2, 2.0, 10.0)
 ANKLE_PLANTARFLEXION_STOP = (-0.35, 2.0, 10.0)
-# A swinging foot pinned on the belt flexes the knee no faster than this (normal pre-swing
-# knee flexion velocity is ~5-7 rad/s, Winter); past it the foot catches (unconfirmed).
-KNEE_GIVE_RAD_S = 10.0
+# A swinging foot pinned on the belt flexes the knee no faster than this (peak knee velocity
+# in normal gait ~5-7 rad/s, Winter, unconfirmed); past it the foot catches.
+KNEE_GIVE_RAD_S = 7.0
 # The light foot would otherwise flick between its limits; gait ankle velocities stay within
-# ~5 rad/s (Winter), so a cap of this order bounds the unmodelled force-velocity (unconfirmed).
-ANKLE_V_MAX_RAD_S = 12.0
+# ~5 rad/s (Winter), so a cap of this order bounds the unmodelled force-velocity (unconfirmed;
+# the stance ankle's snap to a flat foot at touchdown also moves at most this fast).
+ANKLE_V_MAX_RAD_S = 8.0
 
 
 @dataclass
@@ -206,8 +213,15 @@ class ReducedBody:
                 )
                 hd = -self.belt / leg_len if hip > HIP_EXTENSION_LIMIT_RAD else 0.0
                 hdd = 0.0
-                # Closed chain: the loaded knee resists flexion (body weight on the foot).
-                g_knee = -STANCE_KNEE_STIFFNESS_NM_RAD * (knee - 0.05) - 10.0 * kd
+                # Closed chain: the loaded knee resists flexion (body weight on the foot),
+                # less so when a push-off in double support has shifted the load away.
+                push_nm = max(-tau[2], 0.0) if n_stance == 2 else 0.0
+                loaded = 1.0 - min(push_nm / PUSH_OFF_FULL_NM, 1.0)
+                g_knee = (
+                    -loaded * STANCE_KNEE_STIFFNESS_NM_RAD * (knee - 0.05)
+                    - 10.0 * kd
+                    + PUSH_OFF_KNEE_RATIO * push_nm
+                )
             else:
                 passive = HIP_DAMPING * hd + 20.0 * hip + self.g_hip * math.sin(hip)
                 passive += self._stop_nm(hip, HIP_FLEXION_STOP)
