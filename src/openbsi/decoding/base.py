@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
+from openbsi.decoding.decision import decisions, next_decision
 from openbsi.decoding.hmm import forward_step
 from openbsi.states import N_STATES
 
@@ -45,19 +46,30 @@ def check_targets(
 
 
 class OnlineDecoderMixin:
-    """predict(), reset_filter() and the causal forward-filter state used by step()."""
+    """predict(), decide(), reset_filter() and the causal filter state used by step().
+
+    Decoders with a `switch_threshold` parameter hold their decision until another state's
+    probability reaches it (openbsi.decoding.decision); without one, the most probable state.
+    """
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_features_in_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit() first")
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Most probable state index per window."""
-        return np.argmax(self.predict_proba(X), axis=1)
+        """Decided state index per window of one time-ordered sequence."""
+        return decisions(self.predict_proba(X), getattr(self, "switch_threshold", 0.0))
+
+    def decide(self, probs: np.ndarray) -> int:
+        """The decided state after the window whose probabilities step() just returned."""
+        threshold = getattr(self, "switch_threshold", 0.0)
+        self.decision_ = next_decision(probs, getattr(self, "decision_", None), threshold)
+        return self.decision_
 
     def reset_filter(self) -> None:
-        """Start a new online sequence (forget the filter's belief)."""
+        """Start a new online sequence (forget the filter's belief and the held decision)."""
         self.belief_ = None
+        self.decision_ = None
 
     def _filter_update(self, likelihood: np.ndarray, transition: np.ndarray) -> np.ndarray:
         belief = getattr(self, "belief_", None)

@@ -86,12 +86,14 @@ class Loop:
             probs = np.asarray(probs, dtype=float)
             if probs.shape != (len(STATES),) or not np.all(np.isfinite(probs)):
                 raise ValueError(f"decoder output must be {len(STATES)} finite probabilities")
+            decide = getattr(self.decoder, "decide", None)  # decoders that hold their decision
+            state = int(decide(probs)) if decide is not None else int(np.argmax(probs))
         except Exception:  # no command this tick: the implant's watchdog takes over
             self.decoder_failures += 1
             logger.exception("decoder failed at tick %d; no command sent", k)
             return None
         stamps.stamp("decoded")
-        return Decoded(STATES[int(np.argmax(probs))], probs, float(amplitude))
+        return Decoded(STATES[state], probs, float(amplitude))
 
     def _record(
         self,

@@ -17,6 +17,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from openbsi.decoding import make_decoder, metrics
+from openbsi.decoding.decision import decisions
 from openbsi.decoding.rew_npls import BATCH_S
 from openbsi.features.extractor import FeatureConfig, FeatureExtractor
 from openbsi.states import N_STATES, STATE_INDEX
@@ -170,6 +171,7 @@ def score(
     amps: np.ndarray,
     step_s: float = 0.1,
     reaction_time_s: float = 0.0,
+    switch_threshold: float = 0.0,
 ) -> dict:
     """The evaluation metrics of one decoded recording.
 
@@ -177,8 +179,9 @@ def score(
     cue-locked labels moved `reaction_time_s` later (the patient cannot intend a movement
     before reacting to its cue). Time to switch stays cue-locked, reaction time included, as
     in Moly 2022; the unshifted accuracy and error blocks are reported under "cue_locked".
+    The decided states follow the decoder's decision rule (`switch_threshold`).
     """
-    pred = probs.argmax(axis=1)
+    pred = decisions(probs, switch_threshold)
     intended = metrics.delayed_labels(rec.y_state, reaction_time_s, step_s)
     return {
         "state_accuracy": metrics.state_accuracy(intended, pred),
@@ -241,8 +244,15 @@ def evaluate(
         "labels": f"cue + {rt_s:.2f} s mean reaction time (cue_locked: unshifted)",
     }
     adaptive = dict(fitted)
+
+    def scoring(decoder) -> dict:
+        return {
+            "reaction_time_s": rt_s,
+            "switch_threshold": getattr(decoder, "switch_threshold", 0.0),
+        }
+
     for name, dec in fitted.items():
-        result = score(test, *run_online(dec, test.X), reaction_time_s=rt_s)
+        result = score(test, *run_online(dec, test.X), **scoring(dec))
         result["by_day"] = [
             {
                 "day": 0,
@@ -257,8 +267,8 @@ def evaluate(
         test_d = record(walking_script(test_s, rng), rng, day=day, profile=profile)
         for name, dec in fitted.items():
             adaptive[name] = adapt(adaptive[name], recal)
-            frozen = score(test_d, *run_online(dec, test_d.X), reaction_time_s=rt_s)
-            adapted = score(test_d, *run_online(adaptive[name], test_d.X), reaction_time_s=rt_s)
+            frozen = score(test_d, *run_online(dec, test_d.X), **scoring(dec))
+            adapted = score(test_d, *run_online(adaptive[name], test_d.X), **scoring(dec))
             out["decoders"][name]["by_day"].append(
                 {
                     "day": day,
