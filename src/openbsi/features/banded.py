@@ -28,6 +28,10 @@ from openbsi.features.morlet import morlet_matrix
 # Wavelets whose support covers more than this share of the window go into the dense product:
 # a banded product saves little for them and small products run below peak speed.
 DENSE_SUPPORT_FRACTION = 1.0 / 3.0
+# Kernel rows are padded with zeros to a multiple of this: OpenBLAS sgemm runs faster on
+# such shapes (1024 channels, one thread: 52 rows 0.60 ms vs 51 rows 0.69 ms; 10 bands of
+# 28 rows 1.09 ms vs 26 rows 1.15 ms).
+ROW_MULTIPLE = 4
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class _Band:
     freqs: slice
     start: int
     stop: int
-    kernel: np.ndarray  # (2 * n_run_freqs, stop - start), rows (part, freq)
+    kernel: np.ndarray  # (2 * n_run_freqs + padding, stop - start), rows (part, freq)
 
 
 def _support(column: np.ndarray) -> tuple[int, int]:
@@ -53,6 +57,14 @@ def _columns(name: str, cols: np.ndarray | None, n_samples: int) -> np.ndarray:
     if cols.ndim != 2 or cols.shape[0] != n_samples:
         raise ValueError(f"{name} must have shape ({n_samples}, k), got {cols.shape}")
     return cols
+
+
+def _padded_rows(matrix: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Contiguous copy with zero rows appended up to a multiple of ROW_MULTIPLE."""
+    n_rows = -(-matrix.shape[0] // ROW_MULTIPLE) * ROW_MULTIPLE
+    out = np.zeros((n_rows, matrix.shape[1]), dtype=dtype)
+    out[: matrix.shape[0]] = matrix
+    return out
 
 
 class BandedMorletBank:
@@ -90,8 +102,7 @@ class BandedMorletBank:
         self.n_extra = extra.shape[1]
         dense_cols = k4[:, :, :, self._dense_freqs].reshape(self.n_samples, -1)
         # Rows of the dense product: dense wavelets (part, time, freq), then Q^T, then extras.
-        self._dense = np.ascontiguousarray(np.concatenate([dense_cols, line, extra], axis=1).T)
-        self._dense = self._dense.astype(self.dtype)
+        self._dense = _padded_rows(np.concatenate([dense_cols, line, extra], axis=1).T, self.dtype)
         self._n_dense_coef = dense_cols.shape[1]
         self._n_line = line.shape[1]
         # K^T Q (2 T F x q), computed in float64: the coefficient-space notch correction.
@@ -109,7 +120,7 @@ class BandedMorletBank:
                 stop_f += 1
             for t, (a, b) in enumerate(supports[f]):
                 block = k4[a:b, :, t, f:stop_f].reshape(b - a, -1).T  # rows (part, freq)
-                kernel = np.ascontiguousarray(block, dtype=self.dtype)
+                kernel = _padded_rows(block, self.dtype)
                 bands.append(_Band(t, slice(f, stop_f), a, b, kernel))
             f = stop_f
         return bands
@@ -147,9 +158,10 @@ class BandedMorletBank:
             )
         for band in self._bands:
             part = band.kernel @ samples_t[band.start : band.stop]
-            out[:, band.time_index, band.freqs, :] = part.reshape(2, -1, n_channels)
+            n_rows = 2 * (band.freqs.stop - band.freqs.start)
+            out[:, band.time_index, band.freqs, :] = part[:n_rows].reshape(2, -1, n_channels)
         if self._line_gain is not None:
             line_t = dense[n_dense : n_dense + self._n_line]  # Q^T x, (q, C)
             flat = out.reshape(-1, n_channels)
             flat -= self._line_gain @ line_t
-        return out, dense[n_dense + self._n_line :]
+        return out, dense[n_dense + self._n_line : n_dense + self._n_line + self.n_extra]
