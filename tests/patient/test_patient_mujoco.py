@@ -64,12 +64,17 @@ def test_mujoco_push_off_then_hip_train_lifts_the_stimulated_leg() -> None:
 
 def test_mujoco_legs_step_under_push_off_and_hip_trains_on_the_treadmill() -> None:
     seconds = 10.0
-    hip, push = _electrodes("L1"), _electrodes("S1")
+    hip, push, stance = _electrodes("L1"), _electrodes("S1"), _electrodes("L3")
     vp = _run("bsi-walker", seconds, stepping_schedule(seconds, hip, push))
     events = vp.step_events()
     assert {e.side for e in events} == {"left", "right"}
     good = [e for e in events if e.length_m > 0.1 and not e.failed]
     assert len(good) >= 6
+    # L3 on the stance leg (weight acceptance) lengthens the steps.
+    supported = _run(
+        "bsi-walker", seconds, stepping_schedule(seconds, hip, push, stance_electrodes=stance)
+    )
+    assert supported.gait_summary().step_length_m > vp.gait_summary().step_length_m + 0.05
     assert all(e.failed == (e.clearance_m < 0.10) for e in events)
     trace = vp.trace()
     dt_s = np.diff(trace["t_s"])

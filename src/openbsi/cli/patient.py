@@ -252,13 +252,19 @@ def _record(rec, patient, intent, result) -> None:
     rec.kinematics(trace["t_s"], {k: v for k, v in trace.items() if k != "t_s"})
 
 
-def _pair_electrodes(layout, find) -> tuple[tuple[int, int], tuple[int, int]]:
-    """((left L1, right L1), (left S1, right S1)) contact indices: hip flexion and push-off."""
+def _pair_electrodes(layout, find) -> dict[str, tuple[int, int]]:
+    """(left, right) contact indices per root: L1 hip flexion, S1 push-off, L3 stance."""
+    return {
+        root: (find(layout, "left", root).index, find(layout, "right", root).index)
+        for root in ("L1", "S1", "L3")
+    }
 
-    def pair(root: str) -> tuple[int, int]:
-        return find(layout, "left", root).index, find(layout, "right", root).index
 
-    return pair("L1"), pair("S1")
+def _stepping(seconds: float, pairs: dict[str, tuple[int, int]]) -> list:
+    """S1 push-off + L1 swing train per step, L3 on the stance side (session.stepping_schedule)."""
+    from openbsi.patient.session import stepping_schedule
+
+    return stepping_schedule(seconds, pairs["L1"], pairs["S1"], stance_electrodes=pairs["L3"])
 
 
 @bench_app.command("patient")
@@ -269,9 +275,10 @@ def bench_patient(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Whole-patient speed (cortex + spinal cord + body) while stepping (S1 push-off + L1)."""
+    """Whole-patient speed (cortex + spinal cord + body) while stepping (S1 push-off, L1 swing,
+    L3 stance)."""
     from openbsi.patient.intent import walking_script
-    from openbsi.patient.session import run_patient, stepping_schedule, train_source
+    from openbsi.patient.session import run_patient, train_source
     from openbsi.patient.virtual import VirtualPatient
     from openbsi.stimulation.electrodes import PADDLE_16, find_electrode
 
@@ -280,7 +287,7 @@ def bench_patient(
     rng_script, rng_patient = np.random.default_rng(seed).spawn(2)
     script = walking_script(seconds, rng_script)
     patient = VirtualPatient(script, rng_patient, profile=profile, body=body)
-    schedule = stepping_schedule(seconds, *_pair_electrodes(PADDLE_16, find_electrode))
+    schedule = _stepping(seconds, _pair_electrodes(PADDLE_16, find_electrode))
     result = run_patient(patient, seconds, pulse_source=train_source(schedule), keep_ecog=False)
     wall = result.total_wall_s
     parts = [
@@ -412,24 +419,19 @@ def _fig_recruitment(plt, out: Path) -> None:
 
 
 def _fig_gait(plt, out: Path, rng: np.random.Generator, body: str = "reduced") -> dict:
-    """AIS A patient, 12 s: no stimulation; L1 hip trains alone; S1 push-off + L1 trains."""
+    """AIS A patient, 12 s: no stimulation; L1 hip trains alone; the stepping schedule."""
     from openbsi.patient.intent import IntentBlock, IntentScript
-    from openbsi.patient.session import (
-        alternating_hip_schedule,
-        run_patient,
-        stepping_schedule,
-        train_source,
-    )
+    from openbsi.patient.session import alternating_hip_schedule, run_patient, train_source
     from openbsi.patient.virtual import VirtualPatient
     from openbsi.stimulation.electrodes import PADDLE_16, find_electrode
 
     seconds = 12.0
     script = IntentScript((IntentBlock(0, seconds, "rest", 0.0),))
-    hip, push = _pair_electrodes(PADDLE_16, find_electrode)
+    pairs = _pair_electrodes(PADDLE_16, find_electrode)
     runs = {
         "no_stimulation": ("no stimulation", None),
-        "hip_trains": ("L1 trains", alternating_hip_schedule(seconds, *hip)),
-        "stimulated": ("S1 push-off + L1 trains", stepping_schedule(seconds, hip, push)),
+        "hip_trains": ("L1 trains", alternating_hip_schedule(seconds, *pairs["L1"])),
+        "stimulated": ("S1 push-off, L1 swing, L3 stance", _stepping(seconds, pairs)),
     }
     result = {}
     fig, axes = plt.subplots(4, len(runs), figsize=(15, 8), sharex=True)

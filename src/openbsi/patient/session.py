@@ -131,15 +131,19 @@ def stepping_schedule(
     hip_electrodes: tuple[int, int],
     push_off_electrodes: tuple[int, int],
     *,
+    stance_electrodes: tuple[int, int] | None = None,
     hip_ma: float = 5.0,
     push_off_ma: float = 3.5,
+    stance_ma: float = 2.5,
     train_s: float = 0.5,
     push_off_s: float = 0.3,
+    stance_s: float = 0.4,
     cycle_s: float = 2.0,
 ) -> list[tuple[float, float, int, float]]:
     """Alternating steps (left, right): each swing gets an S1 push-off train on its own side
-    (propulsion at the end of stance), then a hip-flexion train (L1). Wagner 2018 hotspots:
-    propulsion at S1, swing at L1 (facts.md); amplitudes and timing are modelling defaults."""
+    (propulsion at the end of stance), then a hip-flexion train (L1); optionally an L3 train on
+    the other, stance side while the swing leg flexes (weight acceptance / knee extension).
+    Wagner 2018 hotspots (facts.md); amplitudes and timing are modelling defaults."""
     if not 0 < push_off_s < cycle_s / 2:
         raise ValueError(f"push_off_s must be in (0, {cycle_s / 2}) s, got {push_off_s}")
     out = []
@@ -149,5 +153,7 @@ def stepping_schedule(
             onset = t + k * cycle_s / 2 + push_off_s
             out.append((onset - push_off_s, onset, push_off_electrodes[k], push_off_ma))
             out.append((onset, onset + train_s, hip_electrodes[k], hip_ma))
+            if stance_electrodes is not None:
+                out.append((onset, onset + stance_s, stance_electrodes[1 - k], stance_ma))
         t += cycle_s
     return out
