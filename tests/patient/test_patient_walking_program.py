@@ -1,0 +1,38 @@
+"""The default walking program file steps repeatedly while a hip intention is decoded."""
+
+import numpy as np
+import pytest
+
+from openbsi.cli.patient import WALKING_PROGRAM, _program_source
+from openbsi.patient.intent import IntentBlock, IntentScript
+from openbsi.patient.session import run_patient
+from openbsi.patient.virtual import VirtualPatient
+from openbsi.safety.program_check import validate_program
+from openbsi.stimulation.electrodes import PADDLE_16
+from openbsi.stimulation.program import load_program
+
+
+def test_walking_program_file_is_valid_for_the_paddle() -> None:
+    program = load_program(WALKING_PROGRAM)
+    assert program.backend == "paddle"
+    assert validate_program(program) == []
+    # Several swing trains per hip state, on both legs.
+    hip_trains = [s for s in program.steps("left_hip") if s.duration_ms == 500.0]
+    assert len({s.onset_ms for s in hip_trains}) >= 7
+
+
+def test_walking_program_steps_both_legs_within_one_decoded_hip_block() -> None:
+    pytest.importorskip("mujoco")
+    pytest.importorskip("myo_sim")
+    script = IntentScript(
+        (
+            IntentBlock(0.0, 1.0, "rest", 0.0),
+            IntentBlock(1.0, 7.0, "left_hip", 1.0),
+            IntentBlock(7.0, 8.0, "rest", 0.0),
+        )
+    )
+    vp = VirtualPatient(script, np.random.default_rng(0), body="mujoco")
+    run_patient(vp, 8.0, pulse_source=_program_source(WALKING_PROGRAM, script, PADDLE_16))
+    events = [e for e in vp.step_events() if 1.0 < e.t_s < 8.0]
+    assert {e.side for e in events} == {"left", "right"}
+    assert len(events) >= 4
