@@ -200,7 +200,10 @@ class ReducedBody:
             tau = self._torques(act[side])
             hip, knee, ankle = leg.q
             hd, kd, ad = leg.qd
-            if leg.stance and n_stance == 2 and tau[0] > STANCE_RELEASE_NM:
+            # A knee-extensor moment keeps a loaded leg straight and pushing: it must be
+            # overcome too (so stance-phase quadriceps stimulation cannot lift the leg).
+            release_nm = STANCE_RELEASE_NM + max(-tau[1], 0.0)
+            if leg.stance and n_stance == 2 and tau[0] > release_nm:
                 leg.stance = False
                 n_stance -= 1
                 leg.lift_x_m, leg.max_height_m, leg.lift_t_s = self._points(leg.q)[0], 0.0, self.t_s
