@@ -208,3 +208,55 @@ def test_constant_channel_far_from_zero_is_flat():
     window[2] = 100.3  # float32 rounding of sum x^2 - n mean^2 is larger than the threshold
     window[5] = -2512.7
     assert detect_bad_channels(window) == {2: "flat", 5: "flat"}
+
+
+def _reference_bad_channels(window: np.ndarray) -> dict[int, str]:
+    """Straightforward statistics over the whole window (float64), default thresholds."""
+    cfg = FeatureConfig().bad
+    x = np.asarray(window, dtype=np.float64)
+    finite = np.isfinite(x).all(axis=1)
+    x = np.where(finite[:, None], x, 0.0)
+    std, top, bottom = x.std(axis=1), x.max(axis=1), x.min(axis=1)
+    flat = finite & ((std <= cfg.flat_std_uv) | (top - bottom <= cfg.flat_std_uv))
+    sub = x[:, ::4]
+    need = max(2, int(np.ceil(cfg.saturation_fraction * sub.shape[1])))
+    pinned = np.maximum((sub == top[:, None]).sum(axis=1), (sub == bottom[:, None]).sum(axis=1))
+    reasons = {int(c): "nan" for c in np.flatnonzero(~finite)}
+    reasons |= {int(c): "flat" for c in np.flatnonzero(flat)}
+    reasons |= {int(c): "saturated" for c in np.flatnonzero(finite & ~flat & (pinned >= need))}
+    rest = np.array([c not in reasons for c in range(x.shape[0])])
+    if rest.sum() >= cfg.min_channels_for_outlier:
+        ratio = std**2 / np.median(std[rest] ** 2)
+        reasons |= {int(c): "high_variance" for c in np.flatnonzero(rest & (ratio > 25))}
+        reasons |= {int(c): "low_variance" for c in np.flatnonzero(rest & (ratio < 1 / 25))}
+    return dict(sorted(reasons.items()))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bad_channel_shortcuts_match_whole_window_statistics(seed):
+    """Clipping at the top, bottom or both, plateaus just above/below the threshold, a max
+    that falls between subsampled points, a signal that is constant on the subsampled points,
+    quantized data with ties, flat and NaN channels."""
+    rng = np.random.default_rng(seed)
+    n_ch = 40
+    window = np.round(_realistic(rng, n_ch), 0 if seed % 2 else 3)
+    for ch in range(6, 30):
+        kind = rng.integers(0, 7)
+        level = np.quantile(window[ch], rng.uniform(0.9, 0.999))
+        if kind == 0:
+            window[ch] = np.minimum(window[ch], level)
+        elif kind == 1:
+            window[ch] = np.maximum(window[ch], -level)
+        elif kind == 2:
+            window[ch] = np.clip(window[ch], -level, level)
+        elif kind == 3:  # a lone maximum off the subsample grid, above a plateau
+            window[ch] = np.minimum(window[ch], level)
+            window[ch, 4 * rng.integers(0, 140) + 1] = level + 1.0
+        elif kind == 4:
+            window[ch] = rng.choice([0.0, 1e-4, 5e-4])  # flat within the threshold
+        elif kind == 5:
+            window[ch, rng.integers(0, N)] = np.nan
+        else:  # constant on the subsample grid, signal in between
+            window[ch, ::4] = 3.0
+    window = window.astype(np.float32)
+    assert detect_bad_channels(window) == _reference_bad_channels(window)

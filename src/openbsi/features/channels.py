@@ -30,6 +30,35 @@ class BadChannelConfig:
             raise ValueError(f"variance_ratio must be > 1, got {self.variance_ratio}")
 
 
+def _range_flat_and_plateau(
+    data: np.ndarray, cfg: BadChannelConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel: peak-to-peak range <= cfg.flat_std_uv; plateau at the window's max or min.
+
+    Clipping leaves plateaus at the extremes. They are counted on every SATURATION_STRIDE-th
+    sample (cheap; a plateau of >= 2 % of the window is still seen, in expectation), as the
+    number of those samples equal to the window's max (or min). The subsample's own extremes
+    decide almost every channel: the window's range is at least the subsample's, and if the
+    window's max is not in the subsample its count there is 0. Only channels that could pass
+    either test get the full-window max and min.
+    """
+    sub = np.ascontiguousarray(data[:, ::SATURATION_STRIDE])
+    need = max(2, int(np.ceil(cfg.saturation_fraction * sub.shape[1])))
+    top, bottom = sub.max(axis=1), sub.min(axis=1)
+    count_dtype = np.min_scalar_type(sub.shape[1])  # summing bytes is faster than count_nonzero
+    at_top = (sub == top[:, None]).view(np.uint8).sum(axis=1, dtype=count_dtype) >= need
+    at_bottom = (sub == bottom[:, None]).view(np.uint8).sum(axis=1, dtype=count_dtype) >= need
+    range_flat = top - bottom <= cfg.flat_std_uv
+    check = np.flatnonzero(at_top | at_bottom | range_flat)
+    if check.size:
+        rows = data[check]
+        window_top, window_bottom = rows.max(axis=1), rows.min(axis=1)
+        range_flat[check] = window_top - window_bottom <= cfg.flat_std_uv
+        at_top[check] &= top[check] == window_top
+        at_bottom[check] &= bottom[check] == window_bottom
+    return range_flat, at_top | at_bottom
+
+
 def detect_bad_channels(
     window: np.ndarray,
     config: BadChannelConfig | None = None,
@@ -56,21 +85,11 @@ def detect_bad_channels(
         sumsq = np.where(finite, sumsq, 0.0)
     var = np.maximum(sumsq / n_samples - mean.astype(np.float64) ** 2, 0.0)
     std = np.sqrt(var)
-    top = data.max(axis=1)
-    bottom = data.min(axis=1)
+    range_flat, plateau = _range_flat_and_plateau(data, cfg)
     # A constant channel far from zero can show a tiny spurious std (float32 rounding of
     # sum x^2 - n mean^2); its peak-to-peak range is exactly zero.
-    flat = finite & ((std <= cfg.flat_std_uv) | (top - bottom <= cfg.flat_std_uv))
-    # Clipping leaves plateaus at the extremes. Counting on every SATURATION_STRIDE-th sample
-    # keeps the cost low; a plateau of >= 2 % of the window is still seen (in expectation).
-    sub = np.ascontiguousarray(data[:, ::SATURATION_STRIDE])
-    need = max(2, int(np.ceil(cfg.saturation_fraction * sub.shape[1])))
-    count_dtype = np.min_scalar_type(sub.shape[1])  # summing bytes is faster than count_nonzero
-    pinned = np.maximum(
-        (sub == top[:, None]).view(np.uint8).sum(axis=1, dtype=count_dtype),
-        (sub == bottom[:, None]).view(np.uint8).sum(axis=1, dtype=count_dtype),
-    )
-    saturated = finite & ~flat & (pinned >= need)
+    flat = finite & ((std <= cfg.flat_std_uv) | range_flat)
+    saturated = finite & ~flat & plateau
     code = np.zeros(n_channels, dtype=np.int8)  # index into REASONS; 0 = good
     code[~finite] = 1
     code[flat] = 2
