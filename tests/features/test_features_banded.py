@@ -85,7 +85,7 @@ def test_banded_bank_equals_dense_kernel_product(n_cycles, n_times):
     np.testing.assert_allclose(coef, expected, rtol=0, atol=1e-12 * np.abs(dense).max())
     assert extra.shape == (0, 9)
     # the banded path must multiply fewer samples than the dense one
-    assert bank.flops_per_channel < N * 2 * n_times * len(FREQS_HZ)
+    assert bank.multiply_adds_per_channel < N * 2 * n_times * len(FREQS_HZ)
 
 
 def test_banded_bank_projects_out_line_basis_and_returns_extra_products():

@@ -126,7 +126,7 @@ class BandedMorletBank:
         return bands
 
     @property
-    def flops_per_channel(self) -> int:
+    def multiply_adds_per_channel(self) -> int:
         """Multiply-adds per channel and window (dense rows + bands), for benchmarks."""
         return self._dense.size + sum(band.kernel.size for band in self._bands)
 
@@ -147,8 +147,11 @@ class BandedMorletBank:
         shape = (2, self.n_times, self.n_freqs, n_channels)
         if out is None:
             out = np.empty(shape, dtype=self.dtype)
-        elif out.shape != shape or out.dtype != self.dtype:
-            raise ValueError(f"out must be {shape} {self.dtype}, got {out.shape} {out.dtype}")
+        elif out.shape != shape or out.dtype != self.dtype or not out.flags.c_contiguous:
+            raise ValueError(
+                f"out must be a C-contiguous {shape} {self.dtype} array, "
+                f"got {out.shape} {out.dtype}"
+            )
         samples_t = window.T  # (n_samples, C) view: BLAS reads it transposed, no copy
         dense = self._dense @ samples_t
         n_dense = self._n_dense_coef
