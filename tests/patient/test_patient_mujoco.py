@@ -93,3 +93,10 @@ def test_mujoco_hip_trains_alone_do_not_walk_the_atrophied_legs() -> None:
     hip = _electrodes("L1")
     vp = _run("bsi-walker", seconds, alternating_hip_schedule(seconds, *hip))
     assert sum(not e.failed for e in vp.step_events()) == 0
+
+
+def test_mujoco_body_rejects_out_of_range_strength() -> None:
+    from openbsi.patient.body_mujoco import MujocoBody
+
+    with pytest.raises(ValueError, match=r"strength must be in \(0, 1\], got 1.5"):
+        MujocoBody(strength=1.5)

@@ -144,6 +144,8 @@ class MujocoBody:
             raise ValueError(f"dt_s must be {BODY_STEP_S} for the MuJoCo body, got {dt_s}")
         if not 0.0 <= body_weight_support <= 1.0:
             raise ValueError(f"body_weight_support must be in [0, 1], got {body_weight_support}")
+        if not 0.0 < strength <= 1.0:
+            raise ValueError(f"strength must be in (0, 1], got {strength}")
         self._mj = mujoco
         if belt_speed_m_s < 0:
             raise ValueError(f"belt_speed_m_s must be >= 0, got {belt_speed_m_s}")
