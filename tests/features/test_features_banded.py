@@ -160,23 +160,39 @@ def test_extractor_equals_dense_path_for_each_option(options):
         assert _max_rel(ours, ref, log=config.log) <= tol
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_extractor_agrees_with_mne_with_notch_car_and_log(dtype):
-    """The whole chain against MNE on a realistic window (notch and CAR done in numpy)."""
-    rng = np.random.default_rng(13)
-    n_channels = 64
-    window = _realistic(rng, n_channels)
-    config = FeatureConfig(dtype=dtype)
-    extractor = FeatureExtractor(config, FS_HZ, n_channels)
-    ours = extractor.transform(window)
-    assert extractor.bad_channels == ()
-    x = window @ notch_projection(N, FS_HZ, config.notch_hz)
-    x = x - x.mean(axis=0, keepdims=True)
+def _mne_chain(window: np.ndarray, config: FeatureConfig, bad: dict) -> np.ndarray:
+    """Notch and CAR in numpy (bad channels zeroed and left out), MNE's Morlet, log, fill."""
+    good = np.ones(window.shape[0], dtype=bool)
+    good[list(bad)] = False
+    x = np.where(good[:, None], window, 0.0) @ notch_projection(N, FS_HZ, config.notch_hz)
+    x = x - x[good].mean(axis=0, keepdims=True)
     power = tfr_array_morlet(
         x[None], FS_HZ, FREQS_HZ, config.cycles(), output="power",
         decim=decimation_slice(N, config.n_times), verbose=False,
     )[0]  # fmt: skip
-    ref = np.log(np.sqrt(power).transpose(2, 1, 0) + LOG_FLOOR)
+    out = np.log(np.sqrt(power).transpose(2, 1, 0) + LOG_FLOOR)
+    out[..., ~good] = np.median(out[..., good], axis=-1, keepdims=True)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("n_channels", "dtype"), [(64, "float32"), (64, "float64"), (1024, "float32")]
+)
+@pytest.mark.parametrize("kind", ["random", "realistic", "bad_channels"])
+def test_extractor_agrees_with_mne_with_notch_car_and_log(n_channels, dtype, kind):
+    """The whole chain against MNE tfr_array_morlet on the same window."""
+    rng = np.random.default_rng(13)
+    if kind == "random":
+        window = rng.standard_normal((n_channels, N)) * 20.0
+    else:
+        window = _realistic(rng, n_channels)
+    if kind == "bad_channels":
+        window = _with_bad_channels(window)
+    config = FeatureConfig(dtype=dtype)
+    extractor = FeatureExtractor(config, FS_HZ, n_channels)
+    ours = extractor.transform(window)
+    assert (extractor.bad_channels == ()) == (kind != "bad_channels")
+    ref = _mne_chain(window, config, extractor.bad_reasons)
     assert _max_rel(ours, ref, log=True) <= (TOL_F32 if dtype == "float32" else TOL_F64)
 
 
