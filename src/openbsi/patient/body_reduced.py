@@ -43,6 +43,9 @@ CONTACT_TOL_M = 0.002
 HARNESS_STIFFNESS_N_M = 5000.0
 STANCE_KNEE_STIFFNESS_NM_RAD = 150.0  # closed-chain knee under partial load (unconfirmed)
 HIP_DAMPING = 8.0  # N m s/rad, passive hip damping incl. the harness (unconfirmed)
+# N m s/rad; the light foot under the 20-40 ms stretch-reflex loop oscillates (clonus-like)
+# with less (unconfirmed).
+ANKLE_DAMPING = 3.0
 MIN_STEP_ADVANCE_M = 0.05  # a swing must move the foot forward at least this much to count
 # Passive joint moments near the end of range rise exponentially (form of Riener & Edrich
 # 1999, J Biomech 32:539; constants unconfirmed): (onset rad, scale N m, rate 1/rad). They
@@ -244,7 +247,7 @@ class ReducedBody:
             kd += kdd * dt
             add = (
                 tau[2]
-                - 3.0 * ad
+                - ANKLE_DAMPING * ad
                 - 15.0 * (ankle + 0.1)
                 - self._stop_nm(ankle, ANKLE_DORSIFLEXION_STOP)
                 + self._low_stop_nm(ankle, ANKLE_PLANTARFLEXION_STOP)
