@@ -55,6 +55,31 @@ def test_pulse_phase_is_continuous_across_calls() -> None:
     assert stim.pulses_blocked == 0
 
 
+def test_an_absolute_clock_hours_into_uptime_costs_no_replay_of_the_past() -> None:
+    """The implant process runs on time.monotonic_ns(): with its clock start given, a first
+    run_until hours after 0 does not step through those hours (it once took seconds there and
+    made every command go stale)."""
+    supervisor = _supervisor(max_ramp_up_ma_per_s=1e6)
+    calls = {"output": 0}
+    real_output = supervisor.output
+
+    def counted(now_ns: int):
+        calls["output"] += 1
+        return real_output(now_ns)
+
+    supervisor.output = counted  # type: ignore[method-assign]
+    got: list[Pulse] = []
+    uptime_ns = 5 * 3600 * 10**9
+    stim = VirtualStimulator(supervisor, PADDLE_16, sink=got.extend, clock_start_ns=uptime_ns)
+    assert stim.run_until(uptime_ns) == [] and stim.clock_ns == uptime_ns
+    assert calls["output"] < 10
+    channel = ChannelCommand(3, 4.0, 300.0, 40.0)
+    stim.deliver(StimCommand(uptime_ns, 1, "left_knee", (channel,)), uptime_ns)
+    stim.run_until(uptime_ns + 100 * MS)
+    assert len(got) in (4, 5) and all(p.t_ns >= uptime_ns for p in got)
+    assert calls["output"] < 100
+
+
 def test_default_program_session_stays_in_limits_and_stops_when_stale() -> None:
     sup = _supervisor()
     stim = PaddleStimulator(sup, PADDLE_16)

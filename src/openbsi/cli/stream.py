@@ -257,6 +257,7 @@ class _LinkedImplant:
             supervisor=SafetySupervisor(limits, PADDLE_16),
             electrodes=PADDLE_16,
             sink=self._feel,
+            clock_start_ns=time.monotonic_ns(),  # the implant runs on the monotonic clock
         )
         try:
             self.transport = transport = LslByteLink(

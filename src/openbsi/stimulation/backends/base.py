@@ -110,6 +110,7 @@ class Stimulator(ABC):
         profile: DeviceProfile | None = None,
         eval_step_ms: float = 5.0,
         on_decision: Callable[[Any], None] | None = None,
+        clock_start_ns: int = 0,
     ) -> None:
         if not isinstance(supervisor, Supervisor):
             raise ValueError(
@@ -133,6 +134,10 @@ class Stimulator(ABC):
             _check_limits_within_profile(getattr(supervisor, "limits", None), self.profile)
         self._eval_step_ns = int(eval_step_ms * _NS_PER_MS)
         self._on_decision = on_decision
+        # Where run_until() starts: 0 on a session clock; an absolute clock (the implant
+        # process runs on time.monotonic_ns()) passes its start, or the first call would
+        # step through the whole uptime in eval_step_ms evaluations.
+        self._clock_start_ns = int(clock_start_ns)
         self._clock_ns: int | None = None  # end of the span already emitted
         self._next_ns: dict[int, int] = {}  # next pulse time of each active channel
         self._last_pulse_ns: dict[int, int] = {}
@@ -191,7 +196,7 @@ class Stimulator(ABC):
         """Emit every pulse due in [previous end, t_ns), in time order; return them."""
         t_end = int(t_ns)
         if self._clock_ns is None:
-            self._clock_ns = min(t_end, 0)  # the session clock starts at 0
+            self._clock_ns = min(t_end, self._clock_start_ns)
         if t_end <= self._clock_ns:
             return []
         candidates = self._generate(self._clock_ns, t_end)
