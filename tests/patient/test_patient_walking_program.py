@@ -16,9 +16,12 @@ def test_walking_program_file_is_valid_for_the_paddle() -> None:
     program = load_program(WALKING_PROGRAM)
     assert program.backend == "paddle"
     assert validate_program(program) == []
-    # Several swing trains per hip state, on both legs.
+    # Swing trains on both legs that repeat while the hip state holds.
     hip_trains = [s for s in program.steps("left_hip") if s.duration_ms == 500.0]
-    assert len({s.onset_ms for s in hip_trains}) >= 7
+    assert len({s.onset_ms for s in hip_trains}) == 2
+    assert all(s.period_ms is not None for s in hip_trains)
+    active_at = [t for t in range(0, 20_000, 100) if any(s.active(t) for s in hip_trains)]
+    assert len(active_at) == 20 * 5  # 500 ms of swing train in every second, for 20 s
 
 
 def test_walking_program_steps_both_legs_within_one_decoded_hip_block() -> None:

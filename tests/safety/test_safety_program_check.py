@@ -70,3 +70,34 @@ def test_charge_total_electrodes_and_backend_are_checked() -> None:
     assert validate_program(program, backend="nodes")[0].rule == "backend_mismatch"
     slow = Program("s", "paddle", {"rest": (StimStep((3,), 1.0, 100.0, 0.5),)})
     assert [v.rule for v in validate_program(slow)] == ["min_frequency"]
+
+
+def test_repeating_steps_are_checked_for_their_cycle() -> None:
+    def step(electrodes: tuple[int, ...], onset_ms: float, **kw) -> StimStep:
+        return StimStep(electrodes, 6.0, 300.0, 40.0, onset_ms=onset_ms, **kw)
+
+    no_pause = Program("p", "paddle", {"rest": (step((1,), 0.0, period_ms=1000.0),)})
+    assert [v.rule for v in validate_program(no_pause)] == ["period_without_duration"]
+    too_long = Program(
+        "p", "paddle", {"rest": (step((1,), 0.0, duration_ms=1500.0, period_ms=1000.0),)}
+    )
+    assert [v.rule for v in validate_program(too_long)] == ["duration_exceeds_period"]
+    cycle = {"duration_ms": 100.0}
+    mixed = Program(
+        "p",
+        "paddle",
+        {
+            "rest": (
+                step((1,), 0.0, period_ms=1000.0, **cycle),
+                step((2,), 0.0, period_ms=1500.0, **cycle),
+            )
+        },
+    )
+    assert [v.rule for v in validate_program(mixed)] == ["mixed_periods"]
+    # A fires 12 mA over [0, 600) ms of every second; B fires 12 mA once. Only A's repeat
+    # meets B at [1400, 1500): 24 mA > 20 mA in total. B at [1700, 1800) meets nothing.
+    a = step((1, 2), 0.0, duration_ms=600.0, period_ms=1000.0)
+    meets = Program("p", "paddle", {"left_hip": (a, step((3, 4), 1400.0, **cycle))})
+    assert [v.rule for v in validate_program(meets)] == ["max_total"]
+    apart = Program("p", "paddle", {"left_hip": (a, step((3, 4), 1700.0, **cycle))})
+    assert validate_program(apart) == []

@@ -1,4 +1,4 @@
-"""Programs: default hotspots and YAML round trip."""
+"""Programs: default hotspots, repeating and unscaled steps, YAML round trip."""
 
 from __future__ import annotations
 
@@ -33,13 +33,54 @@ def test_default_program_follows_published_hotspots() -> None:
     program = default_paddle_program()
     assert program.backend == "paddle"
     assert set(program.states) <= set(STATES)
-    for side in ("left", "right"):
-        assert _roots(program, f"{side}_hip") == {(side, "L1"), (side, "L4")}
+    for side, other in (("left", "right"), ("right", "left")):
+        # a hip intention steps both legs: push-off S1, swing L1 + L4, stance L3
+        assert _roots(program, f"{side}_hip") == {
+            (s, r) for s in (side, other) for r in ("L1", "L3", "L4", "S1")
+        }
         assert _roots(program, f"{side}_knee") == {(side, "L3")}
         assert _roots(program, f"{side}_ankle") == {(side, "S1")}
     assert _roots(program, "rest") <= {("left", "L3"), ("right", "L3")}
-    hip = program.steps("left_hip")[0]
-    assert hip.duration_ms == 500.0
+    trains = [
+        s
+        for s in program.steps("left_hip")
+        if s.amplitude_ma == max(t.amplitude_ma for t in program.steps("left_hip"))
+    ]
+    assert {t.duration_ms for t in trains} == {500.0}  # "500 ms trains on L1" (Wagner 2018)
+
+
+def test_the_walking_example_file_is_the_default_program() -> None:
+    from pathlib import Path
+
+    import openbsi.stimulation as stimulation
+
+    path = Path(stimulation.__file__).parent / "examples" / "paddle-walking.yaml"
+    assert load_program(path) == default_paddle_program()
+
+
+def test_a_repeating_step_fires_once_per_period_while_the_state_holds() -> None:
+    step = StimStep((0,), 5.0, 300.0, 40.0, onset_ms=300.0, duration_ms=500.0, period_ms=2000.0)
+    fires = [t for t in range(0, 7000, 100) if step.active(float(t))]
+    assert fires == [t for k in range(4) for t in range(300 + 2000 * k, 800 + 2000 * k, 100)]
+    once = StimStep((0,), 5.0, 300.0, 40.0, onset_ms=300.0, duration_ms=500.0)
+    assert [t for t in range(0, 7000, 100) if once.active(float(t))] == list(range(300, 800, 100))
+
+
+def test_an_unscaled_step_keeps_its_amplitude_at_any_decoded_effort() -> None:
+    from openbsi.stimulation.mapper import Mapper
+
+    program = Program(
+        "p",
+        "paddle",
+        {
+            "rest": (
+                StimStep((1,), 2.0, 300.0, 40.0, scaled=False),
+                StimStep((2,), 2.0, 300.0, 40.0),
+            )
+        },
+    )
+    channels = Mapper(program, PADDLE_16).map("rest", 0.0, 0).channels
+    assert [(c.electrode, c.amplitude_ma) for c in channels] == [(1, 2.0), (2, 0.6)]
 
 
 def test_program_rejects_unknown_state_and_backend() -> None:
@@ -70,6 +111,8 @@ def test_yaml_round_trip(tmp_path) -> None:
             "left_knee": (
                 StimStep((2, 3), 4.5, 250.0, 35.0, onset_ms=100.0, duration_ms=300.0),
                 StimStep((7,), 1.25, 90.0, 60.0, interphase_gap_us=50.0),
+                StimStep((8,), 2.0, 300.0, 40.0, duration_ms=200.0, period_ms=1000.0),
+                StimStep((9,), 2.0, 300.0, 40.0, scaled=False),
             ),
         },
         min_amplitude_fraction=0.1,

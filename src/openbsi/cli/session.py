@@ -97,6 +97,21 @@ def _summary_table(metrics: dict, title: str) -> Table:
     return table
 
 
+def _program_file(path: Path | None) -> Path | None:
+    """--program: a readable paddle program whose every violation is named before anything runs."""
+    if path is None:
+        return None
+    from openbsi.runtime.live_session import session_program
+
+    if not path.is_file():
+        raise UserError(f"--program: file {path} does not exist")
+    try:
+        session_program(path)
+    except ValueError as error:
+        raise UserError(f"--program: {error}") from None
+    return path
+
+
 @app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Run folder to write."),
@@ -104,6 +119,8 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Seed of every random generator in the run."),
     calibration_s: float = typer.Option(240.0, "--calibration-s", help="Cued calibration, s."),
     decoder: str = typer.Option("mslm", "--decoder", help="Decoder name."),
+    program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
+    body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
 ) -> None:
     """Calibrate a decoder, then walk in closed loop, on the virtual patient (simulated clock)."""
@@ -111,7 +128,13 @@ def demo(
     from openbsi.runtime.live_session import LiveSessionConfig, run_live_session
 
     config = LiveSessionConfig(
-        out_dir=out, seconds=seconds, calibration_s=calibration_s, seed=seed, decoder=decoder
+        out_dir=out,
+        seconds=seconds,
+        calibration_s=calibration_s,
+        seed=seed,
+        decoder=decoder,
+        program=_program_file(program),
+        body=body,
     )
     _writable_folder(out)
     with _progress_bars(json_out) as progress:
@@ -134,6 +157,8 @@ def session(
         240.0, "--calibration-s", help="Cued calibration on the virtual patient when no --model."
     ),
     fast: bool = typer.Option(False, "--fast", help="Simulated clock: as fast as computed."),
+    program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
+    body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
 ) -> None:
     """Run the interface in real time over the authenticated link, and record it."""
@@ -149,6 +174,8 @@ def session(
         faults=faults,
         seed=seed,
         calibration_s=calibration_s,
+        program=_program_file(program),
+        body=body,
     )
     if model is not None and not model.is_file():
         raise UserError(f"--model: file {model} does not exist")

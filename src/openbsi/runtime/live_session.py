@@ -31,7 +31,7 @@ from openbsi.patient.intent import (
     cued_calibration_script,
     walking_script,
 )
-from openbsi.patient.virtual import VirtualPatient
+from openbsi.patient.virtual import BODIES, VirtualPatient
 from openbsi.runtime.calibration import Progress, calibrate
 from openbsi.runtime.clock import Clock, MonotonicClock
 from openbsi.runtime.implant import Implant
@@ -40,12 +40,13 @@ from openbsi.runtime.run_folder import SessionResult, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
 from openbsi.runtime.sources import open_source
 from openbsi.safety.limits import SafetyLimits
+from openbsi.safety.program_check import validate_program
 from openbsi.safety.supervisor import SafetySupervisor
 from openbsi.signals import RingBuffer
 from openbsi.stimulation.backends.registry import create_stimulator
 from openbsi.stimulation.electrodes import PADDLE_16
 from openbsi.stimulation.mapper import Mapper
-from openbsi.stimulation.program import default_paddle_program
+from openbsi.stimulation.program import Program, default_paddle_program, load_program
 from openbsi.store.session_log import SessionRecorder
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class LiveSessionConfig:
     calibration_s: float = 240.0  # "within a few minutes" (Lorach 2023)
     decoder: str = "mslm"
     tick_ms: float = 100.0  # decode period (Moly 2022: 10 Hz)
+    program: Path | None = None  # stimulation program file (None: default_paddle_program)
+    body: str = "reduced"  # the virtual patient's legs: "reduced" or "mujoco" (MyoLeg)
 
     def __post_init__(self) -> None:
         check_range("seconds", self.seconds, 1.0, 24 * 3600.0)
@@ -83,6 +86,21 @@ class LiveSessionConfig:
                 f"--stimulator must be one of {STIMULATOR_KINDS}, got {self.stimulator!r}"
             )
         FaultConfig.parse(self.faults)  # named errors for bad fault keys or values
+        if self.body not in BODIES:
+            raise ValueError(f"--body must be one of {BODIES}, got {self.body!r}")
+
+
+def session_program(path: Path | None) -> Program:
+    """The session's paddle program: the file's (validated against the paddle's limits, every
+    violation named) or the default."""
+    if path is None:
+        return default_paddle_program()
+    program = load_program(path)
+    violations = validate_program(program, backend="paddle", electrodes=PADDLE_16)
+    if violations:
+        listed = "; ".join(f"{v.field}: {v.message}" for v in violations)
+        raise ValueError(f"program {path} is not valid for the paddle: {listed}")
+    return program
 
 
 def run_live_session(
@@ -106,7 +124,7 @@ def run_live_session(
         )
 
     script, calibration_end_s = _intent_script(config, needs_calibration, rng_cues, rng_walk)
-    patient = VirtualPatient(script, rng_patient, electrodes=PADDLE_16)
+    patient = VirtualPatient(script, rng_patient, electrodes=PADDLE_16, body=config.body)
     # The stimulator first: its LSL outlet must exist before we wait for the source, since a
     # patient process may wait for our pulses before it publishes its ECoG.
     delivered: list = []
@@ -171,7 +189,7 @@ def run_live_session(
             buffer,
             extractor,
             decoder,
-            Mapper(default_paddle_program(), PADDLE_16),
+            Mapper(session_program(config.program), PADDLE_16),
             radio,
             implant,
             recorder,

@@ -80,11 +80,30 @@ def _check_step(
     }
     if step.duration_ms is not None:
         numbers["duration_ms"] = step.duration_ms
+    if step.period_ms is not None:
+        numbers["period_ms"] = step.period_ms
     bad = {k for k, v in numbers.items() if not _finite(v) or v < 0}
     for key in sorted(bad):
         add(key, numbers[key], 0.0, "non_finite_or_negative", f"{key} must be finite and >= 0")
     if step.duration_ms is not None and "duration_ms" not in bad and step.duration_ms == 0:
         add("duration_ms", 0.0, 0.0, "empty_duration", "duration_ms must be > 0 (or null)")
+    if step.period_ms is not None and "period_ms" not in bad:
+        if step.duration_ms is None:
+            add(
+                "period_ms",
+                step.period_ms,
+                math.nan,
+                "period_without_duration",
+                "a repeating step needs a duration_ms",
+            )
+        elif "duration_ms" not in bad and not 0 < step.duration_ms <= step.period_ms:
+            add(
+                "duration_ms",
+                step.duration_ms,
+                step.period_ms,
+                "duration_exceeds_period",
+                "duration_ms must be <= period_ms (the step would never pause)",
+            )
 
     a, pw = step.amplitude_ma, step.pulse_width_us
     f, gap = step.frequency_hz, step.interphase_gap_us
@@ -163,14 +182,29 @@ def _check_step(
     return out
 
 
+def _periods(steps: tuple[StimStep, ...]) -> set[float]:
+    return {s.period_ms for s in steps if s.period_ms is not None and _finite(s.period_ms)}
+
+
 def _peak_total_ma(steps: tuple[StimStep, ...]) -> float:
-    """Largest total amplitude of the steps active at once (per electrode the strongest)."""
-    times = {0.0}
-    for step in steps:
-        if _finite(step.onset_ms):
-            times.add(step.onset_ms)
+    """Largest total amplitude of the steps active at once (per electrode the strongest).
+
+    The total only rises when a step starts, so the start times are the candidates; repeating
+    steps share one period (checked), so one period past the last onset covers every overlap.
+    """
+    onsets = [s.onset_ms for s in steps if _finite(s.onset_ms)]
+    periods = _periods(steps)
+    times = {0.0, *onsets}
+    if len(periods) == 1 and onsets:
+        period = periods.pop()
+        if period > 0:
+            horizon = max(onsets) + period
+            for step in steps:
+                if step.period_ms is not None and _finite(step.onset_ms):
+                    count = int((horizon - step.onset_ms) // period) + 1
+                    times.update(step.onset_ms + k * period for k in range(count))
     peak = 0.0
-    for t in times:
+    for t in sorted(times):
         per_electrode: dict[int, float] = {}
         for step in steps:
             if _finite(step.amplitude_ma) and step.active(t):
@@ -208,6 +242,17 @@ def validate_program(
     for state, steps in program.states.items():
         for i, step in enumerate(steps):
             out += _check_step(step, f"states.{state}[{i}]", limits, by_index)
+        periods = _periods(steps)
+        if len(periods) > 1:
+            out.append(
+                Violation(
+                    f"states.{state}",
+                    len(periods),
+                    1,
+                    "mixed_periods",
+                    f"repeating steps of one state must share one period_ms, got {sorted(periods)}",
+                )
+            )
         total = _peak_total_ma(steps)
         if total > limits.max_total_ma:
             out.append(

@@ -62,7 +62,7 @@ class Mapper:
                 for e in step.electrodes:
                     command = ChannelCommand(
                         electrode=e,
-                        amplitude_ma=step.amplitude_ma * scale,
+                        amplitude_ma=step.amplitude_ma * (scale if step.scaled else 1.0),
                         pulse_width_us=step.pulse_width_us,
                         frequency_hz=step.frequency_hz,
                         interphase_gap_us=step.interphase_gap_us,

@@ -2,8 +2,10 @@
 
 A program maps each state of openbsi.states.STATES to a tuple of StimSteps. Each step names a
 set of electrodes stimulated together with one waveform, starting `onset_ms` after the state
-began and lasting `duration_ms` (None: for as long as the state holds). The decoded amplitude
-a in [0, 1] scales every step's amplitude by min_amplitude_fraction + (1 - min) * a.
+began and lasting `duration_ms` (None: for as long as the state holds), repeated every
+`period_ms` while the state holds when that is set (a stepping cycle). The decoded amplitude
+a in [0, 1] scales a step's amplitude by min_amplitude_fraction + (1 - min) * a, unless the
+step is not `scaled` (e.g. tonic stimulation that must not fade with the decoded effort).
 
 File format: YAML, see docs/programs.md (load_program / save_program).
 """
@@ -36,12 +38,19 @@ class StimStep:
     onset_ms: float = 0.0  # after the state's onset
     duration_ms: float | None = None  # None = for as long as the state holds
     interphase_gap_us: float = 20.0
+    period_ms: float | None = None  # None = once; else repeats every period_ms from onset_ms
+    scaled: bool = True  # False: amplitude_ma whatever the decoded amplitude
 
     def active(self, elapsed_ms: float) -> bool:
         """Whether the step fires `elapsed_ms` after its state began."""
         if elapsed_ms < self.onset_ms:
             return False
-        return self.duration_ms is None or elapsed_ms < self.onset_ms + self.duration_ms
+        if self.duration_ms is None:
+            return True
+        since_ms = elapsed_ms - self.onset_ms
+        if self.period_ms is not None and self.period_ms > 0:
+            since_ms %= self.period_ms
+        return since_ms < self.duration_ms
 
 
 @dataclass(frozen=True)
@@ -85,35 +94,71 @@ class Program:
 _EES_FREQUENCY_HZ = 40.0
 _EES_PULSE_WIDTH_US = 300.0
 _HIP_TRAIN_MS = 500.0  # "500 ms trains on L1 for hip flexion" (Wagner 2018 via facts.md)
+# The stepping cycle of a decoded hip intention (modelling defaults for the virtual patient,
+# tuned on its MyoLeg body; docs/virtual-patient.md): one swing per second, alternating legs.
+_STEP_PERIOD_MS = 2000.0
+_PUSH_OFF_MS, _PUSH_OFF_MA = 300.0, 3.5  # S1 of the swing leg at the end of its stance
+_SWING_L1_MA, _SWING_L4_MA = 6.0, 2.3  # hip flexion; low L4 is tibialis-anterior selective
+_STANCE_L3_MS, _STANCE_L3_MA = 400.0, 3.0  # weight acceptance of the leg left standing
+_TONIC_L3_MA = 2.0  # at rest, both sides, not scaled by the decoded effort
 
 
 def default_paddle_program(electrodes: tuple[Electrode, ...] = PADDLE_16) -> Program:
-    """Hotspot program for the 16-contact paddle (Wagner 2018 / Lorach 2023, facts.md).
+    """Walking program for the 16-contact paddle (Wagner 2018 / Lorach 2023 hotspots, facts.md).
 
-    Hip flexion -> L1 and L4 of that side (500 ms train), knee extension -> L3, ankle /
-    propulsion -> S1; rest -> low tonic L3 on both sides for weight acceptance.
+    A decoded hip intention steps every second while it holds, alternating legs, led by the
+    decoded side: S1 push-off of the swing leg, then its 500 ms L1 train with low L4, while L3
+    of the stance leg accepts the weight. Knee extension -> L3, ankle / propulsion -> S1;
+    rest -> tonic L3 on both sides. `stimulation/examples/paddle-walking.yaml` is this program.
     """
 
     def at(side: str, root: str) -> int:
         return find_electrode(electrodes, side, root).index
 
-    def step(indices: tuple[int, ...], amplitude_ma: float, **kw: Any) -> StimStep:
-        return StimStep(indices, amplitude_ma, _EES_PULSE_WIDTH_US, _EES_FREQUENCY_HZ, **kw)
+    def step(root_side: tuple[str, str], amplitude_ma: float, **kw: Any) -> StimStep:
+        electrode = at(root_side[1], root_side[0])
+        return StimStep((electrode,), amplitude_ma, _EES_PULSE_WIDTH_US, _EES_FREQUENCY_HZ, **kw)
 
-    states: dict[str, tuple[StimStep, ...]] = {
-        "rest": (step((at("left", "L3"), at("right", "L3")), 2.0),),
-    }
-    for side in ("left", "right"):
-        states[f"{side}_hip"] = (
-            step((at(side, "L1"), at(side, "L4")), 5.0, duration_ms=_HIP_TRAIN_MS),
+    def swing(side: str, other: str, start_ms: float) -> tuple[StimStep, ...]:
+        cycle = {"period_ms": _STEP_PERIOD_MS}
+        flexion_ms = start_ms + _PUSH_OFF_MS
+        train = {"onset_ms": flexion_ms, "duration_ms": _HIP_TRAIN_MS, **cycle}
+        return (
+            step(("S1", side), _PUSH_OFF_MA, onset_ms=start_ms, duration_ms=_PUSH_OFF_MS, **cycle),
+            step(("L1", side), _SWING_L1_MA, **train),
+            step(("L4", side), _SWING_L4_MA, **train),
+            step(
+                ("L3", other),
+                _STANCE_L3_MA,
+                onset_ms=flexion_ms,
+                duration_ms=_STANCE_L3_MS,
+                **cycle,
+            ),
         )
-        states[f"{side}_knee"] = (step((at(side, "L3"),), 5.0),)
-        states[f"{side}_ankle"] = (step((at(side, "S1"),), 5.5),)
+
+    tonic = StimStep(
+        (at("left", "L3"), at("right", "L3")),
+        _TONIC_L3_MA,
+        _EES_PULSE_WIDTH_US,
+        _EES_FREQUENCY_HZ,
+        scaled=False,
+    )
+    states: dict[str, tuple[StimStep, ...]] = {"rest": (tonic,)}
+    for side, other in (("left", "right"), ("right", "left")):
+        half_ms = _STEP_PERIOD_MS / 2
+        states[f"{side}_hip"] = swing(side, other, 0.0) + swing(other, side, half_ms)
+    for side in ("left", "right"):
+        states[f"{side}_knee"] = (step(("L3", side), 5.0),)
+        states[f"{side}_ankle"] = (step(("S1", side), 5.5),)
     return Program(
-        name="paddle-hotspots",
+        name="paddle-walking",
         backend="paddle",
         states=states,
-        description="Wagner 2018 hotspots: hip L1/L4, knee L3, ankle S1; tonic L3 at rest",
+        description=(
+            "Wagner 2018 / Lorach 2023 hotspots; a decoded hip intention steps every second "
+            "(S1 push-off, then L1 + low L4 with stance-side L3), alternating sides, led by "
+            "the decoded side"
+        ),
     )
 
 
@@ -128,6 +173,8 @@ _STEP_KEYS = (
     "onset_ms",
     "duration_ms",
     "interphase_gap_us",
+    "period_ms",
+    "scaled",
 )
 
 
@@ -150,6 +197,8 @@ def program_to_dict(program: Program) -> dict[str, Any]:
                     "duration_ms": None if step.duration_ms is None else float(step.duration_ms),
                     "interphase_gap_us": float(step.interphase_gap_us),
                 }
+                | ({} if step.period_ms is None else {"period_ms": float(step.period_ms)})
+                | ({} if step.scaled else {"scaled": False})
                 for step in steps
             ]
             for state, steps in program.states.items()
@@ -180,6 +229,10 @@ def _step_from_dict(data: Any, where: str) -> StimStep:
     ):
         raise ValueError(f"{where}.electrodes must be a list of integers, got {electrodes!r}")
     duration = data.get("duration_ms")
+    period = data.get("period_ms")
+    scaled = data.get("scaled", True)
+    if not isinstance(scaled, bool):
+        raise ValueError(f"{where}.scaled must be true or false, got {scaled!r}")
     return StimStep(
         electrodes=tuple(electrodes),
         amplitude_ma=_number(data["amplitude_ma"], f"{where}.amplitude_ma"),
@@ -190,6 +243,8 @@ def _step_from_dict(data: Any, where: str) -> StimStep:
         interphase_gap_us=_number(
             data.get("interphase_gap_us", 20.0), f"{where}.interphase_gap_us"
         ),
+        period_ms=None if period is None else _number(period, f"{where}.period_ms"),
+        scaled=scaled,
     )
 
 
