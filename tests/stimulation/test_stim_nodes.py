@@ -129,3 +129,31 @@ def test_node_status_reports_energy_drawn_by_pulses() -> None:
     assert status[2].energy_uj < full  # node 2 pays more per pulse than it harvests
     assert status[0].energy_uj == full and status[2].node_id == layout[2].name
     assert status[2].harvested_power_uw < stim.scheduler.harvest.reference_power_uw
+
+
+def test_a_slot_offset_never_carries_a_pulse_past_the_watchdog_deadline() -> None:
+    """Node 5 fires 0.5 ms after its nominal time (its transmitter slot). Its 50 Hz train is
+    due at 5, 25, ..., 305 ms; the watchdog's ramp reaches zero at 305.45 ms, so the last pulse
+    (still 0.07 mA, above the 0.05 mA minimum) would land 0.05 ms after it: the supervisor's
+    per-pulse gate refuses it."""
+    layout = node_layout(6)
+    age_ms, ramp_ms = 295.45, 10.0
+    limits = SafetyLimits.from_profile(
+        NODES_PROFILE, watchdog_age_ms=age_ms, ramp_down_ms=ramp_ms, max_ramp_up_ma_per_s=1e6
+    )
+    supervisor = SafetySupervisor(limits, layout)
+    stim = create_stimulator(
+        "nodes",
+        supervisor=supervisor,
+        electrodes=layout,
+        placements=_placements(layout, depth_mm=5.0),
+    )
+    stim.deliver(StimCommand(0, 1, "rest", (ChannelCommand(5, 1.5, 100.0, 50.0),)), 0)
+    pulses = []
+    for t in range(10 * MS, 400 * MS, 10 * MS):
+        pulses += stim.run_until(t)
+    deadline_ns = int((age_ms + ramp_ms) * MS)
+    assert supervisor.silent_from_ns() == deadline_ns
+    assert [p.t_ns for p in pulses] == [(5 + 20 * k) * MS + 500_000 for k in range(15)]
+    assert all(p.t_ns < deadline_ns for p in pulses)
+    assert stim.pulses_blocked == 1  # the pulse due at 305 ms, slotted to 305.5 ms

@@ -335,6 +335,12 @@ class SafetySupervisor:
             self._steady = self._last_tuple
         return self._last_tuple
 
+    def silent_from_ns(self) -> int | None:
+        """When output must be zero unless a newer command arrives: watchdog trip + ramp-down
+        (None before the first command)."""
+        trip_ns = self._trip_ns()
+        return None if trip_ns is None else trip_ns + int(self.limits.ramp_down_ms * _NS_PER_MS)
+
     def _trip_ns(self) -> int | None:
         if self._watchdog_ref_ns is None:
             return None
@@ -429,6 +435,9 @@ class SafetySupervisor:
             return False
         lim = self.limits
         t, e = pulse.t_ns, pulse.electrode
+        silent = self.silent_from_ns()
+        if silent is not None and t >= silent:
+            return False  # past the watchdog's ramp to zero: no backend may place a pulse here
         width, gap = pulse.pulse_width_us, pulse.interphase_gap_us
         previous = self._last_pulse_ns.get(e)
         if previous is not None:
