@@ -70,6 +70,9 @@ def test_all_channels_bad_still_returns_finite():
     out = ex.transform(np.full((3, 586), np.nan))
     assert np.isfinite(out).all()
     assert ex.bad_channels == (0, 1, 2)
+    # without the log, "no signal" is a zero magnitude (not the log floor)
+    linear = FeatureExtractor(FeatureConfig(log=False), FS_HZ, 3)
+    assert np.all(linear.transform(np.full((3, 586), np.nan)) == 0.0)
 
 
 def test_bad_channel_does_not_leak_into_common_average():

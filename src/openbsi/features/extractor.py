@@ -168,7 +168,8 @@ class FeatureExtractor:
         if bad:
             good = np.ones(self.n_channels, dtype=bool)
             good[list(bad)] = False
-            fill = np.median(out[..., good], axis=-1) if n_good else np.log(LOG_FLOOR)
+            empty = np.log(LOG_FLOOR) if cfg.log else 0.0  # no good channel: a zero magnitude
+            fill = np.median(out[..., good], axis=-1) if n_good else empty
             out[..., ~good] = np.asarray(fill)[..., None]
         return out
 
