@@ -113,17 +113,19 @@ def test_banded_bank_rejects_wrong_shapes():
         bank.coefficients(np.zeros((2, N), dtype=np.float32), out=np.empty((2, 10, 15, 3)))
 
 
+def _window(kind: str, rng: np.random.Generator, n_channels: int) -> np.ndarray:
+    """A test window: 'random' white noise, 'realistic' ECoG-like, or that with bad channels."""
+    if kind == "random":
+        return rng.standard_normal((n_channels, N)) * 20.0
+    window = _realistic(rng, n_channels)
+    return _with_bad_channels(window) if kind == "bad_channels" else window
+
+
 @pytest.mark.parametrize("n_channels", [64, 1024])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kind", ["random", "realistic", "bad_channels"])
 def test_extractor_equals_dense_path(n_channels, dtype, kind):
-    rng = np.random.default_rng(n_channels)
-    if kind == "random":
-        window = rng.standard_normal((n_channels, N)) * 20.0
-    else:
-        window = _realistic(rng, n_channels)
-    if kind == "bad_channels":
-        window = _with_bad_channels(window)
+    window = _window(kind, np.random.default_rng(n_channels), n_channels)
     config = FeatureConfig(dtype=dtype)
     extractor = FeatureExtractor(config, FS_HZ, n_channels)
     ours = extractor.transform(window)
@@ -181,13 +183,7 @@ def _mne_chain(window: np.ndarray, config: FeatureConfig, bad: dict) -> np.ndarr
 @pytest.mark.parametrize("kind", ["random", "realistic", "bad_channels"])
 def test_extractor_agrees_with_mne_with_notch_car_and_log(n_channels, dtype, kind):
     """The whole chain against MNE tfr_array_morlet on the same window."""
-    rng = np.random.default_rng(13)
-    if kind == "random":
-        window = rng.standard_normal((n_channels, N)) * 20.0
-    else:
-        window = _realistic(rng, n_channels)
-    if kind == "bad_channels":
-        window = _with_bad_channels(window)
+    window = _window(kind, np.random.default_rng(13), n_channels)
     config = FeatureConfig(dtype=dtype)
     extractor = FeatureExtractor(config, FS_HZ, n_channels)
     ours = extractor.transform(window)

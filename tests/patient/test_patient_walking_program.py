@@ -3,17 +3,18 @@
 import numpy as np
 import pytest
 
-from openbsi.cli.patient import WALKING_PROGRAM, _program_source
+from openbsi.cli.patient import _program_source
 from openbsi.patient.intent import IntentBlock, IntentScript
 from openbsi.patient.session import run_patient
 from openbsi.patient.virtual import VirtualPatient
 from openbsi.safety.program_check import validate_program
 from openbsi.stimulation.electrodes import PADDLE_16
+from openbsi.stimulation.examples import WALKING_PROGRAM_FILE
 from openbsi.stimulation.program import load_program
 
 
 def test_walking_program_file_is_valid_for_the_paddle() -> None:
-    program = load_program(WALKING_PROGRAM)
+    program = load_program(WALKING_PROGRAM_FILE)
     assert program.backend == "paddle"
     assert validate_program(program) == []
     # Swing trains on both legs that repeat while the hip state holds.
@@ -35,7 +36,7 @@ def test_walking_program_steps_both_legs_within_one_decoded_hip_block() -> None:
         )
     )
     vp = VirtualPatient(script, np.random.default_rng(0), body="mujoco")
-    run_patient(vp, 8.0, pulse_source=_program_source(WALKING_PROGRAM, script, PADDLE_16))
+    run_patient(vp, 8.0, pulse_source=_program_source(WALKING_PROGRAM_FILE, script, PADDLE_16))
     events = [e for e in vp.step_events() if 1.0 < e.t_s < 8.0]
     assert {e.side for e in events} == {"left", "right"}
     assert len(events) >= 4

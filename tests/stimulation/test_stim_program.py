@@ -50,12 +50,9 @@ def test_default_program_follows_published_hotspots() -> None:
 
 
 def test_the_walking_example_file_is_the_default_program() -> None:
-    from pathlib import Path
+    from openbsi.stimulation.examples import WALKING_PROGRAM_FILE
 
-    import openbsi.stimulation as stimulation
-
-    path = Path(stimulation.__file__).parent / "examples" / "paddle-walking.yaml"
-    assert load_program(path) == default_paddle_program()
+    assert load_program(WALKING_PROGRAM_FILE) == default_paddle_program()
 
 
 def test_a_repeating_step_fires_once_per_period_while_the_state_holds() -> None:

@@ -16,8 +16,6 @@ from openbsi.cli.apps import UserError, bench_app, console, patient_app
 from openbsi.patient.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 
 SCRIPTS = ("walking", "calibration", "rest")
-# The default walking program file (hotspots; a decoded hip intention steps repeatedly).
-WALKING_PROGRAM = Path(__file__).parents[1] / "stimulation" / "examples" / "paddle-walking.yaml"
 
 
 @patient_app.command("profiles")
@@ -563,6 +561,8 @@ def figures(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from openbsi.stimulation.examples import WALKING_PROGRAM_FILE
+
     out.mkdir(parents=True, exist_ok=True)
     rngs = np.random.default_rng(seed).spawn(4)
     values = {"spectra": _fig_spectra(plt, out, rngs[0])}
@@ -572,7 +572,7 @@ def figures(
     values["gait_mujoco"] = _fig_gait(plt, out, rngs[3], body="mujoco")
     _fig_collision(plt, out)
     values["evoked"] = _fig_evoked(plt, out, seed)
-    values["walking_program"] = _program_gait(WALKING_PROGRAM, seed)
+    values["walking_program"] = _program_gait(WALKING_PROGRAM_FILE, seed)
     if as_json:
         typer.echo(json.dumps(values))
         return

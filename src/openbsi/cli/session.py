@@ -97,21 +97,6 @@ def _summary_table(metrics: dict, title: str) -> Table:
     return table
 
 
-def _program_file(path: Path | None) -> Path | None:
-    """--program: a readable paddle program whose every violation is named before anything runs."""
-    if path is None:
-        return None
-    from openbsi.runtime.live_session import session_program
-
-    if not path.is_file():
-        raise UserError(f"--program: file {path} does not exist")
-    try:
-        session_program(path)
-    except ValueError as error:
-        raise UserError(f"--program: {error}") from None
-    return path
-
-
 @app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Run folder to write."),
@@ -133,7 +118,7 @@ def demo(
         calibration_s=calibration_s,
         seed=seed,
         decoder=decoder,
-        program=_program_file(program),
+        program=program,
         body=body,
     )
     _writable_folder(out)
@@ -174,7 +159,7 @@ def session(
         faults=faults,
         seed=seed,
         calibration_s=calibration_s,
-        program=_program_file(program),
+        program=program,
         body=body,
     )
     if model is not None and not model.is_file():

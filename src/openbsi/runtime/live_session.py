@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -88,19 +89,20 @@ class LiveSessionConfig:
         FaultConfig.parse(self.faults)  # named errors for bad fault keys or values
         if self.body not in BODIES:
             raise ValueError(f"--body must be one of {BODIES}, got {self.body!r}")
+        _ = self.paddle_program  # load and validate the program before anything runs
 
-
-def session_program(path: Path | None) -> Program:
-    """The session's paddle program: the file's (validated against the paddle's limits, every
-    violation named) or the default."""
-    if path is None:
-        return default_paddle_program()
-    program = load_program(path)
-    violations = validate_program(program, backend="paddle", electrodes=PADDLE_16)
-    if violations:
-        listed = "; ".join(f"{v.field}: {v.message}" for v in violations)
-        raise ValueError(f"program {path} is not valid for the paddle: {listed}")
-    return program
+    @cached_property
+    def paddle_program(self) -> Program:
+        """The session's paddle program: the file's (validated against the paddle's limits,
+        every violation named) or the default."""
+        if self.program is None:
+            return default_paddle_program()
+        program = load_program(self.program)
+        violations = validate_program(program, backend="paddle", electrodes=PADDLE_16)
+        if violations:
+            listed = "; ".join(f"{v.field}: {v.message}" for v in violations)
+            raise ValueError(f"program {self.program} is not valid for the paddle: {listed}")
+        return program
 
 
 def run_live_session(
@@ -189,7 +191,7 @@ def run_live_session(
             buffer,
             extractor,
             decoder,
-            Mapper(session_program(config.program), PADDLE_16),
+            Mapper(config.paddle_program, PADDLE_16),
             radio,
             implant,
             recorder,
@@ -346,40 +348,32 @@ def _record_summaries(recorder, config, radio, implant, stats, loop, started):
     """Link and safety figures go into the recording itself (and from there to metrics.json)."""
     link = radio.metrics()
     recorder.summary("link", link)
+    loop_figures = {
+        "overruns": stats.overruns,
+        "skipped_ticks": stats.skipped,
+        "decoder_failures": loop.decoder_failures,
+        "starved_ticks": loop.starved_ticks,
+    }
     if implant is None:
-        recorder.summary(
-            "safety",
-            {
-                "implant": "remote: its executed_* counters are reported by the implant's process",
-                "overruns": stats.overruns,
-                "skipped_ticks": stats.skipped,
-                "decoder_failures": loop.decoder_failures,
-                "starved_ticks": loop.starved_ticks,
-            },
-        )
+        remote = "remote: its executed_* counters are reported by the implant's process"
+        recorder.summary("safety", {"implant": remote, **loop_figures})
     else:
-        _record_implant_summary(recorder, link, implant, stats, loop)
+        recorder.summary("safety", _implant_figures(link, implant) | loop_figures)
     _record_run_summary(recorder, config, stats, started)
 
 
-def _record_implant_summary(recorder, link, implant, stats, loop) -> None:
+def _implant_figures(link: dict, implant: Implant) -> dict:
+    """What the local implant executed and audited (all must-be-zero but the last three)."""
     events = implant.stimulator.supervisor.events
-    recorder.summary(
-        "safety",
-        {
-            "executed_stale_commands": implant.stats.executed_stale_commands,
-            "executed_replayed_commands": implant.stats.executed_replayed_commands,
-            "executed_forged_commands": link["accepted_injected"],
-            "executed_out_of_limit_pulses": implant.stats.executed_out_of_limit_pulses,
-            "watchdog_trips": sum(1 for e in events if e.rule == "watchdog"),
-            "overruns": stats.overruns,
-            "skipped_ticks": stats.skipped,
-            "decoder_failures": loop.decoder_failures,
-            "starved_ticks": loop.starved_ticks,
-            "stimulator_failures": implant.stats.stimulator_failures,
-            "malformed_payloads": implant.stats.malformed_payloads,
-        },
-    )
+    return {
+        "executed_stale_commands": implant.stats.executed_stale_commands,
+        "executed_replayed_commands": implant.stats.executed_replayed_commands,
+        "executed_forged_commands": link["accepted_injected"],
+        "executed_out_of_limit_pulses": implant.stats.executed_out_of_limit_pulses,
+        "watchdog_trips": sum(1 for e in events if e.rule == "watchdog"),
+        "stimulator_failures": implant.stats.stimulator_failures,
+        "malformed_payloads": implant.stats.malformed_payloads,
+    }
 
 
 def _record_run_summary(recorder, config, stats, started) -> None:

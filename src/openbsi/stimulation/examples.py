@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from openbsi.states import STATES
 from openbsi.stimulation.electrodes import find_electrode
 from openbsi.stimulation.layouts import node_layout, transcutaneous_layout
 from openbsi.stimulation.program import BACKEND_KINDS, Program, StimStep, default_paddle_program
+
+# The paddle example as a file (equal to default_paddle_program(); schema in docs/programs.md).
+WALKING_PROGRAM_FILE = Path(__file__).parent / "examples" / "paddle-walking.yaml"
 
 
 def nodes_program() -> Program:
