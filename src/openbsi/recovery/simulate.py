@@ -21,6 +21,7 @@ from openbsi.recovery.state import (
     N_INIT_NORMALS,
     N_INIT_UNIFORMS,
     UPPER,
+    CohortState,
     inflammation_curve,
     initial_state,
     scar_curve,
@@ -93,6 +94,21 @@ def simulate_cohort(
     overrides: Mapping[str, float] | None = None,
 ) -> CohortCourse:
     """Every patient's course under `plan` for `days` days, assessed on `visit_days`."""
+    course, _ = run_course(patients, plan, days=days, visit_days=visit_days, rngs=rngs,
+                           overrides=overrides)  # fmt: skip
+    return course
+
+
+def run_course(
+    patients: Sequence[PatientSpec],
+    plan: Plan,
+    *,
+    days: int,
+    visit_days: Sequence[int],
+    rngs: Sequence[np.random.Generator],
+    overrides: Mapping[str, float] | None = None,
+) -> tuple[CohortCourse, CohortState | None]:
+    """simulate_cohort, and the cohort's state on the last day (None for an empty cohort)."""
     source = "simulate_cohort"
     if (
         isinstance(days, bool)
@@ -117,7 +133,8 @@ def simulate_cohort(
     z0, u0, u_day, z_visit = _draw(rngs, days, visits.size, n_iv)
     if n == 0:
         empty = {m: np.zeros((0, visits.size)) for m in MEASURES if m != "ais"}
-        return CohortCourse(visits, empty, np.zeros((0, visits.size), "<U1"), [], float("nan"))
+        course = CohortCourse(visits, empty, np.zeros((0, visits.size), "<U1"), [], float("nan"))
+        return course, None
     state = initial_state(patients, z0, u0, model)
     events: list[dict] = []
     doses = [
@@ -242,5 +259,7 @@ def simulate_cohort(
         if therapy_gain > 0
         else float("nan")
     )
-    return CohortCourse(visit_days=visits, scores=scores, ais=ais, events=events,
-                        assumption_share=share)  # fmt: skip
+    course = CohortCourse(
+        visit_days=visits, scores=scores, ais=ais, events=events, assumption_share=share
+    )
+    return course, state
