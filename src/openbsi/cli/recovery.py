@@ -315,3 +315,130 @@ def bench_recovery(
     console.print(
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores"
     )
+
+
+SURROGATE_PATH = (
+    Path(__file__).resolve().parents[1] / "recovery" / "data" / "session_surrogate.json"
+)
+
+
+@bench_app.command("fit-session-surrogate")
+def fit_session_surrogate(
+    out: Annotated[Path, typer.Option("--out", help="folder for the grid's sessions")] = Path(
+        "runs/session-surrogate"
+    ),
+    lems: Annotated[str, typer.Option("--lems", help="LEMS grid")] = "8,20,35",
+    errors: Annotated[str, typer.Option("--errors", help="decoder error rates (%)")] = "0,20,40",
+    seconds: Annotated[float, typer.Option("--seconds", help="closed loop per session, s")] = 30.0,
+    write: Annotated[
+        Path, typer.Option("--write", help="surrogate JSON to write")
+    ] = SURROGATE_PATH,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run real closed-loop sessions on a grid (lesion state x program x decoder accuracy),
+    measure each session's dose and fit the surrogate recovery/ uses."""
+    from openbsi.cli.apps import parse_int_list
+    from openbsi.runtime.session_surrogate import calibrate_model, fit_and_write, run_dose_session
+    from openbsi.stimulation.examples import WALKING_PROGRAM_FILE
+
+    lems_grid = parse_int_list(lems, "--lems")
+    error_grid = [e / 100.0 for e in parse_int_list("1," + errors, "--errors")[1:]]
+    programs = [None, WALKING_PROGRAM_FILE]
+    out.mkdir(parents=True, exist_ok=True)
+    model = calibrate_model(out / "calibration", seed=seed)
+    rows = []
+    for lv in lems_grid:
+        ais = "C" if lv < 25 else "D"
+        for err in error_grid:
+            for k, program in enumerate(programs):
+                folder = out / f"lems{lv}-err{round(err * 100)}-p{k}"
+                row = run_dose_session(folder, nli="T8", ais=ais, lems=float(lv),
+                                       muscle_condition=0.6, days_since_injury=365.0,
+                                       model=model, decoder_error=err, seconds=seconds,
+                                       seed=seed + len(rows), program=program)  # fmt: skip
+                rows.append(row)
+                console.print(json.dumps(_clean(row)), highlight=False)
+    doc = fit_and_write(rows, write, command=f"openbsi bench fit-session-surrogate --lems {lems} "
+                        f"--errors {errors} --seconds {seconds:g} --seed {seed}")  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(_clean({k: doc[k] for k in ("outputs", "tolerance", "provenance")})))
+
+
+@recovery_app.command("session")
+def recovery_session(
+    patient: Annotated[Path, typer.Argument(help="patient YAML")],
+    week: Annotated[int, typer.Option("--week", help="week of the course")] = 12,
+    plan: Annotated[Path | None, typer.Option("--plan", help="plan YAML (default: none)")] = None,
+    out: Annotated[Path, typer.Option("--out", help="run folder")] = Path("runs/recovery-session"),
+    seconds: Annotated[float, typer.Option("--seconds", help="closed loop, s")] = 30.0,
+    model: Annotated[Path | None, typer.Option("--model", help="decoder model file")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Zoom from course to session: a real closed-loop session of the patient as it is at
+    --week, its measured dose against the surrogate's prediction (within its tolerance)."""
+    from openbsi.recovery import Plan
+    from openbsi.recovery.loaders import load_patient, load_plan
+    from openbsi.recovery.simulate import run_course
+    from openbsi.recovery.state import LOWER
+    from openbsi.recovery.surrogate import load_surrogate, session_dose
+
+    try:
+        _positive(week, "--week", 520)
+        spec = load_patient(patient)
+        course_plan = load_plan(plan) if plan is not None else Plan()
+        days = week * 7
+        course, state = run_course([spec], course_plan, days=days, visit_days=[days],
+                                   rngs=[np.random.default_rng(seed)])  # fmt: skip
+        if not 5.0 <= seconds <= 600.0:
+            raise InputError("--seconds", "value", "out of range", limit="[5, 600]", value=seconds)
+    except InputError as error:
+        _fail(error, as_json)
+        return
+    assert state is not None
+    lems_true = float(state.strength[0][:, LOWER].sum())
+    ais = str(course.ais[0, -1])
+    from openbsi.patient.lesion import SEGMENTS as _SEG
+    from openbsi.runtime.session_surrogate import calibrate_model, run_dose_session
+
+    _writable(out)
+    if model is None:
+        model = calibrate_model(out / "calibration", seed=seed)
+    measured = run_dose_session(
+        out / "session", nli=spec.nli if _SEG.index(spec.nli) <= _SEG.index("T12") else "T12",
+        ais=ais, lems=lems_true, muscle_condition=float(state.muscle_condition[0]),
+        days_since_injury=float(state.days_since_injury[0] + days), model=model,
+        seconds=seconds, seed=seed,
+    )  # fmt: skip
+    surrogate = load_surrogate()
+    accuracy = measured["decoder_accuracy"]
+    predicted = {
+        k: float(v)
+        for k, v in session_dose(lems_true, accuracy if accuracy is not None else 0.89).items()
+    }
+    comparison = {}
+    for name, value in predicted.items():
+        got = measured.get(name)
+        tol = float(surrogate["tolerance"][name])
+        agrees = None if got is None else bool(abs(got - value) <= tol)
+        comparison[name] = {"measured": got, "predicted": value, "tolerance": tol, "agrees": agrees}
+    verdicts = [c["agrees"] for c in comparison.values() if c["agrees"] is not None]
+    result = _clean({
+        "patient": spec.patient_id, "week": week, "ais": ais, "lems": lems_true,
+        "decoder_accuracy": accuracy, "dose": comparison,
+        "agrees": bool(verdicts) and all(verdicts),
+        "surrogate_provenance": surrogate["provenance"], "run_folder": str(out / "session"),
+    })  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    console.print(f"{spec.patient_id} at week {week}: AIS {ais}, LEMS {lems_true:.1f}; decoder "
+                  f"accuracy {accuracy}", highlight=False)  # fmt: skip
+    for name, c in comparison.items():
+        verdict = "agrees" if c["agrees"] else "differs"
+        console.print(
+            f"  {name}: measured {c['measured']}, surrogate {c['predicted']:.3f} "
+            f"(tolerance {c['tolerance']:.3f}) -> {verdict}",
+            highlight=False,
+        )
