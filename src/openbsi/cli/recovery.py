@@ -111,6 +111,16 @@ def natural_history(
         )
 
 
+def _percent_list(text: str, option: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"{option} must be comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 0 or max(values) > 100:
+        raise UserError(f"{option} must list integers in [0, 100], got {text!r}")
+    return values
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
@@ -343,7 +353,7 @@ def fit_session_surrogate(
     from openbsi.stimulation.examples import WALKING_PROGRAM_FILE
 
     lems_grid = parse_int_list(lems, "--lems")
-    error_grid = [e / 100.0 for e in parse_int_list("1," + errors, "--errors")[1:]]
+    error_grid = [e / 100.0 for e in _percent_list(errors, "--errors")]
     programs = [None, WALKING_PROGRAM_FILE]
     out.mkdir(parents=True, exist_ok=True)
     model = calibrate_model(out / "calibration", seed=seed)
@@ -442,3 +452,74 @@ def recovery_session(
             f"(tolerance {c['tolerance']:.3f}) -> {verdict}",
             highlight=False,
         )
+
+
+@recovery_app.command("validate")
+def recovery_validate(
+    out: Annotated[Path | None, typer.Option("--out", help="folder for the figures")] = None,
+    n: Annotated[int, typer.Option("--n", help="natural-history cohort")] = 2000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every validation of issue #11 with its bar: natural history, dose-response, injectable
+    timing, ignition threshold, BSI vs stimulation alone (figures recovery_*.png with --out)."""
+    from openbsi.recovery import validation as v
+    from openbsi.recovery.figures import natural_history_figure, sweep_figure
+    from openbsi.recovery.natural_history import BARS, run_natural_history, summarise
+
+    patients, course = run_natural_history(n, 12, seed)
+    nh = summarise(patients, course, 12)
+    timing_days = [0.5, 3.0, 7.0, 14.0, 21.0, 35.0, 60.0, 120.0, 240.0]
+    timing = v.injectable_timing_sweep(timing_days, n=200)
+    multiples = [0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0]
+    ignition = {m: v.ignition_fraction(m, n=200) for m in multiples}
+    steps = [0.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0]
+    dose = v.rehab_dose_response(steps, n=200)
+    bsi = v.bsi_vs_stimulation(n=200)
+    best = max(timing, key=timing.get)
+    c = nh["conversion"]
+    lems = nh["lems_gain"]
+    bars = {
+        "A_to_incomplete": [c["A"]["to_incomplete"], BARS["A_to_incomplete"]],
+        "C_to_D": [c["C"]["to_D"], BARS["C_to_D"]],
+        "D_stays_D": [c["D"]["unchanged"], BARS["D_stays_D"]],
+        "ais_d_slope": [
+            nh["proportional_recovery"]["ais_d_slope"],
+            BARS["ais_d_proportional_slope"],
+        ],
+    }
+    checks = {k: bool(lo <= val <= hi) for k, (val, (lo, hi)) in bars.items()}
+    checks["A_gain_below_BCD"] = all(lems["A"]["mean"] < 0.6 * lems[g]["mean"] for g in "BCD")
+    checks["injectable_interior_optimum"] = best not in (timing_days[0], timing_days[-1])
+    checks["ignition_2x_above_on_ge_90pct"] = ignition[2.0] >= 0.9
+    checks["ignition_2x_below_on_le_10pct"] = ignition[0.5] <= 0.1
+    checks["bsi_beats_stimulation_alone"] = bsi["bsi"] > bsi["epidural_paddle"]
+    result = _clean({
+        "natural_history": {"values": bars, "lems_gain": {g: lems[g]["mean"] for g in "ABCD"}},
+        "injectable_timing_extra_motor_points": {str(k): val for k, val in timing.items()},
+        "injectable_best_day": best,
+        "ignition_fraction_on": {str(k): val for k, val in ignition.items()},
+        "rehabilitation_extra_lems": {str(k): val for k, val in dose.items()},
+        "bsi_vs_stimulation_extra_lems": bsi,
+        "checks": checks,
+        "all_pass": all(checks.values()),
+    })  # fmt: skip
+    if out is not None:
+        _writable(out)
+        natural_history_figure(nh, out / "recovery_natural_history.png")
+        sweep_figure(np.array(timing_days), np.array(list(timing.values())),
+                     out / "recovery_injectable_timing.png", xlabel="injection day after injury",
+                     ylabel="extra total motor score at 1 year", logx=True,
+                     title="injectable depot (t1/2 7 d): timing sweep, AIS C, n=200")  # fmt: skip
+        sweep_figure(np.array(multiples), np.array(list(ignition.values())),
+                     out / "recovery_ignition.png", xlabel="pulse / threshold",
+                     ylabel="share with repair switched on",
+                     title="iPSC progenitors: ignition threshold, n=200")  # fmt: skip
+        sweep_figure(np.array(steps), np.array(list(dose.values())),
+                     out / "recovery_dose_response.png", xlabel="treadmill steps per session",
+                     ylabel="extra LEMS after 60 sessions",
+                     title="rehabilitation dose-response, chronic AIS C/D, n=200")  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    console.print_json(json.dumps(result))
