@@ -344,6 +344,7 @@ def fit_session_surrogate(
         Path, typer.Option("--write", help="surrogate JSON to write")
     ] = SURROGATE_PATH,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    reuse: Annotated[bool, typer.Option("--reuse", help="re-measure finished sessions")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run real closed-loop sessions on a grid (lesion state x program x decoder accuracy),
@@ -356,7 +357,9 @@ def fit_session_surrogate(
     error_grid = [e / 100.0 for e in _percent_list(errors, "--errors")]
     programs = [None, WALKING_PROGRAM_FILE]
     out.mkdir(parents=True, exist_ok=True)
-    model = calibrate_model(out / "calibration", seed=seed)
+    model = out / "calibration" / "model.obsi"
+    if not (reuse and model.exists()):
+        model = calibrate_model(out / "calibration", seed=seed)
     rows = []
     for lv in lems_grid:
         ais = "C" if lv < 25 else "D"
@@ -366,7 +369,8 @@ def fit_session_surrogate(
                 row = run_dose_session(folder, nli="T8", ais=ais, lems=float(lv),
                                        muscle_condition=0.6, days_since_injury=365.0,
                                        model=model, decoder_error=err, seconds=seconds,
-                                       seed=seed + len(rows), program=program)  # fmt: skip
+                                       seed=seed + len(rows), program=program,
+                                       reuse=reuse)  # fmt: skip
                 rows.append(row)
                 console.print(json.dumps(_clean(row)), highlight=False)
     doc = fit_and_write(rows, write, command=f"openbsi bench fit-session-surrogate --lems {lems} "

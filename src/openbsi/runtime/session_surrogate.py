@@ -3,8 +3,9 @@
 For each point of a grid (lesion state as LEMS x decoder error x program) one closed-loop
 session runs (runtime loop + patient/, simulated clock, one decoder calibrated once and
 degraded by a wrapper to sweep accuracy). Its dose is measured from the recording:
-- intent_paired_fraction: stimulation pulses that fall inside the patient's own movement
-  intent (an intent block, plus 0.5 s for the reaction time) / all pulses in the closed loop;
+- intent_paired_fraction: stimulation pulses commanded by a decoded movement that is the
+  movement the patient intends then (or up to 0.5 s before: reaction time) / all pulses in the
+  closed loop;
 - successful_steps_per_min: (steps - failed steps) per minute of closed loop;
 - time_on_task_fraction: share of 0.5 s bins of the closed loop with both intent and pulses.
 A least-squares linear model of each on (decoder_accuracy, lems_fraction) is written as
@@ -63,6 +64,32 @@ def calibrate_model(out_dir: Path, *, seed: int, calibration_s: float = 120.0) -
     return out_dir / "model.obsi"
 
 
+def _state_at(times: np.ndarray, starts: np.ndarray, stops: np.ndarray, states: list[str]):
+    """The intended state at each time ("" outside every block)."""
+    out = np.full(times.size, "", dtype=object)
+    for start, stop, state in zip(starts, stops, states, strict=True):
+        out[(times >= start) & (times < stop)] = state
+    return out
+
+
+def _paired_with_intent(pulses: np.ndarray, decodes, intents) -> np.ndarray:
+    """A pulse is intent-paired when the decode that commanded it names a movement and that
+    movement is what the patient intends then (or intended up to the reaction margin before)."""
+    if pulses.size == 0 or len(decodes) == 0:
+        return np.zeros(pulses.size, dtype=bool)
+    d_t = np.array([float(d["t_s"]) for d in decodes])
+    d_state = np.array([str(d["state"]) for d in decodes], dtype=object)
+    idx = np.searchsorted(d_t, pulses, side="right") - 1
+    commanded = np.where(idx >= 0, d_state[np.maximum(idx, 0)], "rest")
+    starts = np.array([float(b["start_s"]) for b in intents])
+    stops = np.array([float(b["stop_s"]) for b in intents])
+    states = [str(b["state"]) for b in intents]
+    now = _state_at(pulses, starts, stops, states)
+    before = _state_at(pulses - REACTION_MARGIN_S, starts, stops, states)
+    moving = commanded != "rest"
+    return moving & ((commanded == now) | (commanded == before))
+
+
 def measured_dose(nwb_path: Path, metrics: dict) -> dict[str, float | None]:
     """The session's dose, measured from its recording (None where it cannot be computed)."""
     data = read_nwb(nwb_path, load_ecog=False)
@@ -78,10 +105,8 @@ def measured_dose(nwb_path: Path, metrics: dict) -> dict[str, float | None]:
         for b in data.intents
         if b["state"] != "rest" and float(b["stop_s"]) > t0 and float(b["start_s"]) < t1
     ]
-    in_intent = np.zeros(pulses.size, dtype=bool)
-    for start, stop in blocks:
-        in_intent |= (pulses >= start) & (pulses < stop + REACTION_MARGIN_S)
-    paired = float(in_intent.mean()) if pulses.size else None
+    paired_mask = _paired_with_intent(pulses, data.decodes, data.intents)
+    paired = float(paired_mask.mean()) if pulses.size else None
     edges = np.arange(t0, t1 + 1e-9, BIN_S)
     centres = edges[:-1] + BIN_S / 2
     intent_bins = np.zeros(centres.size, dtype=bool)
@@ -104,12 +129,23 @@ def measured_dose(nwb_path: Path, metrics: dict) -> dict[str, float | None]:
     }
 
 
+def dose_from_folder(folder: Path) -> dict[str, float | None]:
+    """Re-measure a finished session's dose from its run folder."""
+    metrics = json.loads((folder / "metrics.json").read_text())
+    return measured_dose(folder / "recording.nwb", metrics)
+
+
 def run_dose_session(
     out_dir: Path, *, nli: str, ais: str, lems: float, muscle_condition: float,
     days_since_injury: float, model: Path, decoder_error: float = 0.0, seconds: float = 30.0,
-    seed: int = 0, program: Path | None = None,
+    seed: int = 0, program: Path | None = None, reuse: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
-    """One real closed-loop session of the patient in this recovery state; its measured dose."""
+    """One real closed-loop session of the patient in this recovery state; its measured dose.
+    With `reuse`, a finished session already in `out_dir` is re-measured instead of re-run."""
+    meta = {"lems": lems, "ais": ais, "nli": nli, "decoder_error": decoder_error,
+            "program": str(program) if program else "default", "seed": seed}  # fmt: skip
+    if reuse and (out_dir / "metrics.json").exists() and (out_dir / "recording.nwb").exists():
+        return dose_from_folder(out_dir) | meta
     profile = session_profile(nli, ais, lems, muscle_condition, days_since_injury)
     config = LiveSessionConfig(out_dir=out_dir, seconds=seconds, seed=seed, model=model,
                                program=program, patient=profile)  # fmt: skip
@@ -119,9 +155,7 @@ def run_dose_session(
         clock=SimulatedClock(),
         wrap_decoder=lambda d: DegradedDecoder(d, decoder_error, rng),
     )
-    dose = measured_dose(result.nwb_path, result.metrics)
-    return dose | {"lems": lems, "ais": ais, "nli": nli, "decoder_error": decoder_error,
-                   "program": str(program) if program else "default", "seed": seed}  # fmt: skip
+    return measured_dose(result.nwb_path, result.metrics) | meta
 
 
 def fit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
