@@ -32,6 +32,7 @@ from openbsi.patient.intent import (
     cued_calibration_script,
     walking_script,
 )
+from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile
 from openbsi.patient.virtual import BODIES, VirtualPatient
 from openbsi.runtime.calibration import Progress, calibrate
 from openbsi.runtime.clock import Clock, MonotonicClock
@@ -76,6 +77,7 @@ class LiveSessionConfig:
     program: Path | None = None  # stimulation program file (None: default_paddle_program)
     body: str = "reduced"  # the virtual patient's legs: "reduced" or "mujoco" (MyoLeg)
     pairing_secret_file: Path | None = None  # out-of-band secret for --stimulator link:NAME
+    patient: PatientProfile | None = None  # the virtual patient (None: the default profile)
 
     def __post_init__(self) -> None:
         check_range("seconds", self.seconds, 1.0, 24 * 3600.0)
@@ -127,7 +129,10 @@ def run_live_session(
         )
 
     script, calibration_end_s = _intent_script(config, needs_calibration, rng_cues, rng_walk)
-    patient = VirtualPatient(script, rng_patient, electrodes=PADDLE_16, body=config.body)
+    patient = VirtualPatient(
+        script, rng_patient, electrodes=PADDLE_16, body=config.body,
+        profile=config.patient if config.patient is not None else DEFAULT_PROFILE,
+    )  # fmt: skip
     # The stimulator first: its LSL outlet must exist before we wait for the source, since a
     # patient process may wait for our pulses before it publishes its ECoG.
     delivered: list = []
