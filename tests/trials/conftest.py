@@ -36,7 +36,11 @@ def ray_session():
     os.environ.setdefault("RAY_AUTH_MODE", RAY_AUTH_MODE)
     ray = pytest.importorskip("ray")
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 object_store_memory=200 * 1024**2)
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            object_store_memory=200 * 1024**2,
+        )
     yield ray
     ray.shutdown()

@@ -48,7 +48,7 @@ def _mutated(design: str, old: str, new: str) -> bytes:
         ("uplift", "to_day: 120", "to_day: 100", "endpoints[0].to_day"),
         ("uplift", "nli_to: C8", "nli_to: X9", "population.nli_to"),
         ("uplift", "primary: both", "primary: everything", "primary"),
-        ("combination", "dose_cells: 2.0e6", "dose_cells: -1.0", "dose.dose_cells"),
+        ("combination", "dose_cells: 2000000", "dose_cells: -1.0", "dose.dose_cells"),
         ("uplift", "seed: 2024", "seed: 2024\nsneaky: 1", "sneaky"),
         ("uplift", "end_day: 120\n        dose: {sessions_per_week: 4.5, hours_per_session: 1.0}\n"
          "      - therapy: transcutaneous", "end_day: 130\n        dose: {sessions_per_week: 4.5,"

@@ -17,14 +17,16 @@ def fake_course(patients, plan, *, days, visit_days, rngs, overrides=None) -> Co
     visits = np.asarray(visit_days, dtype=float)
     gain = 1.0 + 0.5 * len(plan.interventions) + (overrides or {}).get("fake.gain", 0.0)
     scores = {m: np.empty((len(patients), len(visits))) for m in MEASURES if m != "ais"}
+    events = []
     for i, rng in enumerate(rngs):
+        if rng.random() < 0.3:
+            events.append({"patient": i, "day": 3.0, "kind": "skin", "severity": "mild",
+                           "therapy": "x"})  # fmt: skip
         base = rng.uniform(5, 30, size=len(scores))
         slope = rng.gamma(2.0, gain / 60, size=len(scores))
         for j, m in enumerate(scores):
             scores[m][i] = base[j] + slope[j] * visits
     ais = np.full((len(patients), len(visits)), "C", dtype="<U1")
-    events = [{"patient": i, "day": 3.0, "kind": "skin", "severity": "mild", "therapy": "x"}
-              for i in range(0, len(patients), 3)]  # fmt: skip
     return CohortCourse(visits, scores, ais, events, 0.25)
 
 

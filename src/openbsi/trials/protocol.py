@@ -273,9 +273,20 @@ def _intervention(raw: Any, source: str, field: str, duration: int) -> Intervent
                 "lot potency files are not accepted in trial protocols",
             )
         dose[key] = float(
-            number(value, source=source, field=f"{field}.dose.{key}", low=0, high=1e15)
+            number(value, source=source, field=f"{field}.dose.{key}", low=-1e15, high=1e15)
         )
     return Intervention(therapy=therapy, start_day=start, end_day=end, dose=dose)
+
+
+def _check_with_recovery(iv: Intervention, source: str, field: str) -> None:
+    """recovery's own dose ranges, re-raised with the protocol's field path."""
+    try:
+        validate_plan(Plan((iv,)), source=source)
+    except InputError as error:
+        tail = error.field.removeprefix("interventions[0]")
+        raise InputError(
+            source, f"{field}{tail}", error.problem, limit=error.limit, value=error.value
+        ) from None
 
 
 def _arms(raw: Any, source: str, duration: int) -> tuple[Arm, ...]:
@@ -309,7 +320,8 @@ def _arms(raw: Any, source: str, duration: int) -> tuple[Arm, ...]:
                 for j, iv in enumerate(raw_iv)
             )
         )
-        validate_plan(plan, source=f"{source}: {field}")
+        for j, iv in enumerate(plan.interventions):
+            _check_with_recovery(iv, source, f"{field}.interventions[{j}]")
         arms.append(Arm(name, plan, cf))
     return tuple(arms)
 
