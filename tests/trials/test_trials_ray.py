@@ -1,4 +1,4 @@
-"""The bar: identical summary.json (apart from runner and wall_s) from serial and Ray (2 workers)."""
+"""The bar: identical summary.json (but runner and wall_s) from serial and Ray with 2 workers."""
 
 from __future__ import annotations
 

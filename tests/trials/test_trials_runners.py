@@ -9,7 +9,7 @@ import pytest
 from openbsi.recovery import MEASURES, CohortCourse
 from openbsi.trials.results import results_table
 from openbsi.trials.run import run_protocol
-from openbsi.trials.runners import ProcessRunner, SerialRunner
+from openbsi.trials.runners import ProcessRunner
 
 
 def fake_course(patients, plan, *, days, visit_days, rngs, overrides=None) -> CohortCourse:
@@ -48,7 +48,7 @@ def test_batch_size_and_runner_do_not_change_the_result(protocol) -> None:
     assert pool.summary["runner"] == "process"
 
 
-class Interrupt(Exception):
+class InterruptError(Exception):
     pass
 
 
@@ -59,9 +59,9 @@ def test_interrupted_run_resumes_to_the_same_result(protocol, tmp_path) -> None:
     def stop_after_four(task, result):
         seen.append(task.key)
         if len(seen) == 4:
-            raise Interrupt
+            raise InterruptError
 
-    with pytest.raises(Interrupt):
+    with pytest.raises(InterruptError):
         run_protocol(protocol, batch_size=5, simulate=fake_course, checkpoint_dir=tmp_path,
                      on_batch=stop_after_four, longitudinal=False)  # fmt: skip
     assert len(list(tmp_path.glob("t*.npz"))) == 4

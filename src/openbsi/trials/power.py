@@ -73,7 +73,10 @@ def assumption_parameters(protocol: Protocol) -> list[tuple[str, Any]]:
     for therapy in therapies:
         for info in therapy_parameters(therapy):
             if info.grade == "assumption" and info.low < info.high:
-                out.append((f"{therapy}.{info.name}", info))
+                name = (
+                    info.name if info.name.startswith(f"{therapy}.") else f"{therapy}.{info.name}"
+                )
+                out.append((name, info))
     return out
 
 
