@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
+from openbsi.recovery import MEASURES, CohortCourse
 from openbsi.trials.examples import example_bytes
 from openbsi.trials.protocol import Protocol, parse_protocol
 
@@ -20,6 +22,30 @@ def small_protocol(design: str = "uplift", n: int = 24, **replace: str) -> Proto
     for old, new in replace.items():
         text = text.replace(old, new)
     return parse_protocol(text.encode(), source=f"{design}-small.yaml")
+
+
+def fake_course(patients, plan, *, days, visit_days, rngs, overrides=None) -> CohortCourse:
+    """A tiny stand-in course: each patient's numbers come from its own generator only."""
+    visits = np.asarray(visit_days, dtype=float)
+    gain = 1.0 + 0.5 * len(plan.interventions) + (overrides or {}).get("fake.gain", 0.0)
+    scores = {m: np.empty((len(patients), len(visits))) for m in MEASURES if m != "ais"}
+    events = []
+    for i, rng in enumerate(rngs):
+        if rng.random() < 0.3:
+            events.append({"patient": i, "day": 3.0, "kind": "skin", "severity": "mild",
+                           "therapy": "x"})  # fmt: skip
+        base = rng.uniform(5, 30, size=len(scores))
+        slope = rng.gamma(2.0, gain / 60, size=len(scores))
+        for j, m in enumerate(scores):
+            scores[m][i] = base[j] + slope[j] * visits
+    ais = np.full((len(patients), len(visits)), "C", dtype="<U1")
+    return CohortCourse(visits, scores, ais, events, 0.25)
+
+
+@pytest.fixture(name="fake_course")
+def fake_course_fixture():
+    """A stand-in for recovery.simulate_cohort (unit tests of the trial machinery only)."""
+    return fake_course
 
 
 @pytest.fixture

@@ -3,31 +3,11 @@ same result; results.parquet has one row per patient x visit x measure."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from openbsi.recovery import MEASURES, CohortCourse
 from openbsi.trials.results import results_table
 from openbsi.trials.run import run_protocol
 from openbsi.trials.runners import ProcessRunner
-
-
-def fake_course(patients, plan, *, days, visit_days, rngs, overrides=None) -> CohortCourse:
-    """A tiny stand-in course: each patient's numbers come from its own generator only."""
-    visits = np.asarray(visit_days, dtype=float)
-    gain = 1.0 + 0.5 * len(plan.interventions) + (overrides or {}).get("fake.gain", 0.0)
-    scores = {m: np.empty((len(patients), len(visits))) for m in MEASURES if m != "ais"}
-    events = []
-    for i, rng in enumerate(rngs):
-        if rng.random() < 0.3:
-            events.append({"patient": i, "day": 3.0, "kind": "skin", "severity": "mild",
-                           "therapy": "x"})  # fmt: skip
-        base = rng.uniform(5, 30, size=len(scores))
-        slope = rng.gamma(2.0, gain / 60, size=len(scores))
-        for j, m in enumerate(scores):
-            scores[m][i] = base[j] + slope[j] * visits
-    ais = np.full((len(patients), len(visits)), "C", dtype="<U1")
-    return CohortCourse(visits, scores, ais, events, 0.25)
 
 
 def _strip(summary: dict) -> dict:
@@ -39,7 +19,7 @@ def protocol(small):
     return small("bsi-walking", n=30)
 
 
-def test_batch_size_and_runner_do_not_change_the_result(protocol) -> None:
+def test_batch_size_and_runner_do_not_change_the_result(protocol, fake_course) -> None:
     ref = run_protocol(protocol, batch_size=30, simulate=fake_course, longitudinal=False)
     other = run_protocol(protocol, batch_size=7, simulate=fake_course, longitudinal=False)
     pool = run_protocol(protocol, runner=ProcessRunner(2), batch_size=4, simulate=fake_course,
@@ -52,7 +32,7 @@ class InterruptError(Exception):
     pass
 
 
-def test_interrupted_run_resumes_to_the_same_result(protocol, tmp_path) -> None:
+def test_interrupted_run_resumes_to_the_same_result(protocol, tmp_path, fake_course) -> None:
     fresh = run_protocol(protocol, batch_size=5, simulate=fake_course, longitudinal=False)
     seen = []
 
@@ -78,7 +58,9 @@ def test_interrupted_run_resumes_to_the_same_result(protocol, tmp_path) -> None:
     assert _strip(resumed.summary) == _strip(fresh.summary)
 
 
-def test_checkpoint_of_another_protocol_is_not_reused(protocol, small, tmp_path) -> None:
+def test_checkpoint_of_another_protocol_is_not_reused(
+    protocol, small, tmp_path, fake_course
+) -> None:
     run_protocol(protocol, batch_size=10, simulate=fake_course, checkpoint_dir=tmp_path,
                  longitudinal=False)  # fmt: skip
     other = small("bsi-walking", n=30, **{"seed: 2023": "seed: 9"})
@@ -93,7 +75,7 @@ def test_checkpoint_of_another_protocol_is_not_reused(protocol, small, tmp_path)
     assert len(computed) == 9
 
 
-def test_results_table_one_row_per_patient_visit_measure(protocol) -> None:
+def test_results_table_one_row_per_patient_visit_measure(protocol, fake_course) -> None:
     run = run_protocol(protocol, simulate=fake_course, longitudinal=False)
     table = results_table(protocol, run.cohort, run.courses)
     n_rows = 3 * run.cohort.n_enrolled * len(protocol.visits) * len(protocol.assessments)
@@ -106,7 +88,7 @@ def test_results_table_one_row_per_patient_visit_measure(protocol) -> None:
     assert allocated == n_rows // 3  # each patient is randomised to exactly one arm
 
 
-def test_paired_difference_reflects_the_plans(protocol) -> None:
+def test_paired_difference_reflects_the_plans(protocol, fake_course) -> None:
     run = run_protocol(protocol, simulate=fake_course, longitudinal=False)
     paired = [c for c in run.summary["comparisons"] if c["kind"] == "paired_in_silico"]
     bsi_vs_rehab = next(c for c in paired if {c["arm"], c["versus"]} == {"bsi", "rehabilitation"})

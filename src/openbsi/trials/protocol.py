@@ -495,6 +495,8 @@ def parse_protocol(data: bytes, *, source: str = "<protocol>") -> Protocol:
             source, "assessments", "must list distinct measures", value=list(assessments)
         )
     endpoints = _endpoints(raw["endpoints"], source, visits, assessments)
+    if design.kind == "crossover":
+        _check_crossover(source, design, arms, endpoints, visits)
     primary = string(
         raw["primary"], source=source, field="primary", choices=[e.name for e in endpoints]
     )
@@ -518,6 +520,41 @@ def parse_protocol(data: bytes, *, source: str = "<protocol>") -> Protocol:
         protocol_sha256(data),
         source,
     )
+
+
+def _check_crossover(source, design, arms, endpoints, visits) -> None:
+    """Arms in period-relative days within one period; endpoints evaluable in both periods."""
+    offset = design.period_days + design.washout_days
+    for i, arm in enumerate(arms):
+        for j, iv in enumerate(arm.plan.interventions):
+            end = iv.start_day if iv.end_day is None else iv.end_day
+            if end > design.period_days:
+                raise InputError(
+                    source,
+                    f"arms[{i}].interventions[{j}].end_day",
+                    "a crossover arm must fit in one period",
+                    limit=design.period_days,
+                    value=end,
+                )
+    for i, e in enumerate(endpoints):
+        if e.all_of:
+            continue
+        if e.to_day > design.period_days:
+            raise InputError(
+                source,
+                f"endpoints[{i}].to_day",
+                "must lie in the first period",
+                limit=design.period_days,
+                value=e.to_day,
+            )
+        for key, day in (("from_day", e.from_day), ("to_day", e.to_day)):
+            if day + offset not in visits:
+                raise InputError(
+                    source,
+                    f"endpoints[{i}].{key}",
+                    "needs a visit at the same day of the second period",
+                    value=day + offset,
+                )
 
 
 def _success(raw: Any, source: str, arms: tuple[Arm, ...], design: Design) -> Success:
