@@ -172,6 +172,17 @@ def _print_summary(summary: dict, out: Path) -> None:
             rate = "null" if r["rate"] is None else f"{r['rate']:.3f}"
             table.add_row(arm, e, f"{r['k']}/{r['n']}", rate, ci)
     console.print(table)
+    primary = summary["primary"]
+    if summary["comparisons"]:
+        comp = Table(title=f"differences in '{primary}' responder rate (Newcombe 95 %)")
+        for column in ("kind", "arm - versus", "difference", "95 % CI", "n"):
+            comp.add_column(column)
+        for c in summary["comparisons"]:
+            r = c["responders"][primary]
+            ci = "null" if r["ci95"] is None else f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}]"
+            diff = "null" if r["difference"] is None else f"{r['difference']:+.3f}"
+            comp.add_row(c["kind"], f"{c['arm']} - {c['versus']}", diff, ci, str(r["n"]))
+        console.print(comp)
     s = summary["success"]
     console.print(
         f"primary '{summary['primary']}': estimate {s.get('estimate')}, "

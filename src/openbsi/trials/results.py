@@ -10,7 +10,17 @@ from openbsi.trials.cohort import Cohort
 from openbsi.trials.protocol import Protocol
 from openbsi.trials.simulate import ArmCourses
 
-AIS_ORDINAL = {"A": 1.0, "B": 2.0, "C": 3.0, "D": 4.0, "E": 5.0}  # ais rows: value = ordinal
+_GRADES = ("", "A", "B", "C", "D", "E")  # "" = no grade (dropped visit)
+_STATUS = ("observed", "not_measurable", "dropped")
+
+
+def _grade_codes(ais: np.ndarray) -> np.ndarray:
+    """(n, v) '<U1' grades -> int8 indices into _GRADES, by code point (no Python loop)."""
+    points = np.ascontiguousarray(ais.astype("<U1")).view(np.uint32).reshape(ais.shape)
+    lookup = np.zeros(128, dtype=np.int8)
+    for i, g in enumerate(_GRADES[1:], start=1):
+        lookup[ord(g)] = i
+    return lookup[np.minimum(points, 127)]
 
 
 def results_table(protocol: Protocol, cohort: Cohort, courses: list[ArmCourses], trial: int = 0):
@@ -20,22 +30,11 @@ def results_table(protocol: Protocol, cohort: Cohort, courses: list[ArmCourses],
 
     n, v = cohort.n_enrolled, len(protocol.visits)
     measures = list(protocol.assessments)
-    ids = np.array([p.patient_id for p in cohort.patients])
+    ids = pa.array([p.patient_id for p in cohort.patients], type=pa.string())
     visit = np.asarray(protocol.visits, dtype=np.int32)
     trial_names = [a.name for a in protocol.trial_arms]
-    columns: dict[str, list] = {
-        k: []
-        for k in (
-            "arm",
-            "patient",
-            "patient_id",
-            "allocated",
-            "visit_day",
-            "measure",
-            "value",
-            "status",
-            "ais",
-        )
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("arm", "allocated", "measure", "value", "status", "ais")
     }
     for a, c in enumerate(courses):
         if protocol.design.kind == "crossover":
@@ -46,41 +45,39 @@ def results_table(protocol: Protocol, cohort: Cohort, courses: list[ArmCourses],
             allocated = np.ones(n, bool)
         else:
             allocated = cohort.allocation == trial_names.index(c.name)
-        for m in measures:
-            if m == "ais":
-                values = (
-                    np.vectorize(lambda g: AIS_ORDINAL.get(g, np.nan), otypes=[float])(c.ais)
-                    if n
-                    else np.zeros((0, v))
-                )
+        grades = _grade_codes(c.ais) if n else np.zeros((0, v), np.int8)
+        for j, m in enumerate(measures):
+            if m == "ais":  # value = ordinal A=1..E=5
+                values = np.where(grades > 0, grades, np.nan).astype(np.float64)
             else:
-                values = c.scores[m]
-            status = np.where(
-                ~c.observed, "dropped", np.where(np.isfinite(values), "observed", "not_measurable")
-            )
-            columns["arm"].append(np.full(n * v, c.name))
-            columns["patient"].append(np.repeat(np.arange(n, dtype=np.int32), v))
-            columns["patient_id"].append(np.repeat(ids, v))
-            columns["allocated"].append(np.repeat(allocated, v))
-            columns["visit_day"].append(np.tile(visit, n))
-            columns["measure"].append(np.full(n * v, m))
-            columns["value"].append(values.ravel())
-            columns["status"].append(status.ravel())
-            columns["ais"].append(c.ais.ravel())
-    joined = {k: np.concatenate(parts) if parts else np.array([]) for k, parts in columns.items()}
-    value = joined["value"].astype(np.float64)
+                values = np.asarray(c.scores[m], dtype=np.float64)
+            status = np.where(~c.observed, 2, np.where(np.isfinite(values), 0, 1))
+            parts["arm"].append(np.full(n * v, a, dtype=np.int8))
+            parts["allocated"].append(np.repeat(allocated, v))
+            parts["measure"].append(np.full(n * v, j, dtype=np.int8))
+            parts["value"].append(values.ravel())
+            parts["status"].append(status.ravel().astype(np.int8))
+            parts["ais"].append(grades.ravel())
+    joined = {k: np.concatenate(p) if p else np.zeros(0) for k, p in parts.items()}
+    blocks = len(courses) * len(measures)
+    patient = np.tile(np.repeat(np.arange(n, dtype=np.int32), v), blocks)
+    value = joined["value"]
+
+    def categorical(codes: np.ndarray, names) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(names))
+
     table = pa.table(
         {
             "trial": pa.array(np.full(len(value), trial, dtype=np.int32)),
-            "arm": pa.array(joined["arm"]).dictionary_encode(),
-            "patient": pa.array(joined["patient"]),
-            "patient_id": pa.array(joined["patient_id"]),
-            "allocated": pa.array(joined["allocated"]),
-            "visit_day": pa.array(joined["visit_day"]),
-            "measure": pa.array(joined["measure"]).dictionary_encode(),
+            "arm": categorical(joined["arm"], [c.name for c in courses]),
+            "patient": pa.array(patient),
+            "patient_id": pa.DictionaryArray.from_arrays(pa.array(patient), ids),
+            "allocated": pa.array(joined["allocated"].astype(bool)),
+            "visit_day": pa.array(np.tile(visit, n * blocks)),
+            "measure": categorical(joined["measure"], measures),
             "value": pa.array(value, mask=~np.isfinite(value)),
-            "status": pa.array(joined["status"]).dictionary_encode(),
-            "ais": pa.array(joined["ais"]).dictionary_encode(),
+            "status": categorical(joined["status"], list(_STATUS)),
+            "ais": categorical(joined["ais"], list(_GRADES)),
         }
     )
     meta = {b"protocol_sha256": protocol.sha256.encode(), b"protocol_name": protocol.name.encode()}
