@@ -11,12 +11,24 @@ import pytest
 from openbsi.trials.examples import EXAMPLES
 
 
-def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "openbsi", *args], capture_output=True,
-                          text=True, timeout=timeout)  # fmt: skip
+def _subprocess(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The real entry point (its error handling included)."""
+    return subprocess.run(
+        [sys.executable, "-m", "openbsi", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
-@pytest.mark.slow
+def _cli(*args: str):
+    """In process (fast): result.returncode / stdout like a CompletedProcess."""
+    from typer.testing import CliRunner
+
+    from openbsi.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    result.returncode = result.exit_code
+    return result
+
+
 def test_example_then_validate(tmp_path) -> None:
     for design in EXAMPLES:
         out = _cli("trial", "example", "--design", design)
@@ -33,7 +45,7 @@ def test_validate_refuses_unknown_therapy_in_one_line(tmp_path) -> None:
     text = _cli("trial", "example", "--design", "uplift").stdout
     path = tmp_path / "bad.yaml"
     path.write_text(text.replace("therapy: transcutaneous_cervical", "therapy: telepathy"))
-    out = _cli("trial", "validate", str(path), "--json")
+    out = _subprocess("trial", "validate", str(path), "--json")
     assert out.returncode == 2
     verdict = json.loads(out.stdout)
     assert verdict["valid"] is False and "arms[0].interventions[1].therapy" in verdict["error"]
@@ -48,8 +60,18 @@ def test_uplift_runs_to_a_report(tmp_path, small) -> None:
     path = tmp_path / "uplift.yaml"
     path.write_text(text)
     out_dir = tmp_path / "run"
-    out = _cli("trial", "run", str(path), "--out", str(out_dir), "--json", "--power-n", "20,40",
-               "--power-trials", "4")  # fmt: skip
+    out = _cli(
+        "trial",
+        "run",
+        str(path),
+        "--out",
+        str(out_dir),
+        "--json",
+        "--power-n",
+        "20,40",
+        "--power-trials",
+        "4",
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     summary = json.loads(out.stdout)
     import hashlib
@@ -63,8 +85,15 @@ def test_uplift_runs_to_a_report(tmp_path, small) -> None:
     assert "patients_with_serious_event" in summary["safety"]["uplift"]
     assert json.loads((out_dir / "summary.json").read_text())["arms"] == summary["arms"]
     html = (out_dir / "report.html").read_text()
-    for needle in ("Credibility dossier", "Context of use", "Validation evidence", "CONSORT",
-                   "tornado", "Power by simulation", summary["protocol_sha256"]):  # fmt: skip
+    for needle in (
+        "Credibility dossier",
+        "Context of use",
+        "Validation evidence",
+        "CONSORT",
+        "tornado",
+        "Power by simulation",
+        summary["protocol_sha256"],
+    ):
         assert needle in html
     import pyarrow.parquet as pq
 
