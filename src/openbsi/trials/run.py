@@ -112,9 +112,9 @@ def summarise(
 ) -> dict[str, Any]:
     """summary.json's content apart from runner and wall_s (see the issue's exact shape)."""
     body = analyse(protocol, cohort, courses)
-    trial_courses = [c for c in courses if not c.counterfactual]
-    weights = [len(c.observed) for c in trial_courses]
-    share = sum(w * c.assumption_share for w, c in zip(weights, trial_courses, strict=True))
+    shares = [c.assumption_share for c in courses if not c.counterfactual]
+    shares = [x for x in shares if x == x]  # nan: an arm with no therapy gain
+    share = sum(shares) / len(shares) if shares else None
     summary = {
         "protocol_sha256": protocol.sha256,
         "protocol": protocol.name,
@@ -127,7 +127,7 @@ def summarise(
         "safety": body["safety"],
         "consort": consort(protocol, cohort, body["arms"]),
         "longitudinal": mixed_model(protocol, cohort, courses) if longitudinal else None,
-        "assumption_share": share / sum(weights) if sum(weights) else None,
+        "assumption_share": share,  # mean over the trial arms
     }
     summary["success"] = success(protocol, summary)
     return rounded(summary)

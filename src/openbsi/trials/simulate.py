@@ -87,12 +87,14 @@ class BatchResult:
     ais: np.ndarray
     events: list[dict]
     assumption_share: float
+    therapy_gain: float = float("nan")  # the batch's total therapy gain, when recovery gives it
 
     def to_npz(self) -> dict[str, np.ndarray]:
         arrays = {f"score_{m}": v for m, v in self.scores.items()}
         arrays["ais"] = self.ais.astype("<U1")
         arrays["events"] = np.array(json.dumps(self.events, default=float))
         arrays["assumption_share"] = np.array(self.assumption_share)
+        arrays["therapy_gain"] = np.array(self.therapy_gain)
         arrays["key"] = np.array(self.key)
         return arrays
 
@@ -105,6 +107,7 @@ class BatchResult:
             ais=np.asarray(data["ais"]),
             events=json.loads(str(data["events"])),
             assumption_share=float(data["assumption_share"]),
+            therapy_gain=float(data["therapy_gain"]),
         )
 
 
@@ -133,6 +136,7 @@ def run_task(task: Task, simulate: SimulateFn | None = None) -> BatchResult:
         ais=np.asarray(course.ais),
         events=events,
         assumption_share=float(course.assumption_share),
+        therapy_gain=float(getattr(course, "therapy_gain", float("nan"))),
     )
 
 
@@ -225,11 +229,28 @@ def assemble(
                 index = s + int(e["patient"])
                 if float(e["day"]) <= dropout_day[index]:
                     events.append({**e, "patient": index})
-        weights = np.array([len(p.ais) for p in parts], dtype=float)
-        share = float(np.dot(weights, [p.assumption_share for p in parts]) / weights.sum())
+        share = _pooled_share(parts)
         out.append(
             ArmCourses(
                 all_arms[a].name, scores, observed, ais, events, share, all_arms[a].counterfactual
             )
         )
     return out
+
+
+def _pooled_share(parts: Sequence[BatchResult]) -> float:
+    """The arm's assumption share from its batches' shares.
+
+    Exact (batch-invariant) when recovery reports each batch's therapy gain: the gain-weighted
+    mean. Otherwise the patient-weighted mean of the batch shares, which can move in the last
+    digits with the batch size (keep the batch size fixed when comparing runs).
+    """
+    shares = np.array([p.assumption_share for p in parts], dtype=float)
+    gains = np.array([p.therapy_gain for p in parts], dtype=float)
+    ok = np.isfinite(shares)
+    if not ok.any():
+        return float("nan")
+    if np.isfinite(gains[ok]).all() and gains[ok].sum() > 0:
+        return float(np.dot(shares[ok], gains[ok]) / gains[ok].sum())
+    sizes = np.array([len(p.ais) for p in parts], dtype=float)[ok]
+    return float(np.dot(shares[ok], sizes) / sizes.sum())
