@@ -410,13 +410,14 @@ def mixed_model(
         data["months_treatment"] = np.maximum(data["months"] - run_in, 0.0)
         formula = "value ~ months_run_in + months_treatment"
     else:
-        ref = protocol.success.versus or trial_arms[0].name
+        names = [c.name for c in trial_arms]
+        ref = protocol.success.versus if protocol.success.versus in names else names[0]
         formula = f"value ~ C(arm, Treatment(reference='{ref}')) * months"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             fit = smf.mixedlm(formula, data, groups=data["patient"]).fit(reml=True)
-        except (ValueError, np.linalg.LinAlgError) as error:
+        except Exception as error:  # a fit that fails is reported, never fatal
             return {"measure": measure, "formula": formula, "error": str(error)}
     ci = fit.conf_int()
     terms = {
