@@ -10,6 +10,11 @@ import pytest
 from openbsi.recovery import MEASURES, CohortCourse
 from openbsi.trials.examples import example_bytes
 from openbsi.trials.protocol import Protocol, parse_protocol
+from openbsi.trials.runners import RAY_AUTH_MODE
+
+# Before anything imports Ray: the same setting as the CLI's Ray runner (Ray accepts "disabled"
+# or "token"; >= 2.59 turns token authentication on for new local clusters by default).
+os.environ.setdefault("RAY_AUTH_MODE", RAY_AUTH_MODE)
 
 
 def small_protocol(design: str = "uplift", n: int = 24, **replace: str) -> Protocol:
@@ -57,9 +62,6 @@ def small():
 @pytest.fixture(scope="session")
 def ray_session():
     """One local Ray for the whole test session (Ray's local mode no longer exists)."""
-    from openbsi.trials.runners import RAY_AUTH_MODE
-
-    os.environ.setdefault("RAY_AUTH_MODE", RAY_AUTH_MODE)
     ray = pytest.importorskip("ray")
     if not ray.is_initialized():
         ray.init(
