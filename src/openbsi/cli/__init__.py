@@ -8,6 +8,7 @@ from openbsi.cli import (  # noqa: F401  (registration)
     patient,
     program,
     recording,
+    recovery,
     safety_bench,
     session,
     stream,

@@ -63,7 +63,8 @@ def assess(state: CohortState, z: np.ndarray, p: ModelParams) -> dict[str, np.nd
     capacity = walking_capacity(state)
     walks = capacity >= 0.15  # assumption: below this the 10 m cannot be walked
     ability = np.clip((capacity - 0.15) / 0.85, 0.0, 1.0)
-    wisci = np.where(walks, np.clip(np.rint(4.0 + 16.0 * ability + 1.0 * z[:, 23]), 1, 20), 0.0)
+    # rater noise 0.5 level: WISCI II smallest real difference 1.15-1.68 levels (facts.md) ~ 2.77 sd
+    wisci = np.where(walks, np.clip(np.rint(4.0 + 16.0 * ability + 0.5 * z[:, 23]), 1, 20), 0.0)
     # 10MWT: 1.3 m/s for an unimpaired capacity (assumption), reduced by deconditioning.
     condition = (0.7 + 0.3 * state.fitness) * (0.75 + 0.25 * state.muscle_condition)
     speed = 1.3 * ability**1.2 * condition * (1.0 - 0.3 * state.spasticity)
@@ -79,10 +80,14 @@ def assess(state: CohortState, z: np.ndarray, p: ModelParams) -> dict[str, np.nd
                                0.0, 1.0)  # fmt: skip
     mobility = 20.0 * np.clip(uems_true / 50.0, 0.0, 1.0) + 20.0 * ability
     scim = np.clip(np.rint(self_care + respiration + sphincter + mobility + 2.0 * z[:, 26]), 0, 100)
-    grassp_strength = np.clip(np.rint(2.0 * uems_true + 2.0 * z[:, 27]), 0, 100)
+    # noise fades at the ceiling: an unimpaired hand scores full marks (assumption)
+    near_top = np.clip((100.0 - 2.0 * uems_true) / 4.0, 0.0, 1.0)
+    grassp_strength = np.clip(np.rint(2.0 * uems_true + 2.0 * near_top * z[:, 27]), 0, 100)
     hand = state.strength[:, :, _HAND].mean(axis=2)  # (n, 2)
     prehension_side = 30.0 * np.clip((hand - 0.5) / 4.0, 0.0, 1.0)
-    grassp_prehension = np.clip(np.rint(prehension_side.sum(axis=1) + 1.5 * z[:, 28]), 0, 60)
+    prehension = prehension_side.sum(axis=1)
+    near_top = np.clip((60.0 - prehension) / 3.0, 0.0, 1.0)
+    grassp_prehension = np.clip(np.rint(prehension + 1.5 * near_top * z[:, 28]), 0, 60)
     return {
         "ais": ais,
         "uems": uems.astype(float),

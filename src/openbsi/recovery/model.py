@@ -121,12 +121,18 @@ def recovery_clock(days_since_injury: np.ndarray | float, p: ModelParams) -> np.
 
 
 def a_conversion_probability(
-    tetraplegia: np.ndarray, era: np.ndarray, p: ModelParams
+    tetraplegia: np.ndarray,
+    era: np.ndarray,
+    p: ModelParams,
+    days_since_injury: np.ndarray | float = 28.0,
 ) -> np.ndarray:
-    """Probability that an AIS A patient has hidden sparing and converts (by level and era)."""
+    """Probability that an AIS A patient has hidden sparing that converts (by level, era and
+    time since injury: a patient still A later is less likely a converter, since converters
+    convert along the recovery clock; calibrated at week 4)."""
+    remaining = (1.0 - recovery_clock(days_since_injury, p)) / (1.0 - recovery_clock(28.0, p))
     logit = (
         p.a_convert_logit_2010
         + p.a_convert_tetra_log_odds * tetraplegia.astype(float)
         + p.a_convert_era_log_odds_per_year * (era.astype(float) - 2010.0)
     )
-    return 1.0 / (1.0 + np.exp(-logit))
+    return np.minimum(remaining / (1.0 + np.exp(-logit)), 0.6)

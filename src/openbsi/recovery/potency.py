@@ -88,10 +88,11 @@ def read_lot_potency(path: str | Path) -> LotPotency:
     raw = read_limited(path, max_bytes=100_000, source=source)
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(
-            source,
-            "(file)",
-            f"not valid JSON: {error.msg if hasattr(error, 'msg') else 'bad encoding'}",
-        ) from None
+    except UnicodeDecodeError as error:
+        raise InputError(source, "file", "is not UTF-8 text", value=f"byte {error.start}") from None
+    except json.JSONDecodeError as error:
+        raise InputError(source, "file", f"is not JSON: {error.msg}",
+                         value=f"line {error.lineno}") from None  # fmt: skip
+    except RecursionError:
+        raise InputError(source, "file", "is nested too deeply") from None
     return parse_lot_potency(data, source=source)

@@ -21,6 +21,7 @@ from openbsi.recovery.state import (
     N_INIT_NORMALS,
     N_INIT_UNIFORMS,
     UPPER,
+    CohortState,
     inflammation_curve,
     initial_state,
     scar_curve,
@@ -60,8 +61,12 @@ def _split_overrides(
     return model, therapies
 
 
-def _draw(rngs: Sequence[np.random.Generator], days: int, n_visits: int, k_day: int):
+def _draw(rngs: Sequence[np.random.Generator], days: int, n_visits: int, n_iv: int):
+    """Each patient's draws in a fixed order: enrolment, daily model block, visits, then one
+    daily block per intervention (so adding an intervention leaves the earlier draws alone:
+    arms of a trial share their random numbers up to the plan)."""
     n = len(rngs)
+    k_day = N_MODEL_UNIFORMS + UNIFORMS_PER_INTERVENTION * n_iv
     z0 = np.empty((n, N_INIT_NORMALS))
     u0 = np.empty((n, N_INIT_UNIFORMS))
     u_day = np.empty((days, n, k_day))
@@ -69,8 +74,13 @@ def _draw(rngs: Sequence[np.random.Generator], days: int, n_visits: int, k_day: 
     for i, rng in enumerate(rngs):
         z0[i] = rng.standard_normal(N_INIT_NORMALS)
         u0[i] = rng.random(N_INIT_UNIFORMS)
-        u_day[:, i, :] = rng.random((days, k_day))
+        u_day[:, i, :N_MODEL_UNIFORMS] = rng.random((days, N_MODEL_UNIFORMS))
         z_visit[:, i, :] = rng.standard_normal((n_visits, N_VISIT_NORMALS))
+        for k in range(n_iv):
+            lo = N_MODEL_UNIFORMS + k * UNIFORMS_PER_INTERVENTION
+            u_day[:, i, lo : lo + UNIFORMS_PER_INTERVENTION] = rng.random(
+                (days, UNIFORMS_PER_INTERVENTION)
+            )
     return z0, u0, u_day, z_visit
 
 
@@ -84,6 +94,21 @@ def simulate_cohort(
     overrides: Mapping[str, float] | None = None,
 ) -> CohortCourse:
     """Every patient's course under `plan` for `days` days, assessed on `visit_days`."""
+    course, _ = run_course(patients, plan, days=days, visit_days=visit_days, rngs=rngs,
+                           overrides=overrides)  # fmt: skip
+    return course
+
+
+def run_course(
+    patients: Sequence[PatientSpec],
+    plan: Plan,
+    *,
+    days: int,
+    visit_days: Sequence[int],
+    rngs: Sequence[np.random.Generator],
+    overrides: Mapping[str, float] | None = None,
+) -> tuple[CohortCourse, CohortState | None]:
+    """simulate_cohort, and the cohort's state on the last day (None for an empty cohort)."""
     source = "simulate_cohort"
     if (
         isinstance(days, bool)
@@ -105,11 +130,11 @@ def simulate_cohort(
     model, therapies = _split_overrides(overrides, plan)
     n = len(patients)
     n_iv = len(therapies)
-    k_day = N_MODEL_UNIFORMS + UNIFORMS_PER_INTERVENTION * n_iv
-    z0, u0, u_day, z_visit = _draw(rngs, days, visits.size, k_day)
+    z0, u0, u_day, z_visit = _draw(rngs, days, visits.size, n_iv)
     if n == 0:
         empty = {m: np.zeros((0, visits.size)) for m in MEASURES if m != "ais"}
-        return CohortCourse(visits, empty, np.zeros((0, visits.size), "<U1"), [], float("nan"))
+        course = CohortCourse(visits, empty, np.zeros((0, visits.size), "<U1"), [], float("nan"))
+        return course, None
     state = initial_state(patients, z0, u0, model)
     events: list[dict] = []
     doses = [
@@ -121,13 +146,37 @@ def simulate_cohort(
     ais = np.empty((n, visits.size), dtype="<U1")
     clock = recovery_clock(state.days_since_injury[None, :] + np.arange(days + 1)[:, None], model)
     d_clock = np.diff(clock, axis=0)  # (days, n)
+    dsi_grid = state.days_since_injury[None, :] + np.arange(days + 1)[:, None]
+    infl_grid = inflammation_curve(dsi_grid)
+    scar_grid = scar_curve(dsi_grid)
     high_lesion = state.nli_index <= _T6
-    below = state.below[:, None, :]
-    zpp_or_level = (state.zpp | state.at_level)[:, None, :]
+    m_up = (state.below & UPPER[None, :])[:, None, :].astype(float)
+    m_lo = (state.below & LOWER[None, :])[:, None, :].astype(float)
+    m_root = (state.zpp | state.at_level)[:, None, :].astype(float)
+    relax = np.exp(-1.0 / _ENV_RELAX_DAYS)
+    contexts = [
+        DayContext(day=0, start_day=iv.start_day, end_day=iv.end_day, state=state,
+                   uniforms=u_day[0, :, :0], model=model, events=events, name=iv.therapy)
+        for iv in plan.interventions
+    ]  # fmt: skip
+    first_days = [int(np.floor(iv.start_day)) for iv in plan.interventions]
     visit_k = 0
+
+    sens_rate = model.sensory_lambda * state.sensory_drive  # sensation: closed form in H(t)
+    sacral_sensory0 = state.sacral_sensory.copy()
+    sensory_fraction0 = state.sensory_fraction.copy()
+
+    def sync_sensation(day_index: int) -> None:
+        elapsed = clock[day_index] - clock[0]
+        state.sacral_sensory = 2.0 - (2.0 - sacral_sensory0) * np.exp(-sens_rate * elapsed)
+        state.sensory_fraction = 1.0 - (1.0 - sensory_fraction0) * np.exp(
+            -0.5 * sens_rate * elapsed
+        )
 
     def record(day_index: int) -> None:
         nonlocal visit_k
+        if visit_k < visits.size and visits[visit_k] == day_index:
+            sync_sensation(day_index)
         while visit_k < visits.size and visits[visit_k] == day_index:
             out = assess(state, z_visit[visit_k], model)
             ais[:, visit_k] = out["ais"]
@@ -138,75 +187,79 @@ def simulate_cohort(
     record(0)
     for d in range(days):
         u = u_day[d]
-        dsi = state.days_since_injury + d
         dh = d_clock[d]
-        lam = model.lambda_max * state.spared_drive * dh[:, None]  # (n, 2)
-        rates = (
-            below * lam[:, :, None]
-            + zpp_or_level * (model.root_recovery_lambda * dh)[:, None, None]
-        )
-        parts = [rates.copy()]
-        sacral_rate = lam.mean(axis=1)  # VAC follows the drive-dependent hazard only
+        lam = model.lambda_max * dh[:, None] * state.spared_drive  # (n, 2)
+        root = model.root_recovery_lambda * dh  # (n,)
+        r_up = lam
+        r_lo = lam
+        applied: list[tuple[int, np.ndarray, str]] = []
+        presence = None
         for k, (therapy, iv, dose) in enumerate(
             zip(therapies, plan.interventions, doses, strict=True)
         ):
             if d < iv.start_day:
-                parts.append(None)
                 continue
-            ctx = DayContext(day=d, start_day=iv.start_day, end_day=iv.end_day, state=state,
-                             uniforms=u[:, N_MODEL_UNIFORMS + k * UNIFORMS_PER_INTERVENTION:
-                                        N_MODEL_UNIFORMS + (k + 1) * UNIFORMS_PER_INTERVENTION],
-                             model=model, events=events, name=iv.therapy)  # fmt: skip
-            if int(np.floor(iv.start_day)) == d:
+            ctx = contexts[k]
+            ctx.day = d
+            lo = N_MODEL_UNIFORMS + k * UNIFORMS_PER_INTERVENTION
+            ctx.uniforms = u[:, lo : lo + UNIFORMS_PER_INTERVENTION]
+            if first_days[k] == d:
                 therapy.start(ctx, dose)
-            active = iv.end_day is None or d < iv.end_day
-            if therapy.single_event:
-                active = True
+            active = therapy.single_event or iv.end_day is None or d < iv.end_day
             effect = therapy.step(ctx, dose, active)
             if effect is None:
-                parts.append(None)
                 continue
-            r = effect.rate[:, None]
-            r = r * state.drive_presence() if effect.needs_drive else np.broadcast_to(r, (n, 2))
-            mask = below & _REGION[effect.region][None, None, :]
-            part = mask * r[:, :, None]
-            rates = rates + part
-            parts.append(part)
+            if effect.needs_drive:
+                if presence is None:
+                    presence = state.drive_presence()
+                r = effect.rate[:, None] * presence
+            else:
+                r = np.repeat(effect.rate[:, None], 2, axis=1)
+            if effect.region != "lower":
+                r_up = r_up + r
             if effect.region != "upper":
-                sacral_rate = sacral_rate + r.mean(axis=1)
-        deficit = 5.0 - state.strength
-        gain = deficit * -np.expm1(-rates)
-        state.strength = state.strength + gain
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(rates > 0, gain / rates, 0.0)
-        for c, part in enumerate(parts):
-            if part is not None:
-                gains[:, c] += np.sum(share * part, axis=(1, 2))
-        # Sacral motor (VAC) follows the far-below hazard, averaged over sides.
-        state.sacral_motor += (5.0 - state.sacral_motor) * -np.expm1(-sacral_rate)
-        sens = -np.expm1(-model.sensory_lambda * state.sensory_drive * dh)
-        state.sacral_sensory += (2.0 - state.sacral_sensory) * sens
-        state.sensory_fraction += (1.0 - state.sensory_fraction) * sens * 0.5
+                r_lo = r_lo + r
+            applied.append((k + 1, r, effect.region))
+        rates = r_up[:, :, None] * m_up + r_lo[:, :, None] * m_lo + root[:, None, None] * m_root
+        gain = (5.0 - state.strength) * -np.expm1(-rates)
+        state.strength += gain
+        if applied:  # attribute today's gain to its sources, in proportion to their hazards
+            share = np.divide(gain, rates, out=np.zeros_like(gain), where=rates > 0)
+            s_up = (share * m_up).sum(axis=2)
+            s_lo = (share * m_lo).sum(axis=2)
+            gains[:, 0] += (lam * (s_up + s_lo)).sum(axis=1) + root * (share * m_root).sum(
+                axis=(1, 2)
+            )
+            for c, r, region in applied:
+                s = s_lo if region == "lower" else s_up if region == "upper" else s_up + s_lo
+                gains[:, c] += (r * s).sum(axis=1)
+        else:
+            gains[:, 0] += gain.sum(axis=(1, 2))
+        # Sacral motor (VAC) follows the drive-dependent hazard of the lower cord.
+        state.sacral_motor += (5.0 - state.sacral_motor) * -np.expm1(-r_lo.mean(axis=1))
         # Lesion environment: the injury's own time course plus therapies' pushes, relaxing.
-        relax = np.exp(-1.0 / _ENV_RELAX_DAYS)
-        state.inflammation = (
-            inflammation_curve(dsi + 1) + (state.inflammation - inflammation_curve(dsi)) * relax
-        )
-        state.scar = np.clip(scar_curve(dsi + 1) + (state.scar - scar_curve(dsi)) * relax, 0.0, 1.0)
+        state.inflammation = infl_grid[d + 1] + (state.inflammation - infl_grid[d]) * relax
+        state.scar = np.clip(scar_grid[d + 1] + (state.scar - scar_grid[d]) * relax, 0.0, 1.0)
         state.cavity = 0.5 * state.scar
         # Disuse: muscle condition and fitness drift down slowly without training (assumption).
         state.muscle_condition -= 0.002 * (state.muscle_condition - 0.4)
         state.fitness -= 0.002 * (state.fitness - 0.4)
-        ad = high_lesion & (u[:, 0] < DYSREFLEXIA_PER_DAY)
-        for i in np.flatnonzero(ad):
-            events.append({"patient": int(i), "day": d, "kind": "autonomic_dysreflexia",
-                           "severity": "moderate", "therapy": None})  # fmt: skip
         record(d + 1)
+    sync_sensation(days)
+    ad_days, ad_patients = np.nonzero((u_day[:, :, 0] < DYSREFLEXIA_PER_DAY) & high_lesion[None, :])
+    events.extend(
+        {"patient": int(i), "day": int(d), "kind": "autonomic_dysreflexia",
+         "severity": "moderate", "therapy": None}
+        for d, i in zip(ad_days, ad_patients, strict=True)
+    )  # fmt: skip
+    events.sort(key=lambda e: (e["day"], e["patient"]))
     therapy_gain = gains.sum()
     share = (
         float(np.sum(gains.sum(axis=0) * weights) / therapy_gain)
         if therapy_gain > 0
         else float("nan")
     )
-    return CohortCourse(visit_days=visits, scores=scores, ais=ais, events=events,
-                        assumption_share=share)  # fmt: skip
+    course = CohortCourse(
+        visit_days=visits, scores=scores, ais=ais, events=events, assumption_share=share
+    )
+    return course, state

@@ -56,7 +56,7 @@ class CohortState:
 
     @property
     def n(self) -> int:
-        return int(self.nli_index.shape[0])
+        return len(self.nli_index)
 
     def drive_presence(self) -> np.ndarray:
         """(n, 2): 0..1, how much spared drive an activity-dependent therapy can work on.
@@ -68,8 +68,8 @@ class CohortState:
 
 
 def _grade_drive(
-    ais: np.ndarray, tetra: np.ndarray, era: np.ndarray, z: np.ndarray, u: np.ndarray,
-    p: ModelParams,
+    ais: np.ndarray, tetra: np.ndarray, era: np.ndarray, dsi: np.ndarray, z: np.ndarray,
+    u: np.ndarray, p: ModelParams,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Spared motor drive (n, 2), sensory drive (n,), and whether an A patient converts."""
     n = ais.shape[0]
@@ -80,7 +80,7 @@ def _grade_drive(
     median[b_resp] = p.drive_median_b
     median[ais == "E"] = 1.0
     # AIS A: hidden sparing in a share set by level and era; some of them only sensory.
-    converter = (ais == "A") & (u[:, 0] < a_conversion_probability(tetra, era, p))
+    converter = (ais == "A") & (u[:, 0] < a_conversion_probability(tetra, era, p, dsi))
     motor_converter = converter & (u[:, 1] < p.a_converter_motor_fraction)
     median[motor_converter] = p.a_converter_drive_median
     base = median * np.exp(p.drive_log_sd * z[:, 23])
@@ -170,7 +170,7 @@ def initial_state(
     below = dist > 0
     zpp = (dist > 0) & (dist <= ZPP_SEGMENTS)
     at_level = dist == 0
-    drive, sensory_drive, _ = _grade_drive(ais, tetra, era, z, u, p)
+    drive, sensory_drive, _ = _grade_drive(ais, tetra, era, dsi, z, u, p)
     strength = _baseline_strength(ais, below, zpp, at_level, z, u)
     uems = np.array([np.nan if s.uems is None else s.uems for s in patients], dtype=float)
     lems = np.array([np.nan if s.lems is None else s.lems for s in patients], dtype=float)
@@ -230,7 +230,8 @@ SCAR_TAU_DAYS = 25.0  # assumption
 
 def inflammation_curve(days_since_injury: np.ndarray | float) -> np.ndarray:
     t = np.maximum(np.asarray(days_since_injury, dtype=float), 0.0)
-    rise = 1.0 - np.exp(-t / (INFLAMMATION_PEAK_DAYS / 3.0))
+    # half of the peak within hours (haemorrhage, neutrophils), the peak by day 4 (assumption)
+    rise = 1.0 - 0.5 * np.exp(-t / (INFLAMMATION_PEAK_DAYS / 3.0))
     decay = np.exp(-np.maximum(t - INFLAMMATION_PEAK_DAYS, 0.0) / INFLAMMATION_DECAY_DAYS)
     return np.clip(rise * decay, 0.0, 1.0)
 

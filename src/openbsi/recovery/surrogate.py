@@ -32,10 +32,12 @@ def session_dose(
     model = load_surrogate()
     x = {
         "decoder_accuracy": np.asarray(decoder_accuracy, dtype=float),
-        "lems_fraction": np.clip(np.asarray(lems, dtype=float) / 50.0, 0.0, 1.0),
+        "lems_fraction": np.minimum(np.maximum(np.asarray(lems, dtype=float) / 50.0, 0.0), 1.0),
     }
     out = {}
     for name, coef in model["outputs"].items():
-        y = coef["intercept"] + sum(coef[k] * x[k] for k in model["inputs"])
-        out[name] = np.clip(y, coef["low"], coef["high"])
+        y = coef["intercept"]
+        for k in model["inputs"]:
+            y = y + coef[k] * x[k]
+        out[name] = np.minimum(np.maximum(y, coef["low"]), coef["high"])
     return out

@@ -32,6 +32,7 @@ from openbsi.patient.intent import (
     cued_calibration_script,
     walking_script,
 )
+from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile
 from openbsi.patient.virtual import BODIES, VirtualPatient
 from openbsi.runtime.calibration import Progress, calibrate
 from openbsi.runtime.clock import Clock, MonotonicClock
@@ -75,6 +76,7 @@ class LiveSessionConfig:
     tick_ms: float = 100.0  # decode period (Moly 2022: 10 Hz)
     program: Path | None = None  # stimulation program file (None: default_paddle_program)
     body: str = "reduced"  # the virtual patient's legs: "reduced" or "mujoco" (MyoLeg)
+    patient: PatientProfile | None = None  # the virtual patient (None: the default profile)
 
     def __post_init__(self) -> None:
         check_range("seconds", self.seconds, 1.0, 24 * 3600.0)
@@ -126,7 +128,10 @@ def run_live_session(
         )
 
     script, calibration_end_s = _intent_script(config, needs_calibration, rng_cues, rng_walk)
-    patient = VirtualPatient(script, rng_patient, electrodes=PADDLE_16, body=config.body)
+    patient = VirtualPatient(
+        script, rng_patient, electrodes=PADDLE_16, body=config.body,
+        profile=config.patient if config.patient is not None else DEFAULT_PROFILE,
+    )  # fmt: skip
     # The stimulator first: its LSL outlet must exist before we wait for the source, since a
     # patient process may wait for our pulses before it publishes its ECoG.
     delivered: list = []

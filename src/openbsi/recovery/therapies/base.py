@@ -53,6 +53,8 @@ class DayContext:
         return self.state.days_since_injury + self.day
 
     def event(self, mask: np.ndarray, kind: str, severity: str) -> None:
+        if not mask.any():
+            return
         for i in np.flatnonzero(mask):
             self.events.append(
                 {"patient": int(i), "day": int(self.day), "kind": kind, "severity": severity,

@@ -49,7 +49,7 @@ class ProgenitorParams:
         0.3, "1/day", 0.05, 1.0, "assumption", "assumption: speed of the switch dynamics",
     )  # fmt: skip
     pulse_gain: float = param(
-        0.35, "switch units per reference pulse", 0.05, 1.0, "assumption",
+        0.55, "switch units per reference pulse", 0.05, 1.5, "assumption",
         "assumption: size of the soluble-factor pulse of a reference dose at full potency in "
         "the subacute window",
     )  # fmt: skip
@@ -120,11 +120,15 @@ class Progenitors(Therapy):
         ctx.event(ctx.uniforms[:, 3] < p.overgrowth_per_year / 365.0, "graft_overgrowth", "serious")
         shape = np.exp(-k / p.pulse_tau_days) - np.exp(-(k + 1) / p.pulse_tau_days)
         x = s.repair_switch
-        for _ in range(4):  # quarter-day substeps of the switch
-            drift = p.switch_rate_per_day * x * (1 - x) * (x - p.switch_threshold)
-            x = np.clip(x + 0.25 * drift + 0.25 * p.pulse_gain * self._pulse * shape, 0.0, 1.0)
-        s.repair_switch = x
+        settled = k > 10 * p.pulse_tau_days and bool(np.all((x < 1e-3) | (x > 1 - 1e-3)))
+        if not settled:  # the switch moves until the pulse is over and x sits at 0 or 1
+            for _ in range(4):  # quarter-day substeps
+                drift = p.switch_rate_per_day * x * (1 - x) * (x - p.switch_threshold)
+                x = np.minimum(np.maximum(x + 0.25 * (drift + p.pulse_gain * self._pulse * shape),
+                                          0.0), 1.0)  # fmt: skip
+            s.repair_switch = x
         on = x > 0.5
+        ctx.event(on & np.isnan(self._on_day), "repair_ignited", "finding")
         if not on.any():
             return None
         s.inflammation = np.where(

@@ -9,11 +9,13 @@ is spread over the therapy's own time course.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
 
 from openbsi.recovery.parameters import param
+from openbsi.recovery.state import inflammation_curve, scar_curve
 from openbsi.recovery.therapies.base import (
     DayContext,
     DoseField,
@@ -161,13 +163,21 @@ class InjectableParams:
         "within 12 weeks, Science 2021)",
     )  # fmt: skip
     inflammation_harm: float = param(
-        0.6, "1 per unit released at full inflammation", 0.0, 2.0, "assumption",
+        0.1, "1 per unit released at full inflammation", 0.0, 0.5, "assumption",
         "assumption: material released into acute inflammation worsens it and costs spared "
         "drive ('too early worsens inflammation', facts.md)",
     )  # fmt: skip
     injection_complication: float = param(
         0.01, "1/injection", 0.0, 0.05, "assumption", "assumption: injection-site complication",
     )  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def best_window() -> float:
+    """The best (1 - scar)(1 - inflammation) the injury's own timeline offers (day 0-180):
+    an injectable released entirely at that moment gives the full stated effect."""
+    t = np.linspace(0.0, 180.0, 3601)
+    return float(np.max((1.0 - scar_curve(t)) * (1.0 - inflammation_curve(t))))
 
 
 class InjectableDepot(Therapy):
@@ -212,4 +222,4 @@ class InjectableDepot(Therapy):
         s.inflammation = np.clip(s.inflammation + 0.5 * harm, 0.0, 1.0)
         s.scar = np.clip(s.scar - 0.5 * r * window, 0.0, 1.0)
         total = fraction_to_hazard(p.effect_fraction_animal * p.translational_discount)
-        return Effect(rate=total * r * window, region="all", needs_drive=False)
+        return Effect(rate=total * r * window / best_window(), region="all", needs_drive=False)

@@ -42,7 +42,7 @@ class _SessionTherapy(Therapy):
 
     def condition(self, ctx: DayContext, done: np.ndarray, hours: float) -> None:
         s = ctx.state
-        gain = self.params.conditioning_per_hour * hours * done
+        gain = (self.params.conditioning_per_hour * hours) * done
         s.fitness += (1.0 - s.fitness) * gain
         s.muscle_condition += (1.0 - s.muscle_condition) * gain
 

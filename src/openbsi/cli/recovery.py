@@ -1,0 +1,317 @@
+"""`openbsi recovery natural-history|simulate|session`, `openbsi therapy list|show`,
+`openbsi bench recovery`."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from openbsi.cli.apps import UserError, app, bench_app, console
+from openbsi.inputs import InputError
+
+recovery_app = typer.Typer(help="A patient's course over weeks to years.", no_args_is_help=True)
+therapy_app = typer.Typer(help="Registered therapies and their parameters.", no_args_is_help=True)
+app.add_typer(recovery_app, name="recovery")
+app.add_typer(therapy_app, name="therapy")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: numpy scalars to Python, nan to null."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _fail(error: Exception, as_json: bool) -> None:
+    """Bad input: with --json a verdict object on stdout, else one line on stderr; exit 2."""
+    if as_json:
+        typer.echo(json.dumps({"ok": False, "error": str(error)}))
+        raise typer.Exit(2)
+    raise error
+
+
+def _positive(value: int, option: str, high: int) -> int:
+    if not 1 <= value <= high:
+        raise InputError(option, "value", "out of range", limit=f"[1, {high}]", value=value)
+    return value
+
+
+@recovery_app.command("natural-history")
+def natural_history(
+    n: Annotated[int, typer.Option("--n", help="patients")] = 2000,
+    months: Annotated[int, typer.Option("--months", help="months after injury")] = 12,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    figure: Annotated[Path | None, typer.Option("--figure", help="write a PNG here")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A cohort's AIS conversion by grade and level and its motor-score gains (week 4 to
+    --months after injury), with the published ranges beside them."""
+    from openbsi.recovery.natural_history import run_natural_history, summarise
+
+    try:
+        _positive(n, "--n", 100_000)
+        _positive(months, "--months", 120)
+        if months < 2:
+            raise InputError("--months", "value", "must leave time after week 4", limit=">= 2",
+                             value=months)  # fmt: skip
+        patients, course = run_natural_history(n, months, seed)
+    except InputError as error:
+        _fail(error, as_json)
+        return
+    summary = summarise(patients, course, months)
+    if figure is not None:
+        from openbsi.recovery.figures import natural_history_figure
+
+        natural_history_figure(summary, figure)
+    if as_json:
+        typer.echo(json.dumps(_clean(summary)))
+        return
+    table = Table(title=f"AIS at {months} months after injury (n = {n}, from week 4)")
+    for col in ("baseline", "n", "A", "B", "C", "D", "E"):
+        table.add_column(col, justify="right")
+    for g, row in summary["conversion"].items():
+        cells = []
+        for to in "ABCDE":
+            v = row["unchanged"] if to == g else row.get(f"to_{to}")
+            cells.append("-" if v is None else f"{v:.1%}")
+        table.add_row(g, str(row["n"]), *cells)
+    console.print(table)
+    pub = summary["published"]
+    c = summary["conversion"]
+    pr = summary["proportional_recovery"]["ais_d_slope"]
+    console.print(
+        f"A -> incomplete {c['A']['to_incomplete']:.1%} (published {pub['A_to_incomplete'][0]:.1%}"
+        f"-{pub['A_to_incomplete'][1]:.1%}); C -> D {c['C']['to_D']:.1%} (published "
+        f"{pub['C_to_D'][0]:.1%}-{pub['C_to_D'][1]:.1%}); D stays D {c['D']['unchanged']:.1%} "
+        f"(84-100 %); AIS D proportional slope {pr:.2f} (published 0.59)",
+        highlight=False,
+    )
+    for name in ("uems_gain", "lems_gain"):
+        g = summary[name]
+        console.print(
+            f"{name}: "
+            + ", ".join(f"{k} {g[k]['mean']:+.1f}" for k in "ABCD" if g[k]["mean"] is not None),
+            highlight=False,
+        )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _writable(out: Path) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"--out: cannot create folder {out} ({error.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UserError(f"--out: folder {out} is not writable")
+    return out
+
+
+@recovery_app.command("simulate")
+def simulate(
+    patient: Annotated[Path, typer.Option("--patient", help="patient YAML")],
+    plan: Annotated[Path, typer.Option("--plan", help="plan YAML")],
+    weeks: Annotated[int, typer.Option("--weeks", help="length of the course")] = 52,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="folder for course.json + figure")
+    ] = None,
+    every_weeks: Annotated[int, typer.Option("--every-weeks", help="assessment interval")] = 4,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """One patient's course: every assessment over time, safety events, assumption share."""
+    from openbsi.recovery import simulate_cohort
+    from openbsi.recovery.loaders import load_patient, load_plan
+
+    try:
+        _positive(weeks, "--weeks", 520)
+        _positive(every_weeks, "--every-weeks", 520)
+        spec = load_patient(patient)
+        course_plan = load_plan(plan)
+        days = weeks * 7
+        visit_weeks = sorted({*range(0, weeks + 1, every_weeks), weeks})
+        course = simulate_cohort([spec], course_plan, days=days,
+                                 visit_days=[w * 7 for w in visit_weeks],
+                                 rngs=[np.random.default_rng(seed)])  # fmt: skip
+    except InputError as error:
+        _fail(error, as_json)
+        return
+    rows = []
+    for k, day in enumerate(course.visit_days):
+        row: dict[str, Any] = {"week": int(day) // 7, "ais": str(course.ais[0, k])}
+        for m, values in course.scores.items():
+            row[m] = float(values[0, k])
+        rows.append(row)
+    result = _clean({
+        "patient": spec.patient_id,
+        "assessments": rows,
+        "events": course.events,
+        "assumption_share": course.assumption_share,
+    })  # fmt: skip
+    if out is not None:
+        folder = _writable(out)
+        (folder / "course.json").write_text(json.dumps(result, indent=1))
+        from openbsi.recovery.figures import course_figure
+
+        course_figure(
+            course,
+            course_plan,
+            folder / "course.png",
+            f"{spec.patient_id}: {spec.nli} AIS {spec.ais}",
+        )
+        result["files"] = [str(folder / "course.json"), str(folder / "course.png")]
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    table = Table(title=f"{spec.patient_id}: {spec.nli} AIS {spec.ais}, {weeks} weeks")
+    cols = ("week", "ais", "uems", "lems", "tenmwt_m_s", "sixmwt_m", "wisci", "scim",
+            "grassp_strength", "grassp_prehension")  # fmt: skip
+    for c in cols:
+        table.add_column(c, justify="right")
+    for r in rows:
+        table.add_row(*(_cell(r[c]) for c in cols))
+    console.print(table)
+    share = result["assumption_share"]
+    console.print(f"{len(course.events)} safety events; assumption share of the gain: "
+                  f"{'n/a' if share is None else f'{share:.0%}'}", highlight=False)  # fmt: skip
+
+
+@therapy_app.command("list")
+def therapy_list(as_json: JsonOpt = False) -> None:
+    """The registered therapies."""
+    from openbsi.recovery.therapies.registry import registered
+
+    rows = [{"name": n, "summary": c.summary, "single_event": c.single_event,
+             "dose_fields": sorted(c.dose_fields)} for n, c in registered().items()]  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps({"therapies": rows}))
+        return
+    table = Table(title="therapies")
+    for col in ("name", "summary", "dose fields"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["summary"], ", ".join(r["dose_fields"]))
+    console.print(table)
+
+
+@therapy_app.command("show")
+def therapy_show(
+    name: Annotated[str, typer.Argument(help="therapy name, or 'model' for natural history")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Every parameter of a therapy: value, unit, plausible range, evidence grade, source."""
+    from openbsi.recovery import model_parameters
+    from openbsi.recovery.therapies.registry import get_therapy
+
+    try:
+        if name == "model":
+            infos, doses, summary = model_parameters(), {}, "natural-history model"
+        else:
+            cls = get_therapy(name, source="therapy show")
+            infos, doses, summary = cls().parameters(), cls.dose_fields, cls.summary
+    except InputError as error:
+        _fail(error, as_json)
+        return
+    if as_json:
+        typer.echo(json.dumps({
+            "name": name, "summary": summary,
+            "parameters": [dict(vars(i)) for i in infos],
+            "dose_fields": {k: vars(f) for k, f in doses.items()},
+        }))  # fmt: skip
+        return
+    console.print(f"[bold]{name}[/bold]: {summary}")
+    for i in infos:
+        short = i.name.split(".", 1)[1]
+        console.print(
+            f"  [bold]{short}[/bold] = {i.value:g} {i.unit}  (range {i.low:g}-{i.high:g}; "
+            f"grade [cyan]{i.grade}[/cyan])\n      {i.source}",
+            highlight=False,
+        )
+    if doses:
+        text = "; ".join(
+            f"{k} ({f.unit}, {f.low:g}-{f.high:g}, default {f.default:g})" for k, f in doses.items()
+        )
+        console.print(f"dose fields: {text}", highlight=False)
+
+
+@bench_app.command("recovery")
+def bench_recovery(
+    n: Annotated[int, typer.Option("--n", help="cohort size")] = 10_000,
+    repeats: Annotated[int, typer.Option("--repeats", help="single-course repeats")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Speed: one 52-week course (bar <= 50 ms) and n patients x 12 months (bar <= 10 s)."""
+    from openbsi.recovery import Intervention, PatientSpec, Plan, simulate_cohort
+    from openbsi.recovery.natural_history import sample_patients
+
+    spec = PatientSpec("bench", "T8", "C", 40.0, 28.0)
+    plans = {
+        "natural_history": Plan(),
+        "rehab_plus_bsi": Plan(
+            (Intervention("rehabilitation", 0.0, 364.0), Intervention("bsi", 56.0, 224.0))
+        ),
+    }
+    visits = list(range(0, 365, 28))
+    single: dict[str, Any] = {}
+    for name, plan in plans.items():
+        simulate_cohort([spec], plan, days=364, visit_days=visits, rngs=[np.random.default_rng(0)])
+        wall, cpu = [], []
+        for k in range(repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            simulate_cohort([spec], plan, days=364, visit_days=visits,
+                            rngs=[np.random.default_rng(k)])  # fmt: skip
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        single[name] = {"median_ms": 1e3 * float(np.median(wall)),
+                        "median_cpu_ms": 1e3 * float(np.median(cpu)), "bar_ms": 50.0,
+                        "passes": bool(np.median(wall) <= 0.05)}  # fmt: skip
+    patients = sample_patients(n, np.random.default_rng(1))
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(2).spawn(n)]
+    t0, c0 = time.perf_counter(), time.process_time()
+    simulate_cohort(patients, Plan(), days=365, visit_days=[0, 182, 365], rngs=rngs)
+    wall_c, cpu_c = time.perf_counter() - t0, time.process_time() - c0
+    load = os.getloadavg()
+    result = {
+        "single_course_52_weeks": single,
+        "cohort": {
+            "n": n,
+            "months": 12,
+            "seconds": wall_c,
+            "cpu_seconds": cpu_c,
+            "bar_s": 10.0,
+            "passes": bool(wall_c <= 10.0),
+        },
+        "load_average_1_5_15": list(load),
+        "cpus": os.cpu_count(),
+    }
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for name, s in single.items():
+        console.print(f"one 52-week course ({name}): {s['median_ms']:.1f} ms median "
+                      f"(cpu {s['median_cpu_ms']:.1f} ms; bar 50 ms)", highlight=False)  # fmt: skip
+    console.print(f"{n} patients x 12 months: {wall_c:.2f} s (cpu {cpu_c:.2f} s; bar 10 s)",
+                  highlight=False)  # fmt: skip
+    console.print(
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores"
+    )
