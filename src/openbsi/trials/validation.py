@@ -32,7 +32,7 @@ def _check(name: str, value: float, band: tuple[float, float], source: str, n: i
     return {
         "figure": name,
         "simulated": round(value, 4),
-        "published": [lo, hi],
+        "published": [round(lo, 4), round(hi, 4)],
         "source": source,
         "n": n,
         "within": lo <= value <= hi,
