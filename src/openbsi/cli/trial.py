@@ -148,6 +148,8 @@ def run(
         )
     except InputError as error:
         _fail(error, json_out, field=error.field)
+    except (ConnectionError, RuntimeError, TimeoutError) as error:  # e.g. Ray unreachable
+        _fail(UserError(f"--ray {ray}: {error}" if ray else str(error)), json_out)
     finally:
         runner.close()
     if json_out:

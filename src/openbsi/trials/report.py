@@ -231,6 +231,47 @@ def dossier(protocol: Protocol, summary: dict, evidence: list[dict], sens: dict 
     return "\n".join(parts)
 
 
+def verdict(protocol: Protocol, summary: dict, power: dict | None, sens: dict | None) -> str:
+    """One paragraph: the primary result, how sure, and how much rests on assumptions."""
+    s = summary["success"]
+    est, ci = s.get("estimate"), s.get("ci95")
+    what = "responder rate" if s["rule"] == "rate_lower_ci_above" else "difference in responders"
+    parts = [
+        f"Primary endpoint '{protocol.primary}': {what} {_fmt(est)} (95 % CI {_fmt_ci(ci)}); "
+        f"the success rule ({s['rule']} {s['threshold']}) is "
+        + ("met." if s.get("met") else "not met." if s.get("met") is False else "not computable.")
+    ]
+    if power is not None and protocol.n_enrolled in power["n"]:
+        p = power["power"][power["n"].index(protocol.n_enrolled)]
+        parts.append(
+            f"Power at the planned {protocol.n_enrolled} patients: {_fmt(p)} "
+            f"({power['trials_per_n']} simulated trials)."
+        )
+    parts.append(
+        f"Share of the simulated gain resting on assumption-graded parameters: "
+        f"{_fmt(summary.get('assumption_share'))}."
+    )
+    if sens is not None:
+        flips = sens["conclusion_depends_on"]
+        parts.append(
+            "Within their plausible ranges, "
+            + (
+                f"these assumptions flip the verdict: {', '.join(flips)}."
+                if flips
+                else "no single assumption flips the verdict."
+            )
+        )
+    return " ".join(parts)
+
+
+def _fmt(x) -> str:
+    return "null" if x is None else f"{x:.3g}"
+
+
+def _fmt_ci(ci) -> str:
+    return "null" if ci is None else f"{ci[0]:.3g} to {ci[1]:.3g}"
+
+
 def write_report(path, protocol, cohort, courses, summary, power, sens, evidence) -> None:
     arms_rows = []
     for name, block in summary["arms"].items():
@@ -272,6 +313,10 @@ def write_report(path, protocol, cohort, courses, summary, power, sens, evidence
     success = summary["success"]
     body = [
         f"<h1>In-silico trial: {html.escape(protocol.name)}</h1>",
+        "<h2>What the trial would likely show</h2>",
+        f"<p>{html.escape(verdict(protocol, summary, power, sens))}</p>",
+    ]
+    body += [
         f"<p>{html.escape(protocol.description)}</p>",
         f"<p>Design <b>{protocol.design.kind}</b>, seed {protocol.seed}. Protocol SHA-256 "
         f"(recorded before the run): <code>{protocol.sha256}</code>.</p>",
