@@ -97,3 +97,22 @@ def test_paired_difference_reflects_the_plans(protocol, fake_course) -> None:
     assert sign * diff > 0  # two interventions gain more than one, same patients, same streams
     lo, hi = bsi_vs_rehab["change"]["lems"]["ci95"]
     assert lo <= diff <= hi
+
+
+@pytest.mark.slow
+def test_real_model_resume_equals_fresh(small, tmp_path) -> None:
+    protocol = small("uplift", n=24)
+    fresh = run_protocol(protocol, batch_size=6, longitudinal=False)
+    calls = []
+
+    def stop_after_three(task, result):
+        calls.append(task.key)
+        if len(calls) == 3:
+            raise InterruptError
+
+    with pytest.raises(InterruptError):
+        run_protocol(protocol, batch_size=6, checkpoint_dir=tmp_path, on_batch=stop_after_three,
+                     longitudinal=False)  # fmt: skip
+    resumed = run_protocol(protocol, batch_size=6, checkpoint_dir=tmp_path, longitudinal=False)
+    assert _strip(resumed.summary) == _strip(fresh.summary)
+    assert resumed.summary["arms"]["uplift"]["responders"]["both"]["n"] > 0
