@@ -54,3 +54,10 @@ def test_enrolment_shortfall_is_reported_not_hidden(small) -> None:
     cohort = build_cohort(p, 0)
     assert cohort.n_screened == 60
     assert cohort.n_enrolled < 50
+
+
+def test_larger_enrolment_keeps_the_first_patients(small) -> None:
+    p = small("uplift", n=40)
+    a, b = build_cohort(p, 0, n=10), build_cohort(p, 0, n=40)
+    assert a.patients == b.patients[:10]
+    assert (a.dropout_day == b.dropout_day[:10]).all()

@@ -143,15 +143,16 @@ def allocate(
 def build_cohort(protocol: Protocol, trial: int, *, n: int | None = None) -> Cohort:
     """Screen referrals until `n` (default: the protocol's enrolment) are enrolled.
 
-    Everything random comes from SeedSequence(seed, spawn_key=(trial, 0)) (referrals, dropout)
-    and (trial, 2) (randomisation), so a trial's cohort is fixed by (protocol, trial).
+    Everything random comes from SeedSequence(seed, spawn_key=(trial, 0)) (referrals),
+    (trial, 3) (dropout) and (trial, 2) (randomisation), so a trial's cohort is fixed by
+    (protocol, trial), and enrolling more patients only adds patients after the first ones.
     """
     target = protocol.n_enrolled if n is None else n
     rng = np.random.default_rng(np.random.SeedSequence(protocol.seed, spawn_key=(trial, 0)))
     enrolled: list[PatientSpec] = []
     failures: Counter[str] = Counter()
     screened = 0
-    chunk = max(256, 2 * target)
+    chunk = 1024  # fixed: the first k patients are the same whatever the enrolment target
     while len(enrolled) < target and screened < protocol.max_screened:
         size = min(chunk, protocol.max_screened - screened)
         cand = sample_referrals(size, rng)
@@ -175,8 +176,11 @@ def build_cohort(protocol: Protocol, trial: int, *, n: int | None = None) -> Coh
             if len(enrolled) == target:
                 break
     k = len(enrolled)
-    drops = rng.random(k) < protocol.dropout_fraction
-    dropout_day = np.where(drops, rng.random(k) * protocol.duration_days, np.inf)
+    drop_rng = np.random.default_rng(np.random.SeedSequence(protocol.seed, spawn_key=(trial, 3)))
+    u = drop_rng.random((k, 2))  # row i is patient i's: prefix-stable in k
+    dropout_day = np.where(
+        u[:, 0] < protocol.dropout_fraction, u[:, 1] * protocol.duration_days, np.inf
+    )
     strata = _stratum_keys(enrolled, protocol.design.stratify_by)
     n_groups = len(protocol.trial_arms) if protocol.design.kind != "crossover" else 2
     weights = protocol.design.allocation or (1.0,) * n_groups
