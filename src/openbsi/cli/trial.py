@@ -89,7 +89,9 @@ def run(
     workers: int = typer.Option(1, "--workers", help="Processes (or Ray tasks in flight)."),
     batch_size: int = typer.Option(64, "--batch-size", help="Patients per task."),
     power_n: str | None = typer.Option(None, "--power-n", help="Sizes for the power curve."),
-    power_trials: int = typer.Option(40, "--power-trials", help="Trials per size (0: none)."),
+    power_trials: int | None = typer.Option(
+        None, "--power-trials", help="Trials per size (0: none; default 40 within a budget)."
+    ),
     sensitivity: bool = typer.Option(True, "--sensitivity/--no-sensitivity"),
 ) -> None:
     """Run the protocol: summary.json, results.parquet, report.html in --out (resumable)."""
@@ -103,6 +105,8 @@ def run(
 
     if not 1 <= batch_size <= 100_000:
         _fail(UserError(f"--batch-size must be in [1, 100000], got {batch_size}"), json_out)
+    if power_trials is not None and not 0 <= power_trials <= 100_000:
+        _fail(UserError(f"--power-trials must be in [0, 100000], got {power_trials}"), json_out)
     try:
         protocol, data = load_protocol(file)
     except InputError as error:
@@ -124,6 +128,8 @@ def run(
         )
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
         power = None
+        if power_trials is None:
+            power_trials = auto_power_trials(protocol, ns)
         if power_trials > 0:
             power = power_curve(
                 protocol, ns, trials=power_trials, runner=runner, batch_size=batch_size
@@ -156,6 +162,18 @@ def run(
         print(json.dumps(summary))
         return
     _print_summary(summary, out)
+
+
+POWER_BUDGET_COURSES = 400_000  # assumption: a few minutes on 2 cores for the default power
+
+
+def auto_power_trials(protocol, ns: list[int]) -> int:
+    """40 trials per size, fewer (>= 5) when that would exceed the course budget, else 0."""
+    from openbsi.trials.simulate import sim_arms
+
+    per_trial = sum(ns) * len(sim_arms(protocol))
+    trials = min(40, POWER_BUDGET_COURSES // max(per_trial, 1))
+    return trials if trials >= 5 else 0
 
 
 def _default_ns(n: int) -> list[int]:

@@ -340,6 +340,24 @@ def write_report(path, protocol, cohort, courses, summary, power, sens, evidence
             ],
         ),
     ]
+    change_rows = [
+        [arm, m, c["n"], c["mean"], _ci(c)]
+        for arm, block in summary["arms"].items()
+        for m, c in block["change"].items()
+    ]
+    body += [
+        "<h2>Change from baseline (mean, t 95 %)</h2>",
+        _table(change_rows, ["arm", "measure", "n", "mean change", "95 % CI"]),
+    ]
+    model = summary.get("longitudinal")
+    if model and "terms" in model:
+        rows = [[t, v["estimate"], _ci(v), v["p"]] for t, v in model["terms"].items()]
+        body += [
+            f"<h2>Mixed model: {html.escape(model['formula'])}</h2>",
+            f"<p>{model['n_patients']} patients, {model['n_observations']} visits, "
+            f"converged: {model['converged']}.</p>",
+            _table(rows, ["term", "estimate", "95 % CI", "p"]),
+        ]
     for title, uri in figures:
         body.append(f"<h2>{title}</h2><img src='{uri}' alt='{title}'>")
     body.append(dossier(protocol, summary, evidence, sens))
