@@ -36,9 +36,10 @@ def _progress(total: int, quiet: bool):
     """A rich progress bar on stderr counting patient courses; returns (update, close)."""
     if quiet:
         return (lambda task, result: None), (lambda: None)
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from openbsi.cli.apps import console
+    console = Console(stderr=True)
 
     bar = Progress(
         "[progress.description]{task.description}",
