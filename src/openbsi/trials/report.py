@@ -22,6 +22,10 @@ CODE_VERIFICATION = {
     "tests/trials/test_trials_stats.py": "Clopper-Pearson and Newcombe intervals vs scipy/known",
     "tests/trials/test_trials_runners.py": "same result serial/pool/any batch; resume = fresh",
     "tests/trials/test_trials_ray.py": "serial and Ray (2 workers) give identical summaries",
+    "tests/trials/test_trials_designs.py": "crossover / run-in analyses; mixed model finds a known"
+    " slope difference; every example analysed end to end",
+    "tests/trials/test_trials_power.py": "power rises with n; tornado over assumption parameters",
+    "tests/trials/test_trials_cli.py": "Up-LIFT runs to a report; errors in one line; --json",
     "tests/recovery/": "the recovery model's own tests (natural history, therapies, scales)",
 }
 
