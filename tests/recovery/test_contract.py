@@ -129,3 +129,11 @@ def test_overrides_change_the_course_and_unknown_names_are_refused():
     for bad in ("model.nope", "nope.x", "rehabilitation.nope", "lambda_max"):
         with pytest.raises(InputError):
             simulate_cohort([PATIENTS[0]], Plan(), rngs=rngs([0]), overrides={bad: 1.0}, **kw)
+
+
+def test_fractional_start_days_and_empty_cohort():
+    plan = Plan((Intervention("ipsc_progenitors", 2.5), Intervention("rehabilitation", 0.5, 9.5)))
+    course = simulate_cohort([PATIENTS[0]], plan, days=30, visit_days=[0, 30], rngs=rngs([0]))
+    assert np.isfinite(course.scores["lems"]).all()
+    empty = simulate_cohort([], plan, days=10, visit_days=[0, 10], rngs=[])
+    assert empty.ais.shape == (0, 2) and empty.scores["uems"].shape == (0, 2)

@@ -111,6 +111,16 @@ def natural_history(
         )
 
 
+def _percent_list(text: str, option: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"{option} must be comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 0 or max(values) > 100:
+        raise UserError(f"{option} must list integers in [0, 100], got {text!r}")
+    return values
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
@@ -315,3 +325,205 @@ def bench_recovery(
     console.print(
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores"
     )
+
+
+SURROGATE_PATH = (
+    Path(__file__).resolve().parents[1] / "recovery" / "data" / "session_surrogate.json"
+)
+
+
+@bench_app.command("fit-session-surrogate")
+def fit_session_surrogate(
+    out: Annotated[Path, typer.Option("--out", help="folder for the grid's sessions")] = Path(
+        "runs/session-surrogate"
+    ),
+    lems: Annotated[str, typer.Option("--lems", help="LEMS grid")] = "8,20,35",
+    errors: Annotated[str, typer.Option("--errors", help="decoder error rates (%)")] = "0,20,40",
+    seconds: Annotated[float, typer.Option("--seconds", help="closed loop per session, s")] = 30.0,
+    write: Annotated[
+        Path, typer.Option("--write", help="surrogate JSON to write")
+    ] = SURROGATE_PATH,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    reuse: Annotated[bool, typer.Option("--reuse", help="re-measure finished sessions")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run real closed-loop sessions on a grid (lesion state x program x decoder accuracy),
+    measure each session's dose and fit the surrogate recovery/ uses."""
+    from openbsi.cli.apps import parse_int_list
+    from openbsi.runtime.session_surrogate import calibrate_model, fit_and_write, run_dose_session
+    from openbsi.stimulation.examples import WALKING_PROGRAM_FILE
+
+    lems_grid = parse_int_list(lems, "--lems")
+    error_grid = [e / 100.0 for e in _percent_list(errors, "--errors")]
+    programs = [None, WALKING_PROGRAM_FILE]
+    out.mkdir(parents=True, exist_ok=True)
+    model = out / "calibration" / "model.obsi"
+    if not (reuse and model.exists()):
+        model = calibrate_model(out / "calibration", seed=seed)
+    rows = []
+    for lv in lems_grid:
+        ais = "C" if lv < 25 else "D"
+        for err in error_grid:
+            for k, program in enumerate(programs):
+                folder = out / f"lems{lv}-err{round(err * 100)}-p{k}"
+                row = run_dose_session(folder, nli="T8", ais=ais, lems=float(lv),
+                                       muscle_condition=0.6, days_since_injury=365.0,
+                                       model=model, decoder_error=err, seconds=seconds,
+                                       seed=seed + len(rows), program=program,
+                                       reuse=reuse)  # fmt: skip
+                rows.append(row)
+                console.print(json.dumps(_clean(row)), highlight=False)
+    doc = fit_and_write(rows, write, command=f"openbsi bench fit-session-surrogate --lems {lems} "
+                        f"--errors {errors} --seconds {seconds:g} --seed {seed}")  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(_clean({k: doc[k] for k in ("outputs", "tolerance", "provenance")})))
+
+
+@recovery_app.command("session")
+def recovery_session(
+    patient: Annotated[Path, typer.Argument(help="patient YAML")],
+    week: Annotated[int, typer.Option("--week", help="week of the course")] = 12,
+    plan: Annotated[Path | None, typer.Option("--plan", help="plan YAML (default: none)")] = None,
+    out: Annotated[Path, typer.Option("--out", help="run folder")] = Path("runs/recovery-session"),
+    seconds: Annotated[float, typer.Option("--seconds", help="closed loop, s")] = 30.0,
+    model: Annotated[Path | None, typer.Option("--model", help="decoder model file")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Zoom from course to session: a real closed-loop session of the patient as it is at
+    --week, its measured dose against the surrogate's prediction (within its tolerance)."""
+    from openbsi.recovery import Plan
+    from openbsi.recovery.loaders import load_patient, load_plan
+    from openbsi.recovery.simulate import run_course
+    from openbsi.recovery.state import LOWER
+    from openbsi.recovery.surrogate import load_surrogate, session_dose
+
+    try:
+        _positive(week, "--week", 520)
+        spec = load_patient(patient)
+        course_plan = load_plan(plan) if plan is not None else Plan()
+        days = week * 7
+        course, state = run_course([spec], course_plan, days=days, visit_days=[days],
+                                   rngs=[np.random.default_rng(seed)])  # fmt: skip
+        if not 5.0 <= seconds <= 600.0:
+            raise InputError("--seconds", "value", "out of range", limit="[5, 600]", value=seconds)
+    except InputError as error:
+        _fail(error, as_json)
+        return
+    assert state is not None
+    lems_true = float(state.strength[0][:, LOWER].sum())
+    ais = str(course.ais[0, -1])
+    from openbsi.patient.lesion import SEGMENTS as _SEG
+    from openbsi.runtime.session_surrogate import calibrate_model, run_dose_session
+
+    _writable(out)
+    if model is None:
+        model = calibrate_model(out / "calibration", seed=seed)
+    measured = run_dose_session(
+        out / "session", nli=spec.nli if _SEG.index(spec.nli) <= _SEG.index("T12") else "T12",
+        ais=ais, lems=lems_true, muscle_condition=float(state.muscle_condition[0]),
+        days_since_injury=float(state.days_since_injury[0] + days), model=model,
+        seconds=seconds, seed=seed,
+    )  # fmt: skip
+    surrogate = load_surrogate()
+    accuracy = measured["decoder_accuracy"]
+    predicted = {
+        k: float(v)
+        for k, v in session_dose(lems_true, accuracy if accuracy is not None else 0.89).items()
+    }
+    comparison = {}
+    for name, value in predicted.items():
+        got = measured.get(name)
+        tol = float(surrogate["tolerance"][name])
+        agrees = None if got is None else bool(abs(got - value) <= tol)
+        comparison[name] = {"measured": got, "predicted": value, "tolerance": tol, "agrees": agrees}
+    verdicts = [c["agrees"] for c in comparison.values() if c["agrees"] is not None]
+    result = _clean({
+        "patient": spec.patient_id, "week": week, "ais": ais, "lems": lems_true,
+        "decoder_accuracy": accuracy, "dose": comparison,
+        "agrees": bool(verdicts) and all(verdicts),
+        "surrogate_provenance": surrogate["provenance"], "run_folder": str(out / "session"),
+    })  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    console.print(f"{spec.patient_id} at week {week}: AIS {ais}, LEMS {lems_true:.1f}; decoder "
+                  f"accuracy {accuracy}", highlight=False)  # fmt: skip
+    for name, c in comparison.items():
+        verdict = "agrees" if c["agrees"] else "differs"
+        console.print(
+            f"  {name}: measured {c['measured']}, surrogate {c['predicted']:.3f} "
+            f"(tolerance {c['tolerance']:.3f}) -> {verdict}",
+            highlight=False,
+        )
+
+
+@recovery_app.command("validate")
+def recovery_validate(
+    out: Annotated[Path | None, typer.Option("--out", help="folder for the figures")] = None,
+    n: Annotated[int, typer.Option("--n", help="natural-history cohort")] = 2000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every validation of issue #11 with its bar: natural history, dose-response, injectable
+    timing, ignition threshold, BSI vs stimulation alone (figures recovery_*.png with --out)."""
+    from openbsi.recovery import validation as v
+    from openbsi.recovery.figures import natural_history_figure, sweep_figure
+    from openbsi.recovery.natural_history import BARS, run_natural_history, summarise
+
+    patients, course = run_natural_history(n, 12, seed)
+    nh = summarise(patients, course, 12)
+    timing_days = [0.5, 3.0, 7.0, 14.0, 21.0, 35.0, 60.0, 120.0, 240.0]
+    timing = v.injectable_timing_sweep(timing_days, n=200)
+    multiples = [0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0]
+    ignition = {m: v.ignition_fraction(m, n=200) for m in multiples}
+    steps = [0.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0]
+    dose = v.rehab_dose_response(steps, n=200)
+    bsi = v.bsi_vs_stimulation(n=200)
+    best = max(timing, key=timing.get)
+    c = nh["conversion"]
+    lems = nh["lems_gain"]
+    bars = {
+        "A_to_incomplete": [c["A"]["to_incomplete"], BARS["A_to_incomplete"]],
+        "C_to_D": [c["C"]["to_D"], BARS["C_to_D"]],
+        "D_stays_D": [c["D"]["unchanged"], BARS["D_stays_D"]],
+        "ais_d_slope": [
+            nh["proportional_recovery"]["ais_d_slope"],
+            BARS["ais_d_proportional_slope"],
+        ],
+    }
+    checks = {k: bool(lo <= val <= hi) for k, (val, (lo, hi)) in bars.items()}
+    checks["A_gain_below_BCD"] = all(lems["A"]["mean"] < 0.6 * lems[g]["mean"] for g in "BCD")
+    checks["injectable_interior_optimum"] = best not in (timing_days[0], timing_days[-1])
+    checks["ignition_2x_above_on_ge_90pct"] = ignition[2.0] >= 0.9
+    checks["ignition_2x_below_on_le_10pct"] = ignition[0.5] <= 0.1
+    checks["bsi_beats_stimulation_alone"] = bsi["bsi"] > bsi["epidural_paddle"]
+    result = _clean({
+        "natural_history": {"values": bars, "lems_gain": {g: lems[g]["mean"] for g in "ABCD"}},
+        "injectable_timing_extra_motor_points": {str(k): val for k, val in timing.items()},
+        "injectable_best_day": best,
+        "ignition_fraction_on": {str(k): val for k, val in ignition.items()},
+        "rehabilitation_extra_lems": {str(k): val for k, val in dose.items()},
+        "bsi_vs_stimulation_extra_lems": bsi,
+        "checks": checks,
+        "all_pass": all(checks.values()),
+    })  # fmt: skip
+    if out is not None:
+        _writable(out)
+        natural_history_figure(nh, out / "recovery_natural_history.png")
+        sweep_figure(np.array(timing_days), np.array(list(timing.values())),
+                     out / "recovery_injectable_timing.png", xlabel="injection day after injury",
+                     ylabel="extra total motor score at 1 year", logx=True,
+                     title="injectable depot (t1/2 7 d): timing sweep, AIS C, n=200")  # fmt: skip
+        sweep_figure(np.array(multiples), np.array(list(ignition.values())),
+                     out / "recovery_ignition.png", xlabel="pulse / threshold",
+                     ylabel="share with repair switched on",
+                     title="iPSC progenitors: ignition threshold, n=200")  # fmt: skip
+        sweep_figure(np.array(steps), np.array(list(dose.values())),
+                     out / "recovery_dose_response.png", xlabel="treadmill steps per session",
+                     ylabel="extra LEMS after 60 sessions",
+                     title="rehabilitation dose-response, chronic AIS C/D, n=200")  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    console.print_json(json.dumps(result))

@@ -159,7 +159,7 @@ def run_course(
                    uniforms=u_day[0, :, :0], model=model, events=events, name=iv.therapy)
         for iv in plan.interventions
     ]  # fmt: skip
-    first_days = [int(np.floor(iv.start_day)) for iv in plan.interventions]
+    started = [False] * n_iv
     visit_k = 0
 
     sens_rate = model.sensory_lambda * state.sensory_drive  # sensation: closed form in H(t)
@@ -203,7 +203,8 @@ def run_course(
             ctx.day = d
             lo = N_MODEL_UNIFORMS + k * UNIFORMS_PER_INTERVENTION
             ctx.uniforms = u[:, lo : lo + UNIFORMS_PER_INTERVENTION]
-            if first_days[k] == d:
+            if not started[k]:  # the first course day at or after start_day
+                started[k] = True
                 therapy.start(ctx, dose)
             active = therapy.single_event or iv.end_day is None or d < iv.end_day
             effect = therapy.step(ctx, dose, active)

@@ -41,3 +41,38 @@ def session_dose(
             y = y + coef[k] * x[k]
         out[name] = np.minimum(np.maximum(y, coef["low"]), coef["high"])
     return out
+
+
+# The session-level virtual patient of a recovery state. Assumption: spared descending drive
+# in patient/ scales with LEMS (patient/lesion.py defaults: AIS C 0.15, D 0.45, which this
+# maps from LEMS ~9 and ~28); muscle strength follows muscle condition.
+SPARED_PER_LEMS_POINT = 0.016
+
+
+def session_spared_fraction(lems: float, ais: str) -> float:
+    """patient/'s spared descending fraction for a recovery state (0 when motor complete)."""
+    if ais in ("A", "B"):
+        return 0.0
+    return float(min(max(SPARED_PER_LEMS_POINT * lems, 0.02), 1.0))
+
+
+def session_profile(
+    nli: str, ais: str, lems: float, muscle_condition: float, days_since_injury: float
+):
+    """A patient/ PatientProfile for this state (levels below T12 are kept at T12: the
+    session's paddle sits over the lumbosacral cord)."""
+    from dataclasses import replace
+
+    from openbsi.patient.lesion import Lesion, segment_index
+    from openbsi.patient.profiles import DEFAULT_PROFILE, get_profile
+
+    base = get_profile(DEFAULT_PROFILE)
+    level = nli if segment_index(nli) <= segment_index("T12") else "T12"
+    grade = "D" if ais == "E" else ais
+    lesion = Lesion(level=level, ais=grade, spared_fraction=session_spared_fraction(lems, grade),
+                    chronic_years=days_since_injury / 365.25)  # fmt: skip
+    body = replace(
+        base.body, muscle_strength=float(min(max(0.3 + 0.5 * muscle_condition, 0.1), 1.0))
+    )
+    return replace(base, name=f"recovery-{level}-{grade}", description="from a recovery state",
+                   lesion=lesion, body=body)  # fmt: skip

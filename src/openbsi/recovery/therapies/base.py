@@ -63,7 +63,7 @@ class DayContext:
 
     def session_today(self, sessions_per_week: float) -> bool:
         """Sessions spread evenly over the week (deterministic schedule)."""
-        k = self.day - int(np.floor(self.start_day))
+        k = self.day - int(np.ceil(self.start_day))
         return int(np.floor((k + 1) * sessions_per_week / 7.0)) > int(
             np.floor(k * sessions_per_week / 7.0)
         )
