@@ -58,6 +58,23 @@ def _progress(total: int, quiet: bool):
     return update, bar.stop
 
 
+def model_fingerprint() -> str:
+    """SHA-256 of every recovery parameter (name, value, range, grade) and the recovery code, so
+    a checkpoint written by another model version is not reused."""
+    import hashlib
+    from pathlib import Path
+
+    import openbsi.recovery as recovery
+
+    digest = hashlib.sha256()
+    for name in recovery.therapy_names():
+        for p in recovery.therapy_parameters(name):
+            digest.update(repr((p.name, p.value, p.low, p.high, p.grade)).encode())
+    for path in sorted(Path(recovery.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def simulate_trial(
     protocol: Protocol,
     *,
@@ -79,6 +96,7 @@ def simulate_trial(
     if checkpoint_dir is not None:
         manifest = {
             "protocol_sha256": protocol.sha256,
+            "model": model_fingerprint(),
             "trial": trial,
             "n": cohort.n_enrolled,
             "batch_size": batch_size,
