@@ -137,6 +137,7 @@ def summarise(
     summary = {
         "protocol_sha256": protocol.sha256,
         "protocol": protocol.name,
+        "model_sha256": model_fingerprint(),  # the recovery model the result comes from
         "design": protocol.design.kind,
         "seed": protocol.seed,
         "primary": protocol.primary,
