@@ -154,6 +154,13 @@ def run(
         )
     except InputError as error:
         _fail(error, json_out, field=error.field)
+    except KeyboardInterrupt:
+        done = len(list((out / "checkpoint").glob("t*.npz")))
+        message = f"interrupted: {done} batches checkpointed in {out}; rerun to resume"
+        if json_out:
+            print(json.dumps({"ok": False, "error": message, "interrupted": True}))
+        console.print(message)
+        raise typer.Exit(130) from None
     except (ConnectionError, RuntimeError, TimeoutError) as error:  # e.g. Ray unreachable
         _fail(UserError(f"--ray {ray}: {error}" if ray else str(error)), json_out)
     finally:
