@@ -113,13 +113,14 @@ def fig_consort(flow: dict[str, Any]) -> str:
     ax.axis("off")
     box = {"boxstyle": "round", "fc": "#eef", "ec": "#446"}
     fails = ", ".join(f"{k} {v}" for k, v in flow["screen_failures"].items()) or "none"
-    ax.text(0.5, 0.92, f"screened {flow['screened']}", ha="center", bbox=box)
+    ax.text(0.5, 0.95, f"screened {flow['screened']}", ha="center", va="center", bbox=box)
     ax.text(
         0.5,
         0.70,
         f"enrolled {flow['enrolled']} (target {flow['enrolment_target']})\n"
         f"screen failures: {fails}",
         ha="center",
+        va="center",
         bbox=box,
         fontsize=8,
     )
@@ -128,14 +129,15 @@ def fig_consort(flow: dict[str, Any]) -> str:
         a = flow["arms"][arm]
         ax.text(
             x,
-            0.30,
+            0.40,
             f"{arm}\nallocated {a['allocated']}\ndropped {a['dropped']}\nanalysed {a['analysed']}",
             ha="center",
+            va="top",
             bbox=box,
             fontsize=8,
         )
-        ax.annotate("", (x, 0.45), (0.5, 0.62), arrowprops={"arrowstyle": "->"})
-    ax.annotate("", (0.5, 0.78), (0.5, 0.88), arrowprops={"arrowstyle": "->"})
+        ax.annotate("", (x, 0.44), (0.5, 0.60), arrowprops={"arrowstyle": "->"})
+    ax.annotate("", (0.5, 0.80), (0.5, 0.90), arrowprops={"arrowstyle": "->"})
     return _png(fig)
 
 
