@@ -160,6 +160,16 @@ def run_course(
         for iv in plan.interventions
     ]  # fmt: skip
     started = [False] * n_iv
+    # Without a therapy that touches the lesion environment it is the injury's own timeline,
+    # set on the days it is looked at instead of every day.
+    env_daily = any(t.uses_environment for t in therapies)
+
+    def sync_environment(day_index: int) -> None:
+        if not env_daily:
+            state.inflammation = infl_grid[day_index].copy()
+            state.scar = scar_grid[day_index].copy()
+            state.cavity = 0.5 * state.scar
+
     visit_k = 0
 
     sens_rate = model.sensory_lambda * state.sensory_drive  # sensation: closed form in H(t)
@@ -177,6 +187,7 @@ def run_course(
         nonlocal visit_k
         if visit_k < visits.size and visits[visit_k] == day_index:
             sync_sensation(day_index)
+            sync_environment(day_index)
         while visit_k < visits.size and visits[visit_k] == day_index:
             out = assess(state, z_visit[visit_k], model)
             ais[:, visit_k] = out["ais"]
@@ -239,14 +250,16 @@ def run_course(
         # Sacral motor (VAC) follows the drive-dependent hazard of the lower cord.
         state.sacral_motor += (5.0 - state.sacral_motor) * -np.expm1(-r_lo.mean(axis=1))
         # Lesion environment: the injury's own time course plus therapies' pushes, relaxing.
-        state.inflammation = infl_grid[d + 1] + (state.inflammation - infl_grid[d]) * relax
-        state.scar = np.clip(scar_grid[d + 1] + (state.scar - scar_grid[d]) * relax, 0.0, 1.0)
-        state.cavity = 0.5 * state.scar
+        if env_daily:
+            state.inflammation = infl_grid[d + 1] + (state.inflammation - infl_grid[d]) * relax
+            state.scar = np.clip(scar_grid[d + 1] + (state.scar - scar_grid[d]) * relax, 0.0, 1.0)
+            state.cavity = 0.5 * state.scar
         # Disuse: muscle condition and fitness drift down slowly without training (assumption).
         state.muscle_condition -= 0.002 * (state.muscle_condition - 0.4)
         state.fitness -= 0.002 * (state.fitness - 0.4)
         record(d + 1)
     sync_sensation(days)
+    sync_environment(days)
     ad_days, ad_patients = np.nonzero((u_day[:, :, 0] < DYSREFLEXIA_PER_DAY) & high_lesion[None, :])
     events.extend(
         {"patient": int(i), "day": int(d), "kind": "autonomic_dysreflexia",

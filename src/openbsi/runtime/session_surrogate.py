@@ -143,7 +143,7 @@ def run_dose_session(
     """One real closed-loop session of the patient in this recovery state; its measured dose.
     With `reuse`, a finished session already in `out_dir` is re-measured instead of re-run."""
     meta = {"lems": lems, "ais": ais, "nli": nli, "decoder_error": decoder_error,
-            "program": str(program) if program else "default", "seed": seed}  # fmt: skip
+            "program": Path(program).name if program else "default", "seed": seed}  # fmt: skip
     if reuse and (out_dir / "metrics.json").exists() and (out_dir / "recording.nwb").exists():
         return dose_from_folder(out_dir) | meta
     profile = session_profile(nli, ais, lems, muscle_condition, days_since_injury)

@@ -89,6 +89,7 @@ class Therapy:
     # names of the parameters that size the effect (their grades give the assumption share)
     effect_parameters: ClassVar[tuple[str, ...]] = ()
     single_event: ClassVar[bool] = False
+    uses_environment: ClassVar[bool] = False  # reads or changes inflammation / scar daily
 
     def __init__(self, params: Any = None) -> None:
         self.params = self.Params() if params is None else params

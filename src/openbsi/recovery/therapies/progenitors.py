@@ -83,6 +83,7 @@ class Progenitors(Therapy):
     summary = "Human iPSC-derived spinal neural progenitors; ignition as a bistable repair switch."
     Params = ProgenitorParams
     single_event = True
+    uses_environment = True
     effect_parameters = ("effect_fraction_animal", "translational_discount", "pulse_gain",
                          "switch_threshold")  # fmt: skip
     dose_fields: ClassVar[dict[str, DoseField]] = {

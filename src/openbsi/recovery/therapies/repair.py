@@ -192,6 +192,7 @@ class InjectableDepot(Therapy):
     summary = "Injectable scar-modifying biomaterial released from a first-order depot."
     Params = InjectableParams
     single_event = True
+    uses_environment = True
     effect_parameters = ("effect_fraction_animal", "translational_discount", "inflammation_harm")
     dose_fields: ClassVar[dict[str, DoseField]] = {
         "dose_fraction": DoseField("fraction", 0.0, 2.0, 1.0, "relative to the reference dose"),
