@@ -12,6 +12,7 @@ from openbsi.cli import (  # noqa: F401  (registration)
     safety_bench,
     session,
     stream,
+    trial,
 )
 from openbsi.cli.apps import app, run
 
