@@ -1,4 +1,4 @@
-"""Release decisions on synthetic lots: in spec -> released; each single defect -> rejected by name."""
+"""Release decisions on synthetic lots: in spec released; each single defect rejected by name."""
 
 from __future__ import annotations
 
@@ -196,7 +196,8 @@ def test_aliquot_consumed_twice_is_refused(tmp_path: Path) -> None:
 
 def test_spec_refuses_unknown_measure(tmp_path: Path) -> None:
     (tmp_path / "spec.yaml").write_text(
-        "spec: s\nversion: '1'\ncriteria:\n  - {name: a, measure: magic, op: '>=', limit: 1, source: x}\n"
+        "spec: s\nversion: '1'\ncriteria:\n"
+        "  - {name: a, measure: magic, op: '>=', limit: 1, source: x}\n"
     )
     with pytest.raises(InputError, match="unknown measure"):
         load_spec(tmp_path / "spec.yaml")
