@@ -97,7 +97,7 @@ def test_truncated_abf_refused(tmp_path: Path) -> None:
     original = abf_path("17o05024_vc_steps.abf")
     path = tmp_path / "cut.abf"
     path.write_bytes(original.read_bytes()[:200_000])
-    with pytest.raises(InputError, match="truncated|not a readable ABF"):
+    with pytest.raises(InputError, match=r"truncated|not a readable ABF"):
         read_recording(path)
 
 
