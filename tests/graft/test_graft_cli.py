@@ -89,7 +89,8 @@ def test_flow_json_on_a_real_fcs_file(tmp_path: Path) -> None:
     real = files[0]
     panel = tmp_path / "panel.yaml"
     panel.write_text(
-        "panel: beads\nversion: '1'\nscatter: {fsc_area: FSC-A, ssc_area: SSC-A, fsc_height: FSC-H}\n"
+        "panel: beads\nversion: '1'\n"
+        "scatter: {fsc_area: FSC-A, ssc_area: SSC-A, fsc_height: FSC-H}\n"
         f"controls: {{self: '{real}'}}\n"
         "markers: [{name: FITC, channel: FITC-A, control: self, percentile: 99}]\n"
     )
