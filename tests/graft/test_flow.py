@@ -133,3 +133,14 @@ def test_unknown_channel_is_one_line(flow_files: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="FSC-X"):
         analyse_flow(flow_files / "sample.fcs", load_panel(panel))
     _write_panel(flow_files)  # restore for other tests in the module
+
+
+def test_flow_figure(flow_files: Path, tmp_path: Path) -> None:
+    from openbsi.graft.flow_figure import plot_flow
+
+    panel = load_panel(_write_panel(flow_files))
+    result = analyse_flow(flow_files / "sample.fcs", panel)
+    assert (
+        plot_flow(flow_files / "sample.fcs", panel, result, tmp_path / "f.png").stat().st_size
+        > 20_000
+    )

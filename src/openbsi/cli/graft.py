@@ -66,7 +66,9 @@ def ephys(
         return
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        result["figure"] = str(plot_recording(recording, result, out / f"graft_{file.stem}.png"))
+        result["figure"] = str(
+            plot_recording(recording, result, out / f"graft_ephys_{file.stem}.png")
+        )
     if as_json:
         _emit({"ok": True, **result})
         return
@@ -117,16 +119,23 @@ def ephys(
 def flow(
     file: Annotated[Path, typer.Argument(help="FCS 2.0-3.1 file")],
     panel: Annotated[Path, typer.Option("--panel", help="panel YAML (markers, controls, gates)")],
+    out: Annotated[Path | None, typer.Option("--out", help="folder for the figure")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compensate, gate debris / singlets / live cells, and report % positive per marker."""
     from openbsi.graft.flow import analyse_flow, load_panel
 
     try:
-        result = analyse_flow(file, load_panel(panel))
+        loaded = load_panel(panel)
+        result = analyse_flow(file, loaded)
     except InputError as error:
         _refuse(error, as_json)
         return
+    if out is not None:
+        from openbsi.graft.flow_figure import plot_flow
+
+        out.mkdir(parents=True, exist_ok=True)
+        result["figure"] = str(plot_flow(file, loaded, result, out / f"graft_flow_{file.stem}.png"))
     if as_json:
         _emit({"ok": True, **result})
         return
@@ -143,6 +152,8 @@ def flow(
         )
     for note in gates["notes"]:
         console.print(f"  [yellow]note:[/yellow] {note}")
+    if out is not None:
+        console.print(f"  figure: {result['figure']}")
 
 
 @graft_app.command("release")

@@ -112,6 +112,11 @@ def plot_recording(recording: Recording, result: dict, path: str | os.PathLike[s
         title = f"rheobase {result['rheobase_pa']} pA, max rate {result['max_rate_hz']} Hz"
     elif kind == VOLTAGE_CLAMP_STEPS:
         title = f"I-V: Na+ present {result['na_present']}, K+ present {result['k_present']}"
+        if not result["activation_range_tested"]:
+            title += f" (steps end at {result['max_step_mv']:g} mV: activation not tested)"
+        w0, w1 = result["step_window_s"]
+        ax.axvspan(w0 * 1e3, w1 * 1e3, color="tab:orange", alpha=0.12, label="analysed step")
+        ax.legend(loc="upper right", fontsize=7)
     elif kind == MEMBRANE_TEST:
 
         def fmt(v: float | None) -> str:

@@ -73,6 +73,7 @@ def analyse_iv(recording: Recording, protocol: Protocol) -> dict:
         "protocol": protocol.kind,
         "holding_mv": protocol.holding,
         "leak_reference_sweep": reference,
+        "step_window_s": [start / rate, stop / rate],
         "noise_sd_pa": noise_pa,
         "iv": rows,
         # Na+ / K+ are judged on depolarising steps only, where they activate
