@@ -243,10 +243,10 @@ def trend(
         return
     console.print(f"{len(report['lots'])} lots")
     for name, chart in report["attributes"].items():
-        cv = chart["cv"]
+        mean, cv = chart["mean"], chart["cv"]
         console.print(
-            f"  {name}: mean {chart['mean']}, CV {cv if cv is None else round(cv, 4)}, "
-            f"signals {len(chart['signals'])}"
+            f"  {name}: mean {'n/a' if mean is None else f'{mean:.4g}'}, "
+            f"CV {'n/a' if cv is None else f'{cv:.3g}'}, signals {len(chart['signals'])}"
         )
         for signal in chart["signals"]:
             console.print(f"    [yellow]{signal['rule']}[/yellow] at lot {signal['lot']}")

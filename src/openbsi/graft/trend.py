@@ -129,17 +129,18 @@ def trend_report(table: dict) -> dict:
 
 
 def plot_trend(
-    table: dict, report: dict, path: str | os.PathLike[str], *, max_panels: int = 6
+    table: dict, report: dict, path: str | os.PathLike[str], *, max_panels: int = 8
 ) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [n for n, c in report["attributes"].items() if c["n"] >= 2][:max_panels]
-    fig, axes = plt.subplots(
-        max(len(names), 1), 1, figsize=(8, 1.8 * max(len(names), 1) + 0.5), squeeze=False
-    )
+    charted = [n for n, c in report["attributes"].items() if c["n"] >= 2]
+    # attributes with a signal first, so a flagged one is never cut off
+    names = sorted(charted, key=lambda n: not report["attributes"][n]["signals"])[:max_panels]
+    rows = max(len(names), 1)
+    fig, axes = plt.subplots(rows, 1, figsize=(8, 1.5 * rows + 0.8), squeeze=False, sharex=True)
     x = np.arange(len(table["lots"]))
     for ax, name in zip(axes[:, 0], names, strict=False):
         chart = report["attributes"][name]
