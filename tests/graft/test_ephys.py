@@ -178,3 +178,20 @@ def test_figure_written(tmp_path) -> None:
     recording = sim_current_clamp_steps(rng=np.random.default_rng(4), steps_pa=[-20.0, 40.0])
     path = plot_recording(recording, analyse_recording(recording), tmp_path / "cell.png")
     assert path.stat().st_size > 10_000
+
+
+def test_gap_free_detected() -> None:
+    from openbsi.graft.ephys_io import Recording
+
+    rng = np.random.default_rng(5)
+    recording = Recording(
+        source="flat",
+        clamp_mode="current_clamp",
+        sample_rate_hz=10_000.0,
+        response=-60 + rng.normal(0, 0.2, (1, 20_000)),
+        command=np.zeros((1, 20_000)),
+        sweep_start_s=np.zeros(1),
+    )
+    result = analyse_recording(recording)
+    assert result["protocol"] == "gap_free" and result["spikes"] == 0
+    assert result["mean_potential_mv"] == pytest.approx(-60.0, abs=0.1)

@@ -89,6 +89,12 @@ def test_in_spec_lot_is_released(base_result: dict, base_lot: Path, tmp_path: Pa
         assert item["sha256"] in html
     record = json.loads((tmp_path / "out" / "release.json").read_text())
     assert record["signature"]["reviewer"] == "A. Reviewer"
+    try:  # the recovery stage's reader (issue #11), once both branches are merged
+        from openbsi.recovery import read_lot_potency
+    except ImportError:
+        return
+    lot = read_lot_potency(signed["potency"])
+    assert lot.released and lot.purity_fraction == potency["purity_fraction"]
 
 
 def _expect_reject(path: Path, criterion: str) -> dict:
