@@ -127,3 +127,15 @@ def test_release_json(tmp_path: Path) -> None:
     assert set(row) >= {"name", "value", "limit", "pass", "evidence"}
     assert row["evidence"][0]["sha256"] and row["evidence"][0]["file"].endswith("lot.yaml")
     assert out["potency"] is None
+
+
+def test_release_of_an_unreadable_manifest_is_a_reject_verdict(tmp_path: Path) -> None:
+    lot = tmp_path / "lot.yaml"
+    lot.write_text("lot: L\nlot: M\n")  # duplicate key
+    result = runner.invoke(
+        app,
+        ["graft", "release", str(lot), "--out", str(tmp_path / "o"), "--reviewer", "R", "--json"],
+    )
+    assert result.exit_code == 2
+    out = json.loads(result.stdout)
+    assert out["verdict"] == "reject" and out["ok"] is False and "lot" in out["error"]

@@ -40,9 +40,9 @@ def _emit(payload: dict) -> None:
     typer.echo(json.dumps(_clean(payload)))
 
 
-def _refuse(error: InputError, as_json: bool) -> None:
+def _refuse(error: InputError, as_json: bool, **verdict: Any) -> None:
     if as_json:
-        _emit({"ok": False, "error": str(error)})
+        _emit({"ok": False, "error": str(error), **verdict})
         raise typer.Exit(2)
     raise UserError(str(error))
 
@@ -177,8 +177,8 @@ def release(
 
     try:
         result = evaluate_release(load_lot(lot), load_spec(spec), figure_dir=out)
-    except InputError as error:
-        _refuse(error, as_json)
+    except InputError as error:  # an unreadable manifest or spec is never a release
+        _refuse(error, as_json, lot=None, verdict="reject")
         return
     signed = write_release(result, out, reviewer=reviewer, meaning=meaning)
     if as_json:

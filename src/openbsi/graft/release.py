@@ -83,7 +83,14 @@ class LotEvidence:
         key = (path, panel_path)
         if key not in self._flow:
             try:
-                self._flow[key] = analyse_flow(path, load_panel(panel_path))
+                panel = load_panel(panel_path)
+                self._flow[key] = analyse_flow(path, panel)
+                if self.figure_dir is not None:
+                    from openbsi.graft.flow_figure import plot_flow
+
+                    self.figure_dir.mkdir(parents=True, exist_ok=True)
+                    figure = self.figure_dir / f"graft_flow_{path.stem}.png"
+                    self.figures[path] = plot_flow(path, panel, self._flow[key], figure)
             except InputError as error:
                 self._flow[key] = error
         result = self._flow[key]
