@@ -195,3 +195,20 @@ def test_gap_free_detected() -> None:
     result = analyse_recording(recording)
     assert result["protocol"] == "gap_free" and result["spikes"] == 0
     assert result["mean_potential_mv"] == pytest.approx(-60.0, abs=0.1)
+
+
+def test_noisy_command_is_refused() -> None:
+    from openbsi.graft.ephys_io import Recording
+    from openbsi.inputs import InputError
+
+    rng = np.random.default_rng(6)
+    recording = Recording(
+        source="noisy",
+        clamp_mode="voltage_clamp",
+        sample_rate_hz=10_000.0,
+        response=rng.normal(0, 1, (2, 5_000)),
+        command=rng.normal(-70, 5, (2, 5_000)),
+        sweep_start_s=np.zeros(2),
+    )
+    with pytest.raises(InputError, match="noisy: command: too many command changes"):
+        detect_protocol(recording)

@@ -146,6 +146,9 @@ def flow(
         f"; compensated {result['compensated']}"
     )
     for row in result["markers"]:
+        if row["fraction"] is None:
+            console.print(f"  {row['marker']}: n/a (no gated events)")
+            continue
         console.print(
             f"  {row['marker']}: {100 * row['fraction']:.3f} % ({row['positive']}/{row['events']}, "
             f"95 % CI {100 * row['ci_low']:.3f}-{100 * row['ci_high']:.3f} %)"

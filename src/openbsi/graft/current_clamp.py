@@ -13,6 +13,12 @@ _STEADY_FRACTION = 0.2  # steady state = the last 20 % of an epoch (assumption, 
 _HOLDING_ZERO_PA = 1.0  # |holding| below this counts as no injected current
 
 
+def _smoothed(v: np.ndarray, sample_rate_hz: float) -> np.ndarray:
+    """1 ms moving average: minima of noisy traces (sag, end of the tau fit) are not noise peaks."""
+    n = max(1, round(1e-3 * sample_rate_hz))
+    return np.convolve(v, np.ones(n) / n, mode="same")
+
+
 def _steady(v: np.ndarray, start: int, stop: int) -> float:
     n = max(1, int((stop - start) * _STEADY_FRACTION))
     return float(np.mean(v[stop - n : stop]))
@@ -27,7 +33,7 @@ def _fit_tau_ms(v: np.ndarray, start: int, stop: int, sample_rate_hz: float) -> 
     segment = v[start:stop]
     if segment.size < 20:
         return None
-    end = int(np.argmin(segment))
+    end = int(np.argmin(_smoothed(segment, sample_rate_hz)))
     skip = round(0.5e-3 * sample_rate_hz)
     if end - skip < 10:
         return None
@@ -162,7 +168,8 @@ def _passive(recording: Recording, protocol: Protocol, spikes: dict[int, list[Sp
     # sag of the largest hyperpolarising step: (minimum - steady) / (minimum - baseline)
     _d, _, s, e, base = min(points, key=lambda p: p[0])
     v = recording.response[s]
-    v_min = float(np.min(v[e.start : e.stop]))
+    edge = max(1, int(0.001 * rate))  # the moving average is biased within 1 ms of the edges
+    v_min = float(np.min(_smoothed(v[e.start : e.stop], rate)[edge:-edge]))
     v_ss = _steady(v, e.start, e.stop)
     sag = (v_min - v_ss) / (v_min - base) if v_min < base else None
     return {

@@ -54,11 +54,13 @@ def plot_flow(
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.axvline(row["threshold"], color="tab:red", lw=1)
-        ax.set_title(
-            f"{row['marker']}: {100 * row['fraction']:.2f} % "
-            f"[{100 * row['ci_low']:.2f}, {100 * row['ci_high']:.2f}]",
-            fontsize=8,
-        )
+        title = f"{row['marker']}: n/a (no gated events)"
+        if row["fraction"] is not None:
+            title = (
+                f"{row['marker']}: {100 * row['fraction']:.2f} % "
+                f"[{100 * row['ci_low']:.2f}, {100 * row['ci_high']:.2f}]"
+            )
+        ax.set_title(title, fontsize=8)
         ax.tick_params(labelsize=6)
     for k in range(n_panels, rows * cols):
         axes[k // cols, k % cols].axis("off")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from openbsi.graft.ephys_io import CURRENT_CLAMP, Recording
+from openbsi.inputs import InputError
 
 GAP_FREE = "gap_free"
 MEMBRANE_TEST = "membrane_test"
@@ -24,6 +25,7 @@ CURRENT_CLAMP_STEPS = "current_clamp_steps"
 
 MEMBRANE_TEST_MAX_STEP_MV = 20.0  # assumption: a seal/membrane test steps 5-10 mV, IV steps more
 _LEVEL_TOLERANCE = 1e-6  # command levels are digital; this only absorbs float noise
+MAX_EPOCHS = 500  # assumption: real step protocols have tens of epochs; more is a damaged file
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,14 @@ class Protocol:
 def epochs_of(command: np.ndarray) -> tuple[Epoch, ...]:
     """Cut (n_sweeps, n_samples) commands into epochs of constant level in every sweep."""
     changes = np.flatnonzero(np.any(np.abs(np.diff(command, axis=1)) > _LEVEL_TOLERANCE, axis=0))
+    if changes.size >= MAX_EPOCHS:
+        raise InputError(
+            "command",
+            "epochs",
+            "too many command changes",
+            limit=MAX_EPOCHS,
+            value=int(changes.size) + 1,
+        )
     bounds = [0, *(int(i) + 1 for i in changes), command.shape[1]]
     epochs = []
     for start, stop in itertools.pairwise(bounds):
@@ -58,7 +68,12 @@ def epochs_of(command: np.ndarray) -> tuple[Epoch, ...]:
 
 def detect_protocol(recording: Recording) -> Protocol:
     """Classify the recording's protocol from its command waveform."""
-    epochs = epochs_of(recording.command)
+    try:
+        epochs = epochs_of(recording.command)
+    except InputError as error:
+        raise InputError(
+            recording.source, "command", error.problem, limit=error.limit, value=error.value
+        ) from None
     holding = float(np.median(epochs[0].levels))
     steps = [e for e in epochs if np.any(np.abs(e.levels - holding) > _LEVEL_TOLERANCE)]
     if not steps:
