@@ -42,13 +42,15 @@ def _fit_tau_ms(v: np.ndarray, start: int, stop: int, sample_rate_hz: float) -> 
     v_inf0, amp0 = float(y[-1]), float(y[0] - y[-1])
     tau0 = max(t_ms[-1] / 3, 1e-3)
     try:
-        params, _ = curve_fit(
-            lambda t, v_inf, amp, tau: v_inf + amp * np.exp(-t / tau),
-            t_ms,
-            y,
-            p0=(v_inf0, amp0, tau0),
-            maxfev=2000,
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            params, _ = curve_fit(
+                lambda t, v_inf, amp, tau: v_inf + amp * np.exp(-t / tau),
+                t_ms,
+                y,
+                p0=(v_inf0, amp0, tau0),
+                bounds=([-np.inf, -np.inf, 1e-3], [np.inf, np.inf, 1e5]),  # tau > 0
+                maxfev=2000,
+            )
     except (RuntimeError, ValueError):
         return None
     tau = float(params[2])
