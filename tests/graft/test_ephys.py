@@ -34,6 +34,10 @@ def test_model_cell_membrane_test() -> None:
     assert result["membrane_resistance_mohm"] == pytest.approx(500.0, rel=0.05)
     assert result["capacitance_pf"] == pytest.approx(33.0, rel=0.30)
     assert 1.0 < result["access_resistance_mohm"] < 50.0
+    per_sweep = result["per_sweep"]
+    assert len(per_sweep) == 20
+    assert all(abs(p["membrane_resistance_mohm"] - 500.0) < 25.0 for p in per_sweep)
+    assert per_sweep[-1]["t_s"] > per_sweep[0]["t_s"]
 
 
 def test_18711001_current_clamp_features() -> None:

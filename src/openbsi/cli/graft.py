@@ -36,6 +36,10 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _emit(payload: dict) -> None:
     typer.echo(json.dumps(_clean(payload)))
 
@@ -208,7 +212,7 @@ def release(
         for row in result["criteria"]:
             mark = "pass" if row["pass"] else "[red]FAIL[/red]"
             console.print(
-                f"  {mark} {row['name']}: {row['value']} {row['op']} {row['limit']}"
+                f"  {mark} {row['name']}: {_short(row['value'])} {row['op']} {row['limit']}"
                 + (f" — {row['problem']}" if row["problem"] and not row["pass"] else "")
             )
         console.print(f"certificate: {signed['certificate']}")

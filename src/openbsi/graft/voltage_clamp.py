@@ -95,33 +95,49 @@ def analyse_membrane_test(recording: Recording, protocol: Protocol) -> dict:
     Charge method: the transient's charge Q = dV Cm Rm / (Ra + Rm) is preserved by a low-pass
     filter (a filter moves charge in time, not away), so a 2 kHz Bessel filter that flattens
     the peak does not bias it. With total resistance Rt = dV / I_ss and the decay time constant
-    tau = Ra Rm Cm / Rt: Ra = tau dV / Q, Rm = Rt - Ra, Cm = Q Rt / (dV Rm).
+    tau = Ra Rm Cm / Rt: Ra = tau dV / Q, Rm = Rt - Ra, Cm = Q Rt / (dV Rm). The same is done
+    per sweep (`per_sweep`, with the sweep's start time) to follow drift, e.g. after a drug.
     """
-    rate = recording.sample_rate_hz
     step = protocol.step_epoch
     assert step is not None
-    start, stop = step.start, step.stop
-    mean = recording.response.mean(axis=0)
     delta_v = float(np.median(step.levels) - protocol.holding)  # mV
-    base = float(np.mean(mean[max(0, start - int(0.002 * rate)) : start])) if start > 2 else None
-    if base is None:
-        base = float(np.mean(mean[stop - int((stop - start) * _STEADY_FRACTION) : stop]))
-    current = mean[start:stop] - base
-    n_steady = max(1, int(current.size * _STEADY_FRACTION))
-    i_ss = float(np.mean(current[-n_steady:]))
-    out = {
+    mean = _membrane_params(
+        recording.response.mean(axis=0), step.start, step.stop, delta_v, recording.sample_rate_hz
+    )
+    per_sweep = []
+    for sweep in range(recording.n_sweeps):
+        params = _membrane_params(
+            recording.response[sweep], step.start, step.stop, delta_v, recording.sample_rate_hz
+        )
+        per_sweep.append({"sweep": sweep, "t_s": float(recording.sweep_start_s[sweep]), **params})
+    return {
         "protocol": protocol.kind,
         "step_mv": delta_v,
         "sweeps_averaged": recording.n_sweeps,
+        **mean,
+        "per_sweep": per_sweep,
+    }
+
+
+def _membrane_params(trace: np.ndarray, start: int, stop: int, delta_v: float, rate: float) -> dict:
+    out: dict = {
         "access_resistance_mohm": None,
         "membrane_resistance_mohm": None,
         "capacitance_pf": None,
         "tau_ms": None,
         "total_resistance_mohm": None,
     }
-    if i_ss == 0 or np.sign(i_ss) != np.sign(delta_v):
+    if start > 2:
+        base = float(np.mean(trace[max(0, start - int(0.002 * rate)) : start]))
+    else:
+        base = float(np.mean(trace[stop - int((stop - start) * _STEADY_FRACTION) : stop]))
+    current = trace[start:stop] - base
+    n_steady = max(1, int(current.size * _STEADY_FRACTION))
+    i_ss = float(np.mean(current[-n_steady:]))
+    if delta_v == 0 or i_ss == 0 or np.sign(i_ss) != np.sign(delta_v):
         return out
     rt_gohm = delta_v / i_ss  # mV / pA = GOhm
+    out["total_resistance_mohm"] = rt_gohm * 1e3
     transient = current - i_ss
     dt_s = 1.0 / rate
     charge_pc = float(np.sum(transient[: current.size - n_steady]) * dt_s)  # pA s = pC
@@ -131,19 +147,19 @@ def analyse_membrane_test(recording: Recording, protocol: Protocol) -> dict:
     after = np.abs(transient[peak:])
     lo = np.flatnonzero(after < 0.1 * height)
     end = peak + (int(lo[0]) if lo.size else after.size)
-    hi = (
-        peak + int(np.flatnonzero(after <= 0.8 * height)[0])
-        if np.any(after <= 0.8 * height)
-        else peak
-    )
-    tau_s = None
-    if end - hi >= 3:
-        t = np.arange(hi, end) * dt_s
-        slope = np.polyfit(t, np.log(np.abs(transient[hi:end])), 1)[0]
-        tau_s = -1.0 / slope if slope < 0 else None
-    out["total_resistance_mohm"] = rt_gohm * 1e3
-    if tau_s is None or charge_pc == 0 or np.sign(charge_pc) != np.sign(delta_v):
+    below = np.flatnonzero(after <= 0.8 * height)
+    hi = peak + int(below[0]) if below.size else peak
+    if end - hi < 3 or height == 0:
         return out
+    t = np.arange(hi, end) * dt_s
+    with np.errstate(divide="ignore"):
+        logs = np.log(np.abs(transient[hi:end]))
+    if not np.all(np.isfinite(logs)):
+        return out
+    slope = np.polyfit(t, logs, 1)[0]
+    if slope >= 0 or charge_pc == 0 or np.sign(charge_pc) != np.sign(delta_v):
+        return out
+    tau_s = -1.0 / slope
     ra_gohm = tau_s * delta_v / charge_pc
     rm_gohm = rt_gohm - ra_gohm
     if rm_gohm <= 0:
