@@ -139,3 +139,28 @@ def test_release_of_an_unreadable_manifest_is_a_reject_verdict(tmp_path: Path) -
     assert result.exit_code == 2
     out = json.loads(result.stdout)
     assert out["verdict"] == "reject" and out["ok"] is False and "lot" in out["error"]
+
+
+@pytest.mark.slow
+def test_trend_cli_over_lots(tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    base = write_demo_lot(tmp_path / "base", rng=np.random.default_rng(4), n_events=10_000)
+    paths = []
+    for k, endotoxin in enumerate([0.5, 0.6, 0.7, 0.8, 0.9, 1.0]):
+        folder = tmp_path / f"lot{k}"
+        shutil.copytree(base.parent, folder)
+        manifest = yaml.safe_load((folder / "lot.yaml").read_text())
+        manifest["lot"] = f"L{k}"
+        next(a for a in manifest["assays"] if a["kind"] == "endotoxin")["eu_per_ml"] = endotoxin
+        (folder / "lot.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+        paths.append(str(folder / "lot.yaml"))
+    result = runner.invoke(app, ["graft", "trend", *paths, "--json", "--out", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["lots"] == [f"L{k}" for k in range(6)]
+    assert out["out_of_trend"] == ["L5"]  # six rising endotoxin values
+    assert out["attributes"]["endotoxin"]["mean"] == pytest.approx(0.75)
+    assert Path(out["figure"]).is_file()
