@@ -21,7 +21,6 @@ REFUSED_FCS = {
     "corrupted.fcs": "too short",  # 10 bytes
     "sample_header.fcs": "data section greater than file size",  # a header without its data
     "fake_large_fcs.fcs": "not a readable FCS file",  # a TEXT segment of blanks
-    "Cytek_xP5.fcs": "24 bits",  # 24-bit integers, which FlowIO cannot decode
 }
 TIME_BOUND_S = 10.0  # generous: the bound guards against hangs on a shared 2-core machine
 
@@ -53,6 +52,11 @@ def test_every_fcsparser_file_is_read_or_refused_in_one_line() -> None:
             assert sample.n_events > 0 and sample.events.shape[1] == len(sample.channels)
             read += 1
     assert read >= 12
+    cytek = read_fcs(next(p for p in files if p.name == "Cytek_xP5.fcs"))
+    assert "24-bit integer data decoded by OpenBSI" in cytek.notes[0]
+    assert cytek.n_events == 23126 and cytek.channels[1] == "FSC"
+    assert cytek.events[:, 1].max() == 1023.0  # $P2R = 1024: big-endian decoding is in range
+    assert cytek.events[:, 3].min() >= 1.0  # FL1 is 4-decade log: 10 ** (4 x / 1024) >= 1
 
 
 def _damaged(data: bytes, cut: int | None, flips: list[tuple[int, int]]) -> bytes:
