@@ -53,17 +53,3 @@ def test_report_names_lots_and_figure(tmp_path: Path) -> None:
     assert report["attributes"]["endotoxin"]["cv"] == 0.0
     figure = plot_trend(table, report, tmp_path / "trend.png")
     assert figure.stat().st_size > 10_000
-
-
-def test_graft_imports_only_inputs_from_the_project() -> None:
-    import ast
-
-    folder = Path(__file__).resolve().parents[2] / "src" / "openbsi" / "graft"
-    for path in folder.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module
-                and node.module.startswith("openbsi")
-            ):
-                assert node.module.split(".")[1] in ("graft", "inputs"), (path.name, node.module)
