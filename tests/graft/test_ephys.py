@@ -216,3 +216,14 @@ def test_noisy_command_is_refused() -> None:
     )
     with pytest.raises(InputError, match="noisy: command: too many command changes"):
         detect_protocol(recording)
+
+
+def test_small_spikes_need_a_lower_peak_threshold() -> None:
+    # an immature cell whose spikes peak at -25 mV: missed at the -20 mV default, found at -35
+    recording = sim_current_clamp_steps(
+        rng=np.random.default_rng(8), peak_mv=-25.0, threshold_mv=-45.0, steps_pa=[0.0, 40.0, 80.0]
+    )
+    assert analyse_recording(recording)["fires_action_potentials"] is False
+    found = analyse_recording(recording, peak_threshold_mv=-35.0)
+    assert found["fires_action_potentials"] is True
+    assert found["first_ap"]["peak_mv"] == pytest.approx(-25.0, abs=1.5)

@@ -58,13 +58,22 @@ def ephys(
         float | None, typer.Option("--day", help="differentiation day, for the maturity verdict")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="folder for the figure")] = None,
+    ap_peak_mv: Annotated[
+        float,
+        typer.Option(
+            "--ap-peak-mv",
+            min=-60.0,
+            max=40.0,
+            help="a spike must peak above this (lower it for immature cells)",
+        ),
+    ] = -20.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Detect the protocol and compute its features, with a figure and a maturity verdict."""
     from openbsi.graft.ephys import analyse_file, plot_recording
 
     try:
-        recording, result = analyse_file(file, day=day)
+        recording, result = analyse_file(file, day=day, peak_threshold_mv=ap_peak_mv)
     except InputError as error:
         _refuse(error, as_json)
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import curve_fit
 
-from openbsi.graft.action_potentials import Spike, detect_spikes
+from openbsi.graft.action_potentials import PEAK_THRESHOLD_MV, Spike, detect_spikes
 from openbsi.graft.ephys_io import Recording
 from openbsi.graft.protocol import Protocol
 
@@ -59,7 +59,9 @@ def _fit_tau_ms(v: np.ndarray, start: int, stop: int, sample_rate_hz: float) -> 
     return tau
 
 
-def analyse_current_clamp(recording: Recording, protocol: Protocol) -> dict:
+def analyse_current_clamp(
+    recording: Recording, protocol: Protocol, *, peak_threshold_mv: float = PEAK_THRESHOLD_MV
+) -> dict:
     """Features of a current-clamp step recording (the issue's JSON shape, plus detail)."""
     rate = recording.sample_rate_hz
     step = protocol.step_epoch
@@ -68,7 +70,9 @@ def analyse_current_clamp(recording: Recording, protocol: Protocol) -> dict:
     sweeps, first_spikes, all_spikes = [], {}, {}
     for sweep in range(recording.n_sweeps):
         v = recording.response[sweep]
-        spikes = detect_spikes(v, rate, start=step.start, stop=step.stop)
+        spikes = detect_spikes(
+            v, rate, start=step.start, stop=step.stop, peak_threshold_mv=peak_threshold_mv
+        )
         all_spikes[sweep] = spikes
         step_pa = float(step.levels[sweep] - protocol.holding)
         rate_hz = len(spikes) / duration_s
@@ -97,10 +101,18 @@ def analyse_current_clamp(recording: Recording, protocol: Protocol) -> dict:
     # spontaneous spikes: before the first step epoch at holding (a cell that fires at rest)
     pre = protocol.epochs[0]
     spontaneous = sum(
-        len(detect_spikes(recording.response[s], rate, start=pre.start, stop=pre.stop))
+        len(
+            detect_spikes(
+                recording.response[s],
+                rate,
+                start=pre.start,
+                stop=pre.stop,
+                peak_threshold_mv=peak_threshold_mv,
+            )
+        )
         for s in range(recording.n_sweeps)
     )
-    passive = _passive(recording, protocol, all_spikes)
+    passive = _passive(recording, protocol, all_spikes, peak_threshold_mv)
     resting = None
     if abs(protocol.holding) < _HOLDING_ZERO_PA:
         baselines = np.median(recording.response[:, pre.start : pre.stop], axis=1)
@@ -119,6 +131,7 @@ def analyse_current_clamp(recording: Recording, protocol: Protocol) -> dict:
         "max_rate_hz": float(max(rates)) if rates and max(rates) > 0 else None,
         "max_instantaneous_rate_hz": float(max(inst)) if inst else None,
         "fires_action_potentials": bool(firing),
+        "ap_peak_threshold_mv": peak_threshold_mv,
         **passive,
     }
 
@@ -127,7 +140,12 @@ def _num(value: object) -> object:
     return float(value) if isinstance(value, int | float | np.floating) else value
 
 
-def _passive(recording: Recording, protocol: Protocol, spikes: dict[int, list[Spike]]) -> dict:
+def _passive(
+    recording: Recording,
+    protocol: Protocol,
+    spikes: dict[int, list[Spike]],
+    peak_threshold_mv: float = PEAK_THRESHOLD_MV,
+) -> dict:
     """Input resistance, tau, capacitance and sag from hyperpolarising steps off holding."""
     rate = recording.sample_rate_hz
     points = []  # (delta_i_pa, delta_v_mv, sweep, epoch)
@@ -143,7 +161,10 @@ def _passive(recording: Recording, protocol: Protocol, spikes: dict[int, list[Sp
             in_epoch = [
                 s for s in spikes.get(sweep, []) if epoch.start <= s.peak_index < epoch.stop
             ]
-            if in_epoch or detect_spikes(v, rate, start=epoch.start, stop=epoch.stop):
+            fires = detect_spikes(
+                v, rate, start=epoch.start, stop=epoch.stop, peak_threshold_mv=peak_threshold_mv
+            )
+            if in_epoch or fires:
                 continue
             base = _steady(v, before.start, before.stop)
             points.append((delta_i, _steady(v, epoch.start, epoch.stop) - base, sweep, epoch, base))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from openbsi.graft.action_potentials import detect_spikes
+from openbsi.graft.action_potentials import PEAK_THRESHOLD_MV, detect_spikes
 from openbsi.graft.current_clamp import analyse_current_clamp
 from openbsi.graft.ephys_io import Recording, read_recording
 from openbsi.graft.maturity import maturity_verdict
@@ -38,11 +38,13 @@ def _gap_free(recording: Recording, protocol: Protocol) -> dict:
     return out
 
 
-def analyse_recording(recording: Recording, *, day: float | None = None) -> dict:
+def analyse_recording(
+    recording: Recording, *, day: float | None = None, peak_threshold_mv: float = PEAK_THRESHOLD_MV
+) -> dict:
     """Features of a recording by its detected protocol, with the maturity verdict."""
     protocol = detect_protocol(recording)
     if protocol.kind == CURRENT_CLAMP_STEPS:
-        result = analyse_current_clamp(recording, protocol)
+        result = analyse_current_clamp(recording, protocol, peak_threshold_mv=peak_threshold_mv)
     elif protocol.kind == VOLTAGE_CLAMP_STEPS:
         result = analyse_iv(recording, protocol)
     elif protocol.kind == MEMBRANE_TEST:
@@ -66,10 +68,13 @@ def analyse_recording(recording: Recording, *, day: float | None = None) -> dict
 
 
 def analyse_file(
-    path: str | os.PathLike[str], *, day: float | None = None
+    path: str | os.PathLike[str],
+    *,
+    day: float | None = None,
+    peak_threshold_mv: float = PEAK_THRESHOLD_MV,
 ) -> tuple[Recording, dict]:
     recording = read_recording(path)
-    return recording, analyse_recording(recording, day=day)
+    return recording, analyse_recording(recording, day=day, peak_threshold_mv=peak_threshold_mv)
 
 
 def plot_recording(recording: Recording, result: dict, path: str | os.PathLike[str]) -> Path:
@@ -91,7 +96,11 @@ def plot_recording(recording: Recording, result: dict, path: str | os.PathLike[s
         i0, i1 = int(w0 * recording.sample_rate_hz), int(w1 * recording.sample_rate_hz)
         for sweep in range(recording.n_sweeps):
             spikes = detect_spikes(
-                recording.response[sweep], recording.sample_rate_hz, start=i0, stop=i1
+                recording.response[sweep],
+                recording.sample_rate_hz,
+                start=i0,
+                stop=i1,
+                peak_threshold_mv=result.get("ap_peak_threshold_mv", PEAK_THRESHOLD_MV),
             )
             ax.plot(
                 [t_ms[s.threshold_index] for s in spikes],
