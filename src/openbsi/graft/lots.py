@@ -29,7 +29,7 @@ ASSAY_KINDS = (
 )
 _RESULTS = ("negative", "positive", "pending", "invalid")
 _ASSAY_FIELDS = {
-    "ephys": ("files", "culture", "culture_day"),
+    "ephys": ("files", "culture", "culture_day", "ap_peak_mv"),
     "flow": ("files", "panel"),
     "qpcr": ("file", "sample", "calibrator", "reference_genes", "max_cycles"),
     "karyotype": ("normal_fraction", "clonal_abnormality", "tetraploid_fraction", "report"),
@@ -281,6 +281,15 @@ def _assay(item: Any, k: int, base: Path, source: str) -> Assay:
             source=source,
             field=f"{where}.culture",
             choices=("lot", "sister"),
+        )
+        fields["ap_peak_mv"] = float(
+            number(
+                item.get("ap_peak_mv", -20.0),
+                source=source,
+                field=f"{where}.ap_peak_mv",
+                low=-60.0,
+                high=40.0,
+            )
         )
         if "culture_day" in item:
             fields["culture_day"] = number(

@@ -56,25 +56,25 @@ class LotEvidence:
     def __init__(self, lot: Lot, *, figure_dir: Path | None = None) -> None:
         self.lot = lot
         self.figure_dir = figure_dir
-        self._ephys: dict[Path, dict | InputError] = {}
+        self._ephys: dict[tuple[Path, float], dict | InputError] = {}
         self._flow: dict[tuple[Path, Path], dict | InputError] = {}
         self.figures: dict[Path, Path] = {}
 
     # one file each ------------------------------------------------------------------
-    def ephys_result(self, path: Path) -> dict:
-        if path not in self._ephys:
+    def ephys_result(self, path: Path, peak_threshold_mv: float = -20.0) -> dict:
+        if (path, peak_threshold_mv) not in self._ephys:
             try:
-                recording, result = analyse_file(path)
+                recording, result = analyse_file(path, peak_threshold_mv=peak_threshold_mv)
                 if self.figure_dir is not None:
                     from openbsi.graft.ephys import plot_recording
 
                     self.figure_dir.mkdir(parents=True, exist_ok=True)
                     figure = self.figure_dir / f"graft_ephys_{path.stem}.png"
                     self.figures[path] = plot_recording(recording, result, figure)
-                self._ephys[path] = result
+                self._ephys[path, peak_threshold_mv] = result
             except InputError as error:
-                self._ephys[path] = error
-        result = self._ephys[path]
+                self._ephys[path, peak_threshold_mv] = error
+        result = self._ephys[path, peak_threshold_mv]
         if isinstance(result, InputError):
             raise MissingEvidenceError(f"unreadable: {result}", [path])
         return result
@@ -205,7 +205,8 @@ class LotEvidence:
         considered = []
         for assay in assays:
             for path in assay.fields["files"]:
-                result = self.ephys_result(path)  # an unreadable file fails the criterion
+                # an unreadable file fails the criterion
+                result = self.ephys_result(path, assay.fields["ap_peak_mv"])
                 evidence.append(path)
                 if (
                     flag == "fires_action_potentials"
