@@ -128,7 +128,7 @@ def analyse_current_clamp(
         "first_ap": first_ap,
         "resting_potential_mv": resting,
         "spontaneous_spikes": spontaneous,
-        "max_rate_hz": float(max(rates)) if rates and max(rates) > 0 else None,
+        "max_rate_hz": float(max(rates)) if rates else None,  # 0 Hz is measured, not missing
         "max_instantaneous_rate_hz": float(max(inst)) if inst else None,
         "fires_action_potentials": bool(firing),
         "ap_peak_threshold_mv": peak_threshold_mv,
