@@ -40,6 +40,11 @@ def test_model_cell_membrane_test() -> None:
     assert per_sweep[-1]["t_s"] > per_sweep[0]["t_s"]
 
 
+def test_spontaneous_firing_is_flagged() -> None:
+    _, result = analyse_file(abf_path("17o05028_ic_steps.abf"))
+    assert result["spontaneous_spikes"] > 0 and "fires at rest" in result["rheobase_note"]
+
+
 def test_18711001_current_clamp_features() -> None:
     _, result = analyse_file(abf_path("18711001.abf"), day=10)
     # sweeps step 0..290 pA by 10; the first to fire during its step is 70 pA (checked vs eFEL)

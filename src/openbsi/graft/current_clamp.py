@@ -128,6 +128,9 @@ def analyse_current_clamp(
         "first_ap": first_ap,
         "resting_potential_mv": resting,
         "spontaneous_spikes": spontaneous,
+        "rheobase_note": "the cell fires at rest before the steps: rheobase is not a threshold"
+        if spontaneous
+        else None,
         "max_rate_hz": float(max(rates)) if rates else None,  # 0 Hz is measured, not missing
         "max_instantaneous_rate_hz": float(max(inst)) if inst else None,
         "fires_action_potentials": bool(firing),
