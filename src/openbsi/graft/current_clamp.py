@@ -11,6 +11,7 @@ from openbsi.graft.protocol import Protocol
 
 _STEADY_FRACTION = 0.2  # steady state = the last 20 % of an epoch (assumption, common practice)
 _HOLDING_ZERO_PA = 1.0  # |holding| below this counts as no injected current
+_MAX_TAU_FITS = 4  # distinct small steps fitted for tau (each an average of its sweeps)
 
 
 def _smoothed(v: np.ndarray, sample_rate_hz: float) -> np.ndarray:
@@ -182,13 +183,19 @@ def _passive(
     di = np.array([p[0] for p in points])
     dv = np.array([p[1] for p in points])
     r_gohm = float(np.dot(di, dv) / np.dot(di, di))  # slope through the origin, mV/pA = GOhm
-    # tau from the smallest steps (least Ih): the median over those within 2x the smallest
+    # tau from the smallest steps (least Ih): sweeps sharing an epoch and a step are averaged
+    # (better signal, one fit each); the median over the groups within 2x the smallest step
     smallest = np.min(np.abs(di))
-    taus = [
-        _fit_tau_ms(recording.response[s], e.start, e.stop, rate)
-        for d, _, s, e, _ in points
-        if abs(d) <= 2 * smallest
-    ]
+    groups: dict[tuple[int, float], list[int]] = {}
+    for d, _, s, e, _ in points:
+        if abs(d) <= 2 * smallest:
+            groups.setdefault((e.start, d), []).append(s)
+    epoch_at = {p[3].start: p[3] for p in points}
+    taus = []
+    for (start, _), members in sorted(groups.items(), key=lambda g: abs(g[0][1]))[:_MAX_TAU_FITS]:
+        epoch = epoch_at[start]
+        trace = recording.response[members].mean(axis=0)
+        taus.append(_fit_tau_ms(trace, epoch.start, epoch.stop, rate))
     taus = [t for t in taus if t is not None]
     tau = float(np.median(taus)) if taus else None
     # sag of the largest hyperpolarising step: (minimum - steady) / (minimum - baseline)
