@@ -164,3 +164,22 @@ def test_trend_cli_over_lots(tmp_path: Path) -> None:
     assert out["out_of_trend"] == ["L5"]  # six rising endotoxin values
     assert out["attributes"]["endotoxin"]["mean"] == pytest.approx(0.75)
     assert Path(out["figure"]).is_file()
+
+
+@pytest.mark.slow
+def test_bench_graft_json() -> None:
+    result = runner.invoke(app, ["bench", "graft", "--json", "--repeats", "1"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert set(out["cases"]) == {"model_vc_step.abf", "18711001.abf", "fcs_100k"}
+    fcs = out["cases"]["fcs_100k"]
+    assert fcs["bar_s"] == 1.0 and fcs["median_s"] > 0 and isinstance(fcs["pass"], bool)
+    assert len(out["load_average"]) == 3 and out["cpus"] >= 1
+
+
+@pytest.mark.slow
+def test_example_writes_a_lot(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["graft", "example", "--out", str(tmp_path), "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    for name in ("lot.yaml", "lot.fcs", "isotype.fcs", "panel.yaml", "cell1_vc.nwb", "qpcr.csv"):
+        assert (tmp_path / name).is_file()
