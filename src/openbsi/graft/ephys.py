@@ -126,6 +126,25 @@ def plot_recording(recording: Recording, result: dict, path: str | os.PathLike[s
         w0, w1 = result["step_window_s"]
         ax.axvspan(w0 * 1e3, w1 * 1e3, color="tab:orange", alpha=0.12, label="analysed step")
         ax.legend(loc="upper right", fontsize=7)
+        inset = ax.inset_axes((0.04, 0.06, 0.28, 0.34))  # the I-V, leak-subtracted
+        rows = [r for r in result["iv"] if r["leak_subtracted"]]
+        steps = [r["step_mv"] for r in rows]
+        inset.plot(
+            steps, [r["inward_peak_pa"] for r in rows], "v-", ms=3, lw=0.8, label="inward peak"
+        )
+        inset.plot(
+            steps,
+            [r["outward_steady_pa"] for r in rows],
+            "^-",
+            ms=3,
+            lw=0.8,
+            label="outward steady",
+        )
+        inset.axhline(0, color="grey", lw=0.5)
+        inset.set_xlabel("step (mV)", fontsize=6)
+        inset.set_ylabel("pA", fontsize=6)
+        inset.tick_params(labelsize=5)
+        inset.legend(fontsize=5)
     elif kind == MEMBRANE_TEST:
 
         def fmt(v: float | None) -> str:
