@@ -98,3 +98,17 @@ def steady_state_accuracy(
     )
     keep = since >= round(settle_s / step_s)
     return float(np.mean(y_true[keep] == y_pred[keep])) if keep.any() else float("nan")
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float | None:
+    """Mean over the states present in y_true of the fraction of their windows decoded as them
+    (chance is 1 / n_present whatever the class balance). None if y_true is empty."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same shape, got {y_true.shape}, {y_pred.shape}"
+        )
+    if y_true.size == 0:
+        return None
+    recalls = [float(np.mean(y_pred[y_true == k] == k)) for k in np.unique(y_true)]
+    return float(np.mean(recalls))
