@@ -33,10 +33,10 @@ from openbsi.patient.intent import (
     walking_script,
 )
 from openbsi.patient.virtual import BODIES, VirtualPatient
-from openbsi.runtime.calibration import Progress, calibrate
 from openbsi.runtime.clock import Clock, MonotonicClock
 from openbsi.runtime.implant import Implant
 from openbsi.runtime.loop import Loop
+from openbsi.runtime.pseudo_online import Progress, calibrate
 from openbsi.runtime.run_folder import SessionResult, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
 from openbsi.runtime.sources import open_source
