@@ -47,12 +47,15 @@ def line_basis_for(
 
 
 def line_ratio(window: np.ndarray, basis: np.ndarray) -> float:
-    """Median over channels of log(line amplitude / RMS) of a (C, N) window."""
-    centred = window - window.mean(axis=1, keepdims=True)
-    amp = np.hypot(*(centred @ basis).T)
-    rms = np.sqrt(np.einsum("ij,ij->i", centred, centred) / window.shape[1])
+    """Median over channels of log(line amplitude / RMS) of a (C, N) window (no copy of the
+    window: the mean is taken out of the projection and of the sum of squares)."""
+    n = window.shape[1]
+    mean = window.sum(axis=1) / n
+    projection = window @ basis - mean[:, None] * basis.sum(axis=0)
+    amp = np.hypot(projection[:, 0], projection[:, 1])
+    var = np.einsum("ij,ij->i", window, window) / n - mean * mean
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.log(amp + 1e-12) - np.log(rms + 1e-12)
+        ratio = np.log(amp + 1e-12) - 0.5 * np.log(np.maximum(var, 0.0) + 1e-24)
     return float(np.median(ratio))
 
 
