@@ -1,0 +1,216 @@
+"""Calibration and evaluation on recordings: labels, blocked CV that never trains on a window
+overlapping its test block, the shifted-label null, and the CLI on a BIDS-iEEG recording."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from openbsi.cli import app
+from openbsi.decoding.labels import labels_for
+from openbsi.decoding.model_file import load_model
+from openbsi.decoding.offline import blocked_folds
+from openbsi.inputs import InputError
+from openbsi.signals.readers import read_recording
+
+_spec = importlib.util.spec_from_file_location(
+    "recording_fixtures", Path(__file__).parents[1] / "signals" / "recording_fixtures.py"
+)
+fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fixtures)
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def bids_vhdr(tmp_path_factory) -> Path:
+    return fixtures.write_bids(tmp_path_factory.mktemp("bids"), np.random.default_rng(7), 60.0)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 10])
+@pytest.mark.parametrize("window", [1, 10, 25])
+def test_blocked_folds_never_train_on_a_window_overlapping_the_test_block(k, window):
+    ends = np.arange(window, window + 400 * 3, 3)  # a window every 3 samples
+    folds = blocked_folds(ends, window, k)
+    tested = np.concatenate([test for _, test in folds])
+    assert np.array_equal(np.sort(tested), np.arange(len(ends)))  # every window tested once
+    for train, test in folds:
+        test_samples = set()
+        for j in test:
+            test_samples.update(range(ends[j] - window, ends[j]))
+        for j in train:
+            assert not test_samples.intersection(range(ends[j] - window, ends[j]))
+        assert train.size > 0
+
+
+def test_blocked_folds_refuse_bad_k():
+    with pytest.raises(ValueError, match="blocked:K"):
+        blocked_folds(np.arange(10, 50), 10, 1)
+
+
+def test_labels_from_channel_events_and_annotations(bids_vhdr, tmp_path):
+    rec = read_recording(bids_vhdr)
+    force = labels_for(rec, f"channel:{fixtures.FORCE}")
+    _, moving = fixtures.grip_signals(np.random.default_rng(7), 60.0)
+    assert force.state_names == ("rest", "move")
+    assert np.mean(force.state == moving) > 0.97
+    fixed = labels_for(rec, f"channel:{fixtures.FORCE}:0.5")
+    assert np.mean(fixed.state == moving) > 0.97
+    ann = labels_for(rec, "events:annotations:grip=grasp")
+    assert ann.state_names == ("rest", "grasp") and np.mean(ann.state == moving) > 0.99
+    tsv = next(bids_vhdr.parent.glob("*_events.tsv"))
+    events = labels_for(rec, f"events:{tsv}")
+    assert events.state_names == ("rest", "grip")
+    assert np.mean(events.state == moving) > 0.99
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("onset\tduration\n1.0\tnope\n")
+    with pytest.raises(InputError, match="line 2"):
+        labels_for(rec, f"events:{bad}")
+    with pytest.raises(InputError, match="unknown form"):
+        labels_for(rec, "force")
+    with pytest.raises(InputError, match="single state"):
+        labels_for(rec, f"channel:{fixtures.FORCE}:100")
+
+
+@pytest.mark.slow
+def test_cli_evaluate_and_calibrate_on_a_bids_recording(bids_vhdr, tmp_path):
+    source = f"replay:{bids_vhdr}"
+    args = [
+        "decode",
+        "evaluate",
+        "--source",
+        source,
+        "--labels",
+        f"channel:{fixtures.FORCE}",
+        "--cv",
+        "blocked:4",
+        "--decoders",
+        "mslm,bandpower_lda",
+        "--null-shifts",
+        "5",
+        "--json",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["labels"] == f"channel:{fixtures.FORCE}"
+    assert out["channels"] == fixtures.ECOG  # not the LFP, not the force channel
+    assert out["windows"]["n"] == sum(out["windows"]["per_state"].values())
+    assert set(out["windows"]["per_state"]) == {"rest", "move"}
+    assert out["line_hz"] == 60.0
+    for name in ("mslm", "bandpower_lda"):
+        r = out["decoders"][name]
+        assert r["null"]["n_shuffles"] == 5
+        assert r["balanced_accuracy"] > r["null"]["balanced_accuracy_p95"]
+        for key in (
+            "state_accuracy",
+            "error_blocks_per_min",
+            "time_to_switch_s",
+            "amplitude_r",
+            "steady_state_accuracy",
+        ):
+            assert key in r
+    model_path = tmp_path / "grip.obsi"
+    result = runner.invoke(
+        app,
+        [
+            "calibrate",
+            "--source",
+            source,
+            "--labels",
+            f"channel:{fixtures.FORCE}",
+            "--out",
+            str(model_path),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    model = load_model(model_path)
+    assert model.state_names == ("rest", "move")
+    assert model.channel_names == tuple(fixtures.ECOG)
+    assert model.sfreq_hz == fixtures.SFREQ and model.feature_config.notch_hz == 60.0
+    assert model.quality is not None
+
+
+@pytest.mark.slow
+def test_cli_errors_are_one_line(bids_vhdr):
+    from openbsi.cli.apps import run
+
+    for args, needle in (
+        (["decode", "evaluate", "--source", f"replay:{bids_vhdr}"], "--labels is required"),
+        (
+            ["decode", "evaluate", "--source", f"replay:{bids_vhdr}", "--labels", "x:y"],
+            "unknown form",
+        ),
+        (
+            [
+                "decode",
+                "evaluate",
+                "--source",
+                f"replay:{bids_vhdr}",
+                "--labels",
+                f"channel:{fixtures.FORCE}",
+                "--cv",
+                "kfold:3",
+            ],
+            "--cv must be blocked:K",
+        ),
+        (
+            ["decode", "evaluate", "--source", "replay:/nope.edf", "--labels", "channel:A"],
+            "does not exist",
+        ),
+    ):
+        import subprocess
+        import sys
+
+        proc = subprocess.run(
+            [sys.executable, "-m", "openbsi", *args], capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert needle in proc.stderr and "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) <= 3  # one line, wrapped by the console
+    assert run  # the CLI's one runner
+
+
+def _bundled_grip_recording() -> Path | None:
+    """py_neuromodulation's example: a real BIDS-iEEG recording (ECoG strip, LFP, grip force
+    MOV_RIGHT), read in place from the installed package; None when it is not installed."""
+    spec = importlib.util.find_spec("py_neuromodulation")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations))) / "data"
+    found = sorted(root.glob("sub-testsub/ses-EphysMedOff/ieeg/*gripforce*_ieeg.vhdr"))
+    return found[0] if found else None
+
+
+@pytest.mark.slow
+def test_real_recording_movement_above_its_shifted_label_null():
+    path = _bundled_grip_recording()
+    if path is None:
+        pytest.skip("py_neuromodulation (its bundled BIDS example) is not installed")
+    args = [
+        "decode",
+        "evaluate",
+        "--source",
+        f"replay:{path}",
+        "--labels",
+        "channel:MOV_RIGHT",
+        "--cv",
+        "blocked:5",
+        "--decoders",
+        "bandpower_lda",
+        "--json",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["channels"] == [f"ECOG_RIGHT_{i}" for i in range(6)]
+    assert out["line_hz"] == 60.0  # PowerLineFrequency of the sidecar
+    r = out["decoders"]["bandpower_lda"]
+    assert r["null"]["n_shuffles"] == 20
+    assert r["balanced_accuracy"] > r["null"]["balanced_accuracy_p95"]
