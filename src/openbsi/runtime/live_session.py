@@ -174,7 +174,7 @@ def run_live_session(
             for block in script.blocks:
                 recorder.intent(block.start_s, block.stop_s, block.state, block.amplitude)
         recorder.stimulation_electrodes([vars(e) for e in PADDLE_16])
-        model = _load_model(config.model, source.info)
+        model = _load_model(config.model, source.info, config.paddle_program.state_set)
         feature_config = FeatureConfig() if model is None else model.feature_config
         extractor = FeatureExtractor(feature_config, source.info.sfreq_hz, source.info.n_channels)
         buffer = RingBuffer(source.info.n_channels, 2 * extractor.window_samples)
@@ -300,12 +300,17 @@ def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[Inten
     return walking, 0.0
 
 
-def _load_model(path: Path | None, info):
-    """The model file, checked against the stream (a named error on any mismatch)."""
+def _load_model(path: Path | None, info, state_set: tuple[str, ...]):
+    """The model file, checked against the stream and the program's state set (a named error
+    on any mismatch)."""
     if path is None:
         return None
     return load_model(
-        path, sfreq_hz=info.sfreq_hz, n_channels=info.n_channels, channel_names=info.channel_names
+        path,
+        sfreq_hz=info.sfreq_hz,
+        n_channels=info.n_channels,
+        channel_names=info.channel_names,
+        state_names=state_set,
     )
 
 
