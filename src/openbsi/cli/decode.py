@@ -258,7 +258,16 @@ def calibrate_command(
         "validation_accuracy": history,
         "stopped_on_plateau": result.stopped_early,
     }
-    save_model(out, result.decoder, result.feature_config, result.sfreq_hz, result.n_channels, meta)
+    save_model(
+        out,
+        result.decoder,
+        result.feature_config,
+        result.sfreq_hz,
+        result.n_channels,
+        meta,
+        channel_names=result.channel_names,
+        quality=result.quality,
+    )
     summary = {
         "model": str(out),
         "decoder": name,

@@ -57,6 +57,7 @@ class Recording:
     t_s: np.ndarray  # (n_windows,) time of the window's last sample
     bad_channels: tuple[int, ...] = ()  # union of channels flagged bad in any window
     sfreq_hz: float = 586.0
+    bad_counts: np.ndarray | None = None  # channels flagged bad in each window
 
     def __len__(self) -> int:
         return len(self.y_state)
@@ -69,6 +70,7 @@ class Recording:
             self.t_s[start:stop],
             self.bad_channels,
             self.sfreq_hz,
+            None if self.bad_counts is None else self.bad_counts[start:stop],
         )
 
 
@@ -122,6 +124,7 @@ class FeatureStream:
         ends = self.ends[self._next : stop]
         win = self.extractor.window_samples
         X = np.empty((len(ends), *self.extractor.shape))
+        bad_counts = np.zeros(len(ends), dtype=int)
         chunk = int(READ_CHUNK_S * self.sfreq_hz)
         for i, end in enumerate(ends):
             while end > self._produced:
@@ -131,6 +134,7 @@ class FeatureStream:
             local = end - self._offset
             X[i] = self.extractor.transform(self._buffer[:, local - win : local])
             self.bad_channels.update(self.extractor.bad_channels)
+            bad_counts[i] = len(self.extractor.bad_channels)
             drop = local - win  # samples no later window needs
             if drop > chunk:
                 self._buffer = self._buffer[:, drop:]
@@ -139,7 +143,8 @@ class FeatureStream:
         t_s = (ends - 1) / self.sfreq_hz
         y_state = np.array([STATE_INDEX[s] for s in self.script.states_at(t_s)], dtype=int)
         y_amp = np.array([self.script.amplitude_at(t) for t in t_s])
-        return Recording(X, y_state, y_amp, t_s, tuple(sorted(self.bad_channels)), self.sfreq_hz)
+        bad = tuple(sorted(self.bad_channels))
+        return Recording(X, y_state, y_amp, t_s, bad, self.sfreq_hz, bad_counts)
 
 
 def tick_times(start_s: float, stop_s: float, tick_s: float) -> np.ndarray:
@@ -178,7 +183,7 @@ def calibrate(
             window = buffer.latest(extractor.window_samples)
             features.append(extractor.transform(window))
             bad_counts.append(len(extractor.bad_channels))
-            if len(features) % GATE_EVERY == 0:
+            if (len(features) - 1) % GATE_EVERY == 0:  # the rows X[::GATE_EVERY]
                 gate_windows.append(np.array(window))
             states.append(state_index(script.state_at(t_s)))
             amplitudes.append(script.amplitude_at(t_s))
@@ -353,6 +358,8 @@ class CalibrationResult:
     n_channels: int = 64
     feature_config: FeatureConfig = field(default_factory=FeatureConfig)
     batch_s: float = BATCH_S
+    quality: object = None  # openbsi.decoding.quality.QualityGate learned on the same windows
+    channel_names: tuple[str, ...] | None = None
 
     def minutes_to_accuracy(self, bar: float, window: int = 4) -> float | None:
         """Simulated minutes until the validation accuracy of the last `window` batches first
@@ -400,8 +407,11 @@ def calibrate_virtual(
     history: list[float] = []
     earlier = np.zeros(0, dtype=int)  # labels of the previous batch (the delay crosses batches)
     stopped = False
+    gate_X, gate_bad = [], []
     while not stream.done:
         batch = stream.take(size)
+        gate_X.append(batch.X[::GATE_EVERY])
+        gate_bad.append(batch.bad_counts[::GATE_EVERY])
         if hasattr(decoder, "n_features_in_"):
             labels = np.r_[earlier, batch.y_state]
             intended = metrics.delayed_labels(labels, rt_s, step_s)[earlier.size :]
@@ -416,6 +426,16 @@ def calibrate_virtual(
             stopped = True
             break
     decoder.reset_filter()
+    from openbsi.decoding.quality import fit_gate
+
+    gate = fit_gate(  # no raw windows kept: the line-noise range is not learned here
+        np.concatenate(gate_X),
+        np.concatenate(gate_bad),
+        None,
+        stream.sfreq_hz,
+        stream.extractor.window_samples,
+        None,
+    )
     return CalibrationResult(
         decoder,
         float(stream.ends[stream._next - 1] / stream.sfreq_hz / 60.0),
@@ -424,6 +444,8 @@ def calibrate_virtual(
         stream.sfreq_hz,
         stream.cortex.info.n_channels,
         stream.extractor.config,
+        quality=gate,
+        channel_names=stream.cortex.info.channel_names,
     )
 
 
