@@ -536,8 +536,12 @@ def recording_windows(
     sample_labels = labels_for(recording, labels)
     picked = select_channels(recording, channels)
     label_channel = labels.split(":")[1] if labels.startswith("channel:") else None
-    if label_channel in picked:
-        raise ValueError(f"--channels must not include the label channel {label_channel!r}")
+    if label_channel in picked and channels is None:  # an LSL stream types everything ECoG
+        picked = tuple(c for c in picked if c != label_channel)
+    if label_channel in picked or not picked:
+        raise ValueError(
+            f"--channels must name signal channels, not the label channel {label_channel!r}"
+        )
     sub = recording.pick(picked)
     config = feature_config_for(notch)
     windows = make_windows(sub.data, sub.info.sfreq_hz, sample_labels, config)
