@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from openbsi.cli import app
-from openbsi.decoding.labels import labels_for
+from openbsi.decoding.labels import labels_for, read_events_tsv
 from openbsi.decoding.model_file import load_model
 from openbsi.decoding.offline import blocked_folds
 from openbsi.inputs import InputError
@@ -214,3 +217,47 @@ def test_real_recording_movement_above_its_shifted_label_null():
     r = out["decoders"]["bandpower_lda"]
     assert r["null"]["n_shuffles"] == 20
     assert r["balanced_accuracy"] > r["null"]["balanced_accuracy_p95"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.binary(max_size=400)
+    | st.text(alphabet=st.sampled_from(list("onsetduratiyp_ \t\n0123456789.-enaN/,")), max_size=300)
+)
+def test_fuzz_events_tsv_gives_rows_or_a_clean_refusal(tmp_path_factory, text):
+    path = tmp_path_factory.getbasetemp() / "events.tsv"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    started = time.perf_counter()
+    try:
+        rows = read_events_tsv(path)
+        assert all(np.isfinite(a) and d >= 0 for a, d, _ in rows)
+    except InputError as error:
+        assert "\n" not in str(error)
+    assert time.perf_counter() - started < 2.0
+
+
+def test_labels_from_nwb_intervals(tmp_path):
+    from datetime import UTC, datetime
+
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.ecephys import ElectricalSeries
+
+    nwb = NWBFile("labels test", "labels-test", datetime(2020, 1, 1, tzinfo=UTC))
+    device = nwb.create_device(name="implant")
+    group = nwb.create_electrode_group("grid", "grid", "cortex", device)
+    for _ in range(2):
+        nwb.add_electrode(group=group, location="cortex")
+    region = nwb.create_electrode_table_region([0, 1], "all")
+    data = np.random.default_rng(0).normal(0, 10, (2000, 2))
+    nwb.add_acquisition(ElectricalSeries(name="ECoG", data=data, electrodes=region, rate=100.0))
+    nwb.add_trial_column(name="state", description="cued state")
+    nwb.add_trial(start_time=2.0, stop_time=4.0, state="grasp")
+    nwb.add_trial(start_time=8.0, stop_time=9.0, state="open")
+    with NWBHDF5IO(str(tmp_path / "t.nwb"), "w") as io:
+        io.write(nwb)
+    rec = read_recording(tmp_path / "t.nwb")
+    labels = labels_for(rec, "intervals:trials")
+    assert labels.state_names == ("rest", "grasp", "open")
+    assert labels.state[250] == 1 and labels.state[850] == 2 and labels.state[500] == 0
+    with pytest.raises(InputError, match="unknown table"):
+        labels_for(rec, "intervals:epochs")
