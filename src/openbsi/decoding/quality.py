@@ -8,7 +8,8 @@ on the line frequency. Per window, four statistics:
 - channel_power: share of channels whose own mean log magnitude left its calibration range;
 - shape: RMS distance of the relative spectrum (mean over time and channels, per frequency,
   minus its mean) from the calibration's (white noise, a broken reference);
-- line_ratio: median over channels of log(line-frequency amplitude / RMS);
+- line_ratio: median over channels of log(line-frequency amplitude of the raw window) minus
+  the channel's mean log magnitude (of the notched features);
 - bad_fraction: share of channels flagged flat, saturated or NaN.
 A window outside any learned range gives a reason (a string) and the loop sends no command.
 Ranges are the calibration's 0.5-99.5 % quantiles widened by a margin; the margins are
@@ -34,28 +35,34 @@ def _relative_shape(x: np.ndarray) -> np.ndarray:
     return spectrum - spectrum.mean(axis=-1, keepdims=True)
 
 
+def _channel_levels(x: np.ndarray) -> np.ndarray:
+    """Mean log magnitude per channel over time and frequency: (..., T, F, C) -> (..., C)."""
+    return x.mean(axis=(-3, -2))
+
+
 def line_basis_for(
     window_samples: int, sfreq_hz: float, line_hz: float | None
 ) -> np.ndarray | None:
-    """(N, 2) cosine and sine at the line frequency, scaled so that a sinusoid of amplitude A
-    projects to amplitude A; None when no line frequency is known or it is above Nyquist."""
+    """(N, 3): cosine and sine at the line frequency (scaled so that a sinusoid of amplitude A
+    projects to amplitude A) and ones (for the channel means); None when no line frequency is
+    known or it is above Nyquist."""
     if line_hz is None or not 0 < line_hz < sfreq_hz / 2:
         return None
     t = np.arange(window_samples) / sfreq_hz
-    basis = np.c_[np.cos(2 * np.pi * line_hz * t), np.sin(2 * np.pi * line_hz * t)]
-    return basis * (2.0 / window_samples)
+    phase = 2 * np.pi * line_hz * t
+    scale = 2.0 / window_samples
+    return np.c_[np.cos(phase) * scale, np.sin(phase) * scale, np.ones(window_samples)]
 
 
-def line_ratio(window: np.ndarray, basis: np.ndarray) -> float:
-    """Median over channels of log(line amplitude / RMS) of a (C, N) window (no copy of the
-    window: the mean is taken out of the projection and of the sum of squares)."""
-    n = window.shape[1]
-    mean = window.sum(axis=1) / n
-    projection = window @ basis - mean[:, None] * basis.sum(axis=0)
-    amp = np.hypot(projection[:, 0], projection[:, 1])
-    var = np.einsum("ij,ij->i", window, window) / n - mean * mean
+def line_ratio(window: np.ndarray, basis: np.ndarray, level: np.ndarray) -> float:
+    """Median over channels of log(line amplitude) minus the channel's mean log magnitude of
+    the (notched) features: one (C, N) x (N, 3) product, no copy of the window."""
+    projection = window @ basis
+    mean = projection[:, 2] / window.shape[1]
+    cos_part = projection[:, 0] - mean * basis[:, 0].sum()
+    sin_part = projection[:, 1] - mean * basis[:, 1].sum()
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.log(amp + 1e-12) - 0.5 * np.log(np.maximum(var, 0.0) + 1e-24)
+        ratio = np.log(np.hypot(cos_part, sin_part) + 1e-12) - level
     return float(np.median(ratio))
 
 
@@ -78,7 +85,7 @@ class QualityGate:
         if X.ndim != 4 or len(X) < 2:
             raise ValueError(f"X must be (n >= 2, T, F, C) features, got shape {X.shape}")
         lo, hi = QUANTILES
-        per_channel = X.mean(axis=(1, 2))  # (n, C)
+        per_channel = _channel_levels(X)  # (n, C)
         level = np.median(per_channel, axis=1)
         self.level_range_ = np.percentile(level, QUANTILES) + np.array(
             [-LEVEL_MARGIN, LEVEL_MARGIN]
@@ -145,7 +152,9 @@ class QualityGate:
                 f"quality: {len(bad_channels)} of {n_channels} channels flat, saturated or "
                 f"NaN (calibration: at most {self.bad_share_max_ - SHARE_MARGIN:.0%})"
             )
-        per_channel = x.mean(axis=(0, 1))
+        over_time = x.sum(axis=0)  # (F, C): one pass over the tensor for both statistics
+        per_channel = over_time.mean(axis=0) / x.shape[0]
+        spectrum = over_time.mean(axis=1) / x.shape[0]
         level = float(np.median(per_channel))
         low, high = self.level_range_
         if not low <= level <= high:
@@ -164,7 +173,8 @@ class QualityGate:
                     f"quality: per-channel power outside calibration on {outside:.0%} of "
                     f"channels (limit {self.channel_share_max_:.0%})"
                 )
-        distance = float(np.sqrt(np.mean((_relative_shape(x) - self.shape_) ** 2)))
+        shape = spectrum - spectrum.mean()
+        distance = float(np.sqrt(np.mean((shape - self.shape_) ** 2)))
         if distance > self.shape_max_:
             return (
                 f"quality: spectral shape differs from calibration (distance {distance:.2f}"
@@ -174,7 +184,7 @@ class QualityGate:
             if self._basis is None:
                 self._basis = line_basis_for(window.shape[1], self.sfreq_hz_, self.line_hz)
             if self._basis is not None:
-                ratio = line_ratio(window, self._basis)
+                ratio = line_ratio(window, self._basis, per_channel)
                 low, high = self.line_range_
                 if not low <= ratio <= high:
                     return (
@@ -191,13 +201,17 @@ def fit_gate(
     sfreq_hz: float,
     window_samples: int,
     line_hz: float | None,
+    window_rows: np.ndarray | None = None,
 ) -> QualityGate:
-    """A gate from calibration features, bad-channel counts and (optionally) raw windows."""
+    """A gate from calibration features, bad-channel counts and (optionally) raw windows;
+    `window_rows` says which rows of X the raw windows are (default: all, in order)."""
     n_channels = X.shape[-1]
     ratios = None
     basis = line_basis_for(window_samples, sfreq_hz, line_hz)
     if windows and basis is not None:
-        ratios = np.array([line_ratio(w, basis) for w in windows])
+        rows = np.arange(len(windows)) if window_rows is None else np.asarray(window_rows)
+        levels = _channel_levels(np.asarray(X)[rows])
+        ratios = np.array([line_ratio(w, basis, lv) for w, lv in zip(windows, levels, strict=True)])
     return QualityGate(line_hz).fit(
         X, np.asarray(bad_counts, dtype=float) / n_channels, ratios, sfreq_hz, window_samples
     )
