@@ -30,6 +30,7 @@ from openbsi.decoding.rew_npls import BATCH_S
 from openbsi.features.extractor import FeatureConfig, FeatureExtractor
 from openbsi.states import N_STATES, STATE_INDEX, state_index
 
+NULL_SHIFTS = 200  # shifted-label draws for the chance level of the virtual evaluation
 READ_CHUNK_S = 10.0  # generate the cortex signal in pieces of at most this length (memory)
 ADAPTIVE_FORGETTING = 0.9  # per 15 s batch when adapting across days (half-life ~1.6 min)
 Progress = Callable[[str, float, float], None]  # (phase, done, total)
@@ -251,8 +252,14 @@ def score(
     """
     pred = decisions(probs, switch_threshold)
     intended = metrics.delayed_labels(rec.y_state, reaction_time_s, step_s)
+    # Chance beside the figure: the fixed decodes against intentions shifted by >= 30 s.
+    null = metrics.shifted_label_null(
+        intended, pred, NULL_SHIFTS, np.random.default_rng(0), round(30.0 / step_s)
+    )
     return {
         "state_accuracy": metrics.state_accuracy(intended, pred),
+        "balanced_accuracy": metrics.balanced_accuracy(intended, pred),
+        "null": null | {"kind": "intentions circularly shifted against the fixed decodes"},
         "steady_state_accuracy": metrics.steady_state_accuracy(intended, pred, step_s),
         "error_blocks_per_min": metrics.error_blocks_per_min(intended, pred, step_s),
         "time_to_switch_s": metrics.time_to_switch_s(rec.y_state, pred, step_s),
