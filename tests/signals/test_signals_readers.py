@@ -197,3 +197,42 @@ def test_fuzz_truncated_or_bit_flipped_files(originals, name, data):
     finally:
         target.write_bytes(raw)
     assert time.perf_counter() - started < 10.0
+
+
+def _marker_stream_chunks(sid: int, markers: list[tuple[float, str]]) -> bytes:
+    """An XDF string stream (header, samples, footer), written from the XDF 1.0 spec."""
+    import struct
+
+    xml = (
+        '<?xml version="1.0"?><info><name>cues</name><type>Markers</type>'
+        "<channel_count>1</channel_count><nominal_srate>0</nominal_srate>"
+        "<channel_format>string</channel_format></info>"
+    )
+    out = writers._chunk(2, struct.pack("<I", sid) + xml.encode())
+    body = struct.pack("<I", sid) + bytes([4]) + struct.pack("<I", len(markers))
+    for stamp, text in markers:
+        raw = text.encode()
+        body += bytes([8]) + struct.pack("<d", stamp) + bytes([1, len(raw)]) + raw
+    out += writers._chunk(3, body)
+    footer = (
+        f'<?xml version="1.0"?><info><first_timestamp>{markers[0][0]}</first_timestamp>'
+        f"<last_timestamp>{markers[-1][0]}</last_timestamp>"
+        f"<sample_count>{len(markers)}</sample_count></info>"
+    )
+    return out + writers._chunk(6, struct.pack("<I", sid) + footer.encode())
+
+
+def test_xdf_marker_stream_becomes_annotations(tmp_path):
+    path = tmp_path / "m.xdf"
+    data = np.random.default_rng(6).normal(0, 40, (2, 1000))
+    writers.write_xdf(
+        path,
+        [{"name": "ecog", "type": "ECoG", "sfreq_hz": 200.0, "labels": ["A", "B"], "data": data}],
+    )
+    path.write_bytes(
+        path.read_bytes() + _marker_stream_chunks(2, [(101.0, "grasp"), (103.5, "open")])
+    )
+    rec = read_recording(path)
+    assert rec.channel_types == ("ecog", "ecog")
+    got = [(round(a.onset_s, 3), a.description) for a in rec.annotations]
+    assert got == [(1.0, "grasp"), (3.5, "open")]  # seconds from the ECoG's first sample
