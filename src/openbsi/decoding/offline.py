@@ -40,6 +40,7 @@ class Windows:
     state_names: tuple[str, ...]
     bad_counts: np.ndarray  # bad channels flagged per window
     line_ratio_windows: list[np.ndarray]  # a few raw windows for the quality gate's line ratio
+    line_ratio_rows: np.ndarray  # which windows they are
 
 
 def feature_config_for(line_hz: float | None, base: FeatureConfig | None = None) -> FeatureConfig:
@@ -64,7 +65,8 @@ def make_windows(
         )
     X = np.empty((len(ends), *extractor.shape))
     bad = np.empty(len(ends), dtype=int)
-    keep = set(np.linspace(0, len(ends) - 1, min(len(ends), 200)).astype(int).tolist())
+    rows = np.unique(np.linspace(0, len(ends) - 1, min(len(ends), 200)).astype(int))
+    keep = set(rows.tolist())
     raw_windows = []
     with threadpool_limits(1):
         for i, end in enumerate(ends):
@@ -75,7 +77,7 @@ def make_windows(
                 raw_windows.append(np.array(window))
     y_state, y_amp = labels.at(ends)
     return Windows(
-        X, y_state, y_amp, ends, win, config.step_s, labels.state_names, bad, raw_windows
+        X, y_state, y_amp, ends, win, config.step_s, labels.state_names, bad, raw_windows, rows
     )
 
 
@@ -229,6 +231,12 @@ def calibrate_windows(name: str, w: Windows, config: FeatureConfig, sfreq_hz: fl
         decoder.fit(w.X, w.y_state, w.y_amplitude)
         decoder.reset_filter()
     gate = fit_gate(
-        w.X, w.bad_counts, w.line_ratio_windows, sfreq_hz, w.window_samples, config.notch_hz
+        w.X,
+        w.bad_counts,
+        w.line_ratio_windows,
+        sfreq_hz,
+        w.window_samples,
+        config.notch_hz,
+        w.line_ratio_rows,
     )
     return RecordingCalibration(decoder, config, gate, w)
