@@ -236,3 +236,36 @@ def test_xdf_marker_stream_becomes_annotations(tmp_path):
     assert rec.channel_types == ("ecog", "ecog")
     got = [(round(a.onset_s, 3), a.description) for a in rec.annotations]
     assert got == [(1.0, "grasp"), (3.5, "open")]  # seconds from the ECoG's first sample
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_fuzz_bids_sidecars(bids_vhdr, data):
+    """Damaged channels.tsv / ieeg.json: a recording or one clean line, never a traceback."""
+    sidecar = data.draw(
+        st.sampled_from(
+            sorted(
+                [*bids_vhdr.parent.glob("*_channels.tsv"), *bids_vhdr.parent.glob("*_ieeg.json")]
+            )
+        )
+    )
+    raw = sidecar.read_bytes()
+    damaged = bytearray(raw[: data.draw(st.integers(0, len(raw)))])
+    for _ in range(data.draw(st.integers(0, 6))):
+        if damaged:
+            damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(
+                st.sampled_from(list(b'\t\n:,{}"0aZ-.'))
+            )
+    sidecar.write_bytes(bytes(damaged))
+    try:
+        rec = read_recording(bids_vhdr)
+        assert rec.data.shape[1] > 0
+    except InputError as error:
+        assert "\n" not in str(error) and bids_vhdr.name in str(error)
+    finally:
+        sidecar.write_bytes(raw)
