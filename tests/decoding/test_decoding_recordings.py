@@ -261,3 +261,27 @@ def test_labels_from_nwb_intervals(tmp_path):
     assert labels.state[250] == 1 and labels.state[850] == 2 and labels.state[500] == 0
     with pytest.raises(InputError, match="unknown table"):
         labels_for(rec, "intervals:epochs")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    spec=st.text(
+        alphabet=st.sampled_from(list("channel:eventsintrvaFORCE_0.5=,grip-9x")), max_size=40
+    )
+)
+def test_fuzz_label_specs_give_labels_or_a_clean_refusal(bids_vhdr, spec):
+    rec = _cached_recording(bids_vhdr)
+    try:
+        labels = labels_for(rec, spec)
+        assert labels.state.shape == (rec.data.shape[1],) and len(labels.state_names) >= 2
+    except InputError as error:
+        assert "\n" not in str(error)
+
+
+_CACHE: dict = {}
+
+
+def _cached_recording(path: Path):
+    if path not in _CACHE:
+        _CACHE[path] = read_recording(path)
+    return _CACHE[path]
