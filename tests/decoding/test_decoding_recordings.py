@@ -108,6 +108,7 @@ def test_cli_evaluate_and_calibrate_on_a_bids_recording(bids_vhdr, tmp_path):
     assert out["line_hz"] == 60.0
     for name in ("mslm", "bandpower_lda"):
         r = out["decoders"][name]
+        assert set(r["null"]) == {"balanced_accuracy_p95", "n_shuffles"}
         assert r["null"]["n_shuffles"] == 5
         assert r["balanced_accuracy"] > r["null"]["balanced_accuracy_p95"]
         for key in (

@@ -201,7 +201,6 @@ def evaluate_windows(
             result["null"] = {
                 "balanced_accuracy_p95": float(np.percentile(null, 95)) if null else None,
                 "n_shuffles": len(null),
-                "kind": "shifted labels (circular shift >= one test block)",
             }
             result["windows_scored"] = int(idx.size)
             out[name] = result

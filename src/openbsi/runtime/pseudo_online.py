@@ -259,7 +259,7 @@ def score(
     return {
         "state_accuracy": metrics.state_accuracy(intended, pred),
         "balanced_accuracy": metrics.balanced_accuracy(intended, pred),
-        "null": null | {"kind": "intentions circularly shifted against the fixed decodes"},
+        "null": null,  # intentions circularly shifted (>= 30 s) against the fixed decodes
         "steady_state_accuracy": metrics.steady_state_accuracy(intended, pred, step_s),
         "error_blocks_per_min": metrics.error_blocks_per_min(intended, pred, step_s),
         "time_to_switch_s": metrics.time_to_switch_s(rec.y_state, pred, step_s),
@@ -573,6 +573,7 @@ def evaluate_recording(
         "windows": windows_summary(rec.windows),
         "state_names": list(rec.windows.state_names),
         "cv": f"blocked:{folds}",
+        "null_kind": "the CV refitted on labels circularly shifted by >= one test block",
         "line_hz": rec.line_hz,
         "sfreq_hz": rec.sfreq_hz,
         "seed": seed,
