@@ -51,6 +51,7 @@ def test_calibrate_writes_a_loadable_model(tmp_path):
     assert model.n_channels == 64 and model.sfreq_hz == 586.0
     assert summary["minutes"] <= 0.75
     assert model.metadata["validation_accuracy"]
+    assert model.quality is not None and len(model.channel_names) == 64
 
 
 def test_decode_evaluate_rejects_unknown_decoder():

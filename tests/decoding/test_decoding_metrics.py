@@ -42,3 +42,21 @@ def test_delayed_labels_shift_the_cue_by_the_reaction_time():
     assert np.array_equal(metrics.delayed_labels(y_true, 0.0), y_true)
     with pytest.raises(ValueError, match="delay_s"):
         metrics.delayed_labels(y_true, -0.1)
+
+
+def test_balanced_accuracy_and_its_shifted_label_null():
+    from openbsi.decoding.metrics import balanced_accuracy, shifted_label_null
+
+    runs = np.random.default_rng(1).integers(5, 40, 60)  # irregular blocks, rest 2x as long
+    y = np.concatenate([np.full(r * (2 if i % 2 == 0 else 1), i % 2) for i, r in enumerate(runs)])
+    assert balanced_accuracy(y, y) == 1.0
+    assert balanced_accuracy(y, np.zeros_like(y)) == 0.5  # all rest: chance, not 0.75
+    assert balanced_accuracy(np.array([]), np.array([])) is None
+    null = shifted_label_null(y, y, 200, np.random.default_rng(0), 50)
+    assert null["n_shuffles"] == 200 and 0.45 < null["balanced_accuracy_p95"] < 0.65
+    assert (
+        shifted_label_null(y[:20], y[:20], 10, np.random.default_rng(0), 50)[
+            "balanced_accuracy_p95"
+        ]
+        is None
+    )

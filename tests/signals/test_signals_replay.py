@@ -144,7 +144,7 @@ def test_realtime_chunks_sleep_until_each_chunk_is_due(tmp_path: Path, signal_uv
         ({"speed": 0.0}, r"speed must be in \[0.01, 1000\]"),
         ({"start_s": 5.0}, "start_s/stop_s must select"),
         ({"start_s": 1.0, "stop_s": 0.5}, "start_s/stop_s must select"),
-        ({"stream": "nope"}, "stream must be one of"),
+        ({"stream": "nope"}, "stream: unknown name"),
     ],
 )
 def test_bad_replay_settings(tmp_path: Path, signal_uv, kwargs: dict, match: str) -> None:
@@ -156,9 +156,9 @@ def test_bad_replay_settings(tmp_path: Path, signal_uv, kwargs: dict, match: str
 
 def test_unknown_suffix_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "x.csv").write_text("1,2")
-    with pytest.raises(ValueError, match="suffix must be one of"):
+    with pytest.raises(ValueError, match="suffix: unknown format"):
         open_reader(tmp_path / "x.csv")
-    with pytest.raises(ValueError, match="must be an existing file"):
+    with pytest.raises(ValueError, match="file: does not exist"):
         open_reader(tmp_path / "missing.nwb")
 
 

@@ -25,8 +25,83 @@ def _status_progress(status):
     return lambda phase, done, total: status.update(f"{phase} ({done:.0f}/{total:.0f})")
 
 
+def _folds(cv: str) -> int:
+    kind, _, k = cv.partition(":")
+    if kind != "blocked" or not k.isdigit():
+        raise UserError(f"--cv must be blocked:K (K in [2, 20]), got {cv!r}")
+    return int(k)
+
+
+def _recording_set(source, labels, channels, line_hz, stream, seconds):
+    from openbsi.runtime.pseudo_online import recording_windows
+
+    if labels is None:
+        raise UserError(
+            "--labels is required with --source "
+            f"{source} (channel:NAME[:THRESHOLD] | events:FILE.tsv[:MAPPING] | intervals:NAME)"
+        )
+    with console.status("reading and windowing the recording"):
+        return recording_windows(source, labels, channels, line_hz, stream=stream, seconds=seconds)
+
+
+def _print_recording_evaluation(result: dict) -> None:
+    windows = result["windows"]
+    per_state = ", ".join(f"{k} {v}" for k, v in windows["per_state"].items())
+    table = Table(
+        title=f"{result['cv']} cross-validation of {Path(result['source']).name} (labels: "
+        f"{result['labels']}; {windows['n']} windows: {per_state})"
+    )
+    for col in (
+        "decoder",
+        "balanced acc.",
+        "null p95",
+        "accuracy",
+        "error blocks/min",
+        "switch (s)",
+        "amp. r",
+    ):
+        table.add_column(col, justify="right" if col != "decoder" else "left")
+
+    def fmt(value, spec=".3f"):
+        return "n/a" if value is None or value != value else format(value, spec)
+
+    for name, r in result["decoders"].items():
+        table.add_row(
+            name,
+            fmt(r["balanced_accuracy"]),
+            fmt(r["null"]["balanced_accuracy_p95"]),
+            fmt(r["state_accuracy"]),
+            fmt(r["error_blocks_per_min"], ".2f"),
+            fmt(r["time_to_switch_s"], ".2f"),
+            fmt(r["amplitude_r"], ".2f"),
+        )
+    console.print(table)
+    console.print(f"channels: {', '.join(result['channels'])}")
+
+
 @decode_app.command("evaluate")
 def evaluate_command(
+    source: str = typer.Option(
+        "virtual", "--source", help="virtual | replay:FILE | lsl:NAME (recordings need --labels)"
+    ),
+    labels: str = typer.Option(
+        None,
+        "--labels",
+        help="channel:NAME[:THRESHOLD] | events:FILE.tsv[:VALUE=STATE,...] | "
+        "events:annotations[:...] | intervals:NAME",
+    ),
+    channels: str = typer.Option(
+        None, "--channels", help="type:ecog or NAME,NAME,... (default: the file's ECoG)"
+    ),
+    line_hz: float = typer.Option(
+        None, "--line-hz", help="Notch frequency where the file does not say (0 = none)."
+    ),
+    cv: str = typer.Option("blocked:5", "--cv", help="blocked:K cross-validation."),
+    null_shifts: int = typer.Option(
+        20, "--null-shifts", help="Shifted-label refits for the chance level, 0-1000."
+    ),
+    stream: str = typer.Option(None, "--stream", help="Series/stream name in NWB or XDF."),
+    seconds: float = typer.Option(60.0, "--seconds", help="Recording length for lsl:NAME."),
     profile: str = typer.Option(None, "--profile", help="Virtual patient profile."),
     seed: int = typer.Option(0, "--seed"),
     days: int = typer.Option(0, "--days", help="Simulated days of drift after day 0."),
@@ -37,9 +112,28 @@ def evaluate_command(
     test_min: float = typer.Option(4.0, "--test-min", help="Walking session decoded per day."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
-    """Pseudo-online evaluation on the virtual patient: accuracy and error blocks against the
-    intention (cue + the patient's mean reaction time), switch time from the cue."""
-    from openbsi.runtime.pseudo_online import evaluate
+    """Pseudo-online evaluation: on the virtual patient (accuracy and error blocks against the
+    intention, cue + mean reaction time), or on a recording (blocked cross-validation, with a
+    shifted-label null beside the balanced accuracy)."""
+    from openbsi.runtime.pseudo_online import evaluate, evaluate_recording
+
+    if source != "virtual":
+        names = _names(decoders, "--decoders")
+        folds = _folds(cv)
+        if not 0 <= null_shifts <= 1000:
+            raise UserError(f"--null-shifts must be in [0, 1000], got {null_shifts}")
+        rec = _recording_set(source, labels, channels, line_hz, stream, seconds)
+        with console.status("cross-validating"):
+            result = evaluate_recording(rec, names, folds, null_shifts, seed)
+        if json_out:
+            from openbsi.report.metrics import json_safe
+
+            print(json.dumps(json_safe(result)))
+            return
+        _print_recording_evaluation(result)
+        return
+    if labels is not None or channels is not None:
+        raise UserError("--labels and --channels need --source replay:FILE or lsl:NAME")
 
     if days < 0 or days > 30:
         raise UserError(f"--days must be in [0, 30], got {days}")
@@ -94,7 +188,21 @@ def evaluate_command(
 @app.command("calibrate")
 def calibrate_command(
     out: Path = typer.Option(..., "--out", help="Model file to write (.obsi)."),
-    source: str = typer.Option("virtual", "--source", help="Only 'virtual' for now."),
+    source: str = typer.Option("virtual", "--source", help="virtual | replay:FILE | lsl:NAME"),
+    labels: str = typer.Option(
+        None,
+        "--labels",
+        help="channel:NAME[:THRESHOLD] | events:FILE.tsv[:VALUE=STATE,...] | "
+        "events:annotations[:...] | intervals:NAME",
+    ),
+    channels: str = typer.Option(
+        None, "--channels", help="type:ecog or NAME,NAME,... (default: the file's ECoG)"
+    ),
+    line_hz: float = typer.Option(
+        None, "--line-hz", help="Notch frequency where the file does not say (0 = none)."
+    ),
+    stream: str = typer.Option(None, "--stream", help="Series/stream name in NWB or XDF."),
+    seconds: float = typer.Option(60.0, "--seconds", help="Recording length for lsl:NAME."),
     minutes: float = typer.Option(5.0, "--minutes", help="Longest calibration."),
     decoder: str = typer.Option("mslm", "--decoder"),
     profile: str = typer.Option(None, "--profile"),
@@ -110,13 +218,18 @@ def calibrate_command(
     from openbsi.decoding.model_file import save_model
     from openbsi.runtime.pseudo_online import calibrate_virtual
 
-    if source != "virtual":
-        raise UserError(f"--source must be 'virtual' (hardware sources: not yet), got {source!r}")
     if not 0.5 <= minutes <= 60:
         raise UserError(f"--minutes must be in [0.5, 60], got {minutes}")
     name = _names(decoder, "--decoder")[0]
     if not out.parent.exists():
         raise UserError(f"--out: folder {out.parent} does not exist")
+    if source != "virtual":
+        _calibrate_recording(
+            out, source, labels, channels, line_hz, stream, seconds, name, json_out
+        )
+        return
+    if labels is not None or channels is not None:
+        raise UserError("--labels and --channels need --source replay:FILE or lsl:NAME")
     with Progress(
         TextColumn("calibration"),
         BarColumn(),
@@ -145,7 +258,16 @@ def calibrate_command(
         "validation_accuracy": history,
         "stopped_on_plateau": result.stopped_early,
     }
-    save_model(out, result.decoder, result.feature_config, result.sfreq_hz, result.n_channels, meta)
+    save_model(
+        out,
+        result.decoder,
+        result.feature_config,
+        result.sfreq_hz,
+        result.n_channels,
+        meta,
+        channel_names=result.channel_names,
+        quality=result.quality,
+    )
     summary = {
         "model": str(out),
         "decoder": name,
@@ -165,6 +287,50 @@ def calibrate_command(
         f"wrote {out}: {name}, {result.minutes:.2f} simulated min, "
         f"validation accuracy (last minute) {summary['final_validation_accuracy']:.3f}"
         + (" (plateau reached)" if result.stopped_early else "")
+    )
+
+
+def _calibrate_recording(
+    out, source, labels, channels, line_hz, stream, seconds, name, json_out
+) -> None:
+    from openbsi.decoding.model_file import save_model
+    from openbsi.decoding.offline import calibrate_windows, windows_summary
+
+    rec = _recording_set(source, labels, channels, line_hz, stream, seconds)
+    with console.status("calibrating"):
+        cal = calibrate_windows(name, rec.windows, rec.config, rec.sfreq_hz)
+    windows = windows_summary(rec.windows)
+    meta = {"source": rec.source, "labels": rec.labels, "windows": windows}
+    save_model(
+        out,
+        cal.decoder,
+        rec.config,
+        rec.sfreq_hz,
+        len(rec.channels),
+        meta,
+        channel_names=rec.channels,
+        state_names=rec.windows.state_names,
+        quality=cal.quality,
+    )
+    summary = {
+        "model": str(out),
+        "decoder": name,
+        "source": rec.source,
+        "labels": rec.labels,
+        "channels": list(rec.channels),
+        "state_names": list(rec.windows.state_names),
+        "windows": windows,
+        "sfreq_hz": rec.sfreq_hz,
+        "line_hz": rec.line_hz,
+    }
+    if json_out:
+        print(json.dumps(summary))
+        return
+    per_state = ", ".join(f"{k} {v}" for k, v in windows["per_state"].items())
+    console.print(
+        f"wrote {out}: {name} on {len(rec.channels)} channels at {rec.sfreq_hz:g} Hz, "
+        f"states {list(rec.windows.state_names)}, {windows['n']} windows ({per_state}); "
+        "run `openbsi decode evaluate` with the same options for cross-validated figures"
     )
 
 

@@ -59,11 +59,11 @@ def _summary_table(metrics: dict, title: str) -> Table:
     table.add_column("measure")
     table.add_column("value", justify="right")
     accuracy = metrics["decoder"].get("state_accuracy")
-    if accuracy is not None:
-        table.add_row("decoder state accuracy (closed loop, cue)", f"{accuracy:.3f}")
+    shown = "n/a (no intent recorded)" if accuracy is None else f"{accuracy:.3f}"
+    table.add_row("decoder state accuracy (closed loop, cue)", shown)
     intention = metrics["decoder"].get("intention_accuracy")
-    if intention is not None:
-        table.add_row("decoder accuracy vs intention (cue + reaction time)", f"{intention:.3f}")
+    shown = "n/a" if intention is None else f"{intention:.3f}"
+    table.add_row("decoder accuracy vs intention (cue + reaction time)", shown)
     for hop, stats in metrics["latency_ms"].items():
         if stats.get("p50") is not None:
             table.add_row(f"latency {hop} p50 / p99 ms", f"{stats['p50']:.3f} / {stats['p99']:.3f}")

@@ -25,14 +25,14 @@ def check_tensor_batch(X: np.ndarray, shape: tuple[int, ...] | None = None) -> n
 
 
 def check_targets(
-    y_state: np.ndarray, y_amplitude: np.ndarray | None, n: int
+    y_state: np.ndarray, y_amplitude: np.ndarray | None, n: int, n_states: int = N_STATES
 ) -> tuple[np.ndarray, np.ndarray]:
-    """State indices in [0, 7) and amplitudes in [0, 1] (zeros if not given)."""
+    """State indices in [0, n_states) and amplitudes in [0, 1] (zeros if not given)."""
     y = np.asarray(y_state)
     if y.shape != (n,):
         raise ValueError(f"y_state must have shape ({n},), got {y.shape}")
-    if y.size and (y.min() < 0 or y.max() >= N_STATES or not np.all(y == np.round(y))):
-        raise ValueError(f"y_state must hold integers in [0, {N_STATES - 1}], got {np.unique(y)}")
+    if y.size and (y.min() < 0 or y.max() >= n_states or not np.all(y == np.round(y))):
+        raise ValueError(f"y_state must hold integers in [0, {n_states - 1}], got {np.unique(y)}")
     y = y.astype(int)
     if y_amplitude is None:
         amp = np.zeros(n)
@@ -43,6 +43,15 @@ def check_targets(
         if amp.size and (not np.isfinite(amp).all() or amp.min() < 0 or amp.max() > 1):
             raise ValueError(f"y_amplitude must be in [0, 1], got range [{amp.min()}, {amp.max()}]")
     return y, amp
+
+
+def check_n_states(n_states: int) -> int:
+    """A state set has 2..64 states (rest first); 64 is an assumption, far above any in use."""
+    if isinstance(n_states, bool) or not isinstance(n_states, int | np.integer):
+        raise ValueError(f"n_states must be an integer in [2, 64], got {n_states!r}")
+    if not 2 <= int(n_states) <= 64:
+        raise ValueError(f"n_states must be in [2, 64], got {n_states}")
+    return int(n_states)
 
 
 class OnlineDecoderMixin:

@@ -11,7 +11,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from openbsi.decoding.base import OnlineDecoderMixin, check_targets, check_tensor_batch
+from openbsi.decoding.base import (
+    OnlineDecoderMixin,
+    check_n_states,
+    check_targets,
+    check_tensor_batch,
+)
 from openbsi.states import N_STATES
 
 BETA_MAX_HZ = 30.0
@@ -43,7 +48,7 @@ class _BufferedMixin:
         self, X: np.ndarray, y_state: np.ndarray, y_amplitude: np.ndarray | None = None
     ):
         X = check_tensor_batch(X)
-        y_state, y_amplitude = check_targets(y_state, y_amplitude, len(X))
+        y_state, y_amplitude = check_targets(y_state, y_amplitude, len(X), self.n_states)
         if hasattr(self, "buffer_X_"):
             X = np.concatenate([self.buffer_X_, X])
             y_state = np.concatenate([self.buffer_y_, y_state])
@@ -58,13 +63,18 @@ class _BufferedMixin:
 class BandPowerLDA(_BufferedMixin, OnlineDecoderMixin, BaseEstimator):
     """Shrinkage LDA on band power for the state; ridge-free least squares for amplitude."""
 
-    def __init__(self, shrinkage: str | float = "auto", buffer_s: float = 600.0) -> None:
+    def __init__(
+        self, shrinkage: str | float = "auto", buffer_s: float = 600.0, n_states: int = N_STATES
+    ) -> None:
         self.shrinkage = shrinkage
         self.buffer_s = buffer_s
+        self.n_states = n_states
 
     def fit(self, X, y_state, y_amplitude=None) -> BandPowerLDA:
         X = check_tensor_batch(X)
-        y_state, y_amplitude = check_targets(y_state, y_amplitude, len(X))
+        y_state, y_amplitude = check_targets(
+            y_state, y_amplitude, len(X), check_n_states(self.n_states)
+        )
         B = band_power(X)
         self.lda_ = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=self.shrinkage)
         self.lda_.fit(B, y_state)
@@ -79,7 +89,7 @@ class BandPowerLDA(_BufferedMixin, OnlineDecoderMixin, BaseEstimator):
     def predict_proba(self, X) -> np.ndarray:
         self._check_fitted()
         B = band_power(check_tensor_batch(X, self.tensor_shape_))
-        out = np.zeros((len(B), N_STATES))
+        out = np.zeros((len(B), self.n_states))
         out[:, self.lda_.classes_] = self.lda_.predict_proba(B)
         return out
 
@@ -93,24 +103,29 @@ class BandPowerLDA(_BufferedMixin, OnlineDecoderMixin, BaseEstimator):
 
 
 class KalmanDecoder(_BufferedMixin, OnlineDecoderMixin, BaseEstimator):
-    """Kalman filter whose hidden state is the amplitude of each of the 6 movements.
+    """Kalman filter whose hidden state is the amplitude of each movement (n_states - 1).
 
     x_t = A x_{t-1} + w (cov W);  z_t = H x_t + c + q (cov Q), z = band power. All matrices by
     least squares on the calibration (Wu et al. 2006 style); Q is shrunk towards its diagonal.
     The state probabilities are a crude read-out: rest gets 1 - sum(x) and each movement x_k.
     """
 
-    def __init__(self, shrinkage: float = 0.5, buffer_s: float = 600.0) -> None:
+    def __init__(
+        self, shrinkage: float = 0.5, buffer_s: float = 600.0, n_states: int = N_STATES
+    ) -> None:
         self.shrinkage = shrinkage
         self.buffer_s = buffer_s
+        self.n_states = n_states
 
     def fit(self, X, y_state, y_amplitude=None) -> KalmanDecoder:
         X = check_tensor_batch(X)
-        y_state, y_amplitude = check_targets(y_state, y_amplitude, len(X))
+        y_state, y_amplitude = check_targets(
+            y_state, y_amplitude, len(X), check_n_states(self.n_states)
+        )
         if not 0.0 <= self.shrinkage <= 1.0:
             raise ValueError(f"shrinkage must be in [0, 1], got {self.shrinkage}")
         Z = band_power(X)
-        S = np.zeros((len(X), N_STATES - 1))
+        S = np.zeros((len(X), self.n_states - 1))
         moving = y_state > 0
         S[moving, y_state[moving] - 1] = np.where(y_amplitude[moving] > 0, y_amplitude[moving], 1)
         S1 = np.c_[S, np.ones(len(S))]
@@ -131,7 +146,7 @@ class KalmanDecoder(_BufferedMixin, OnlineDecoderMixin, BaseEstimator):
         return self
 
     def reset_filter(self) -> None:
-        k = N_STATES - 1
+        k = self.n_states - 1
         self.kf_state_ = (np.zeros(k), np.eye(k))
 
     def _kf_update(self, z: np.ndarray, state) -> tuple[np.ndarray, np.ndarray]:
@@ -151,8 +166,8 @@ class KalmanDecoder(_BufferedMixin, OnlineDecoderMixin, BaseEstimator):
 
     def _run(self, X) -> tuple[np.ndarray, np.ndarray]:
         Z = band_power(check_tensor_batch(X, self.tensor_shape_))
-        state = (np.zeros(N_STATES - 1), np.eye(N_STATES - 1))
-        probs, amps = np.empty((len(Z), N_STATES)), np.empty(len(Z))
+        state = (np.zeros(self.n_states - 1), np.eye(self.n_states - 1))
+        probs, amps = np.empty((len(Z), self.n_states)), np.empty(len(Z))
         for i, z in enumerate(Z):
             state = self._kf_update(z, state)
             probs[i], amps[i] = self._readout(state[0])

@@ -98,3 +98,38 @@ def steady_state_accuracy(
     )
     keep = since >= round(settle_s / step_s)
     return float(np.mean(y_true[keep] == y_pred[keep])) if keep.any() else float("nan")
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float | None:
+    """Mean over the states present in y_true of the fraction of their windows decoded as them
+    (chance is 1 / n_present whatever the class balance). None if y_true is empty."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same shape, got {y_true.shape}, {y_pred.shape}"
+        )
+    if y_true.size == 0:
+        return None
+    recalls = [float(np.mean(y_pred[y_true == k] == k)) for k in np.unique(y_true)]
+    return float(np.mean(recalls))
+
+
+def shifted_label_null(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    n_shifts: int,
+    rng: np.random.Generator,
+    min_shift: int,
+) -> dict:
+    """Chance level of fixed decodes: balanced accuracy of y_pred against y_true circularly
+    shifted by a random lag in [min_shift, n - min_shift] (both keep their own run lengths and
+    balance; only their alignment is broken). {"balanced_accuracy_p95", "n_shuffles"}."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    n = y_true.size
+    if n < 2 * min_shift + 1 or n_shifts < 1:
+        return {"balanced_accuracy_p95": None, "n_shuffles": 0}
+    values = [
+        balanced_accuracy(np.roll(y_true, int(rng.integers(min_shift, n - min_shift + 1))), y_pred)
+        for _ in range(n_shifts)
+    ]
+    return {"balanced_accuracy_p95": float(np.percentile(values, 95)), "n_shuffles": n_shifts}

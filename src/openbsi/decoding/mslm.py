@@ -17,7 +17,12 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from openbsi.decoding.base import OnlineDecoderMixin, check_targets, check_tensor_batch
+from openbsi.decoding.base import (
+    OnlineDecoderMixin,
+    check_n_states,
+    check_targets,
+    check_tensor_batch,
+)
 from openbsi.decoding.decision import check_threshold
 from openbsi.decoding.hmm import forward_filter
 from openbsi.decoding.latent import ClassStats, experts_from_stats, gate_from_stats
@@ -56,6 +61,7 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         accuracy points on the virtual patient, 3 seeds).
     switch_threshold : the decided state changes only when another state's probability
         reaches this (0 = always the most probable state); see openbsi.decoding.decision.
+    n_states : size of the state set (index 0 is rest); 7 = the leg set of openbsi.states.
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         transition: str = "dwell",
         likelihood_prior: bool = True,
         switch_threshold: float = 0.6,
+        n_states: int = N_STATES,
     ) -> None:
         self.hmm = hmm
         self.n_components = n_components
@@ -93,10 +100,12 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         self.transition = transition
         self.likelihood_prior = likelihood_prior
         self.switch_threshold = switch_threshold
+        self.n_states = n_states
 
     # -- parameters ------------------------------------------------------------------------
     def _check_params(self) -> None:
         check_threshold(self.switch_threshold)
+        check_n_states(self.n_states)
         if not 0 < self.evidence_weight <= 10:
             raise ValueError(f"evidence_weight must be in (0, 10], got {self.evidence_weight}")
         if int(self.max_components) < 1:
@@ -129,7 +138,7 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         """Fresh model from a calibration sequence, replayed as 15 s online updates."""
         self._check_params()
         X = check_tensor_batch(X)
-        y_state, y_amplitude = check_targets(y_state, y_amplitude, len(X))
+        y_state, y_amplitude = check_targets(y_state, y_amplitude, len(X), self.n_states)
         self._reset()
         Z = pool_features(X, self.pooling)
         self.mean_ = Z.mean(axis=0)
@@ -146,7 +155,7 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         self._check_params()
         first = not hasattr(self, "moments_")
         X = check_tensor_batch(X, None if first else self.tensor_shape_)
-        y_state, y_amplitude = check_targets(y_state, y_amplitude, len(X))
+        y_state, y_amplitude = check_targets(y_state, y_amplitude, len(X), self.n_states)
         y_state, y_amplitude = self._delay(y_state, y_amplitude)
         Z = pool_features(X, self.pooling)
         if first:
@@ -155,7 +164,7 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
             self._validate(Z, y_state)
         lam = 1.0 if first else float(self.forgetting)
         Zs = (Z - self.mean_) / self.scale_
-        self.moments_.update(Zs, np.c_[np.eye(N_STATES)[y_state], y_amplitude], lam)
+        self.moments_.update(Zs, np.c_[np.eye(self.n_states)[y_state], y_amplitude], lam)
         self.class_stats_.update(Zs, y_state, y_amplitude, lam)
         self.transition_counts_ *= lam
         seq = np.r_[self.last_state_, y_state] if self.last_state_ >= 0 else y_state
@@ -170,9 +179,9 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         if not hasattr(self, "mean_"):
             self.mean_ = Z.mean(axis=0)
             self.scale_ = Z.std(axis=0) + 1e-6
-        self.moments_ = Moments.empty(Z.shape[1], N_STATES + 1)
-        self.class_stats_ = ClassStats.empty(N_STATES, Z.shape[1])
-        self.transition_counts_ = np.zeros((N_STATES, N_STATES))
+        self.moments_ = Moments.empty(Z.shape[1], self.n_states + 1)
+        self.class_stats_ = ClassStats.empty(self.n_states, Z.shape[1])
+        self.transition_counts_ = np.zeros((self.n_states, self.n_states))
         self.last_state_ = -1
         self.validation_error_ = np.zeros(int(self.max_components))
 
@@ -213,14 +222,16 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         self.expert_coef_, self.expert_intercept_ = experts_from_stats(latent, f, self.ridge_alpha)
         n = self.class_stats_.n
         self.class_prior_ = (n + 1e-3) / (n + 1e-3).sum()
-        counts = self.transition_counts_ + self.prior_count + np.eye(N_STATES) * self.stay_prior
+        counts = (
+            self.transition_counts_ + self.prior_count + np.eye(self.n_states) * self.stay_prior
+        )
         self.transition_ = counts / counts.sum(axis=1, keepdims=True)
         if self.transition == "dwell":
             # Counted dwell time per state; leaving mass spread evenly over the other states
             # (a calibration with only rest <-> movement cues says nothing about the rest).
             stay = np.diag(self.transition_)
-            spread = (1.0 - stay) / (N_STATES - 1)
-            self.transition_ = np.repeat(spread[:, None], N_STATES, axis=1)
+            spread = (1.0 - stay) / (self.n_states - 1)
+            self.transition_ = np.repeat(spread[:, None], self.n_states, axis=1)
             np.fill_diagonal(self.transition_, stay)
         # One (d x f) map from pooled features to latent scores, for speed.
         self.proj_ = np.ascontiguousarray(R[:, :f] / self.scale_[:, None])
@@ -260,7 +271,7 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         return np.clip((proba * per_state).sum(axis=-1), 0.0, 1.0)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """(n, 7) state probabilities; rows are one causal time-ordered sequence."""
+        """(n, n_states) state probabilities; rows are one causal time-ordered sequence."""
         self._check_fitted()
         T = self._latent(check_tensor_batch(X, self.tensor_shape_))
         gate = self._gate_proba(T)
@@ -275,7 +286,7 @@ class MarkovSwitchingDecoder(OnlineDecoderMixin, BaseEstimator):
         return self._amplitude(self._latent(X), self.predict_proba(X))
 
     def step(self, x: np.ndarray) -> tuple[np.ndarray, float]:
-        """One window (n_times, n_freqs, n_channels) -> (probs (7,), amplitude 0..1)."""
+        """One window (n_times, n_freqs, n_channels) -> (probs (n_states,), amplitude 0..1)."""
         self._check_fitted()
         t = self._latent(x[None])[0]
         probs = self._gate_proba(t)

@@ -79,11 +79,12 @@ def decoder_metrics(data: SessionData) -> dict:
     correct = sum(t == d for t, d in zip(truth, decoded, strict=True))
     delay_s = data.meta.get("intention_delay_s")
     intention_accuracy = None
-    if delay_s is not None and n:
+    has_intent = len(data.intents) > 0  # without one, an accuracy would be scored vs "rest"
+    if delay_s is not None and n and has_intent:
         intended = intended_states(data, times[idx] - float(delay_s))
         intention_accuracy = sum(t == d for t, d in zip(intended, decoded, strict=True)) / n
     return {
-        "state_accuracy": correct / n if n else None,
+        "state_accuracy": correct / n if n and has_intent else None,
         "intention_accuracy": intention_accuracy,
         "confusion": {"labels": list(STATES), "matrix": matrix.tolist()},
         "n_decodes": n,

@@ -34,10 +34,10 @@ from openbsi.patient.intent import (
 )
 from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile
 from openbsi.patient.virtual import BODIES, VirtualPatient
-from openbsi.runtime.calibration import Progress, calibrate
 from openbsi.runtime.clock import Clock, MonotonicClock
 from openbsi.runtime.implant import Implant
 from openbsi.runtime.loop import Loop
+from openbsi.runtime.pseudo_online import Progress, calibrate
 from openbsi.runtime.run_folder import SessionResult, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
 from openbsi.runtime.sources import open_source
@@ -45,6 +45,7 @@ from openbsi.safety.limits import SafetyLimits
 from openbsi.safety.program_check import validate_program
 from openbsi.safety.supervisor import SafetySupervisor
 from openbsi.signals import RingBuffer
+from openbsi.states import STATES
 from openbsi.stimulation.backends.registry import create_stimulator
 from openbsi.stimulation.electrodes import PADDLE_16
 from openbsi.stimulation.mapper import Mapper
@@ -180,15 +181,15 @@ def run_live_session(
             for block in script.blocks:
                 recorder.intent(block.start_s, block.stop_s, block.state, block.amplitude)
         recorder.stimulation_electrodes([vars(e) for e in PADDLE_16])
-        model = _load_model(config.model, source.info)
+        model = _load_model(config.model, source.info, config.paddle_program.state_set)
         feature_config = FeatureConfig() if model is None else model.feature_config
         extractor = FeatureExtractor(feature_config, source.info.sfreq_hz, source.info.n_channels)
         buffer = RingBuffer(source.info.n_channels, 2 * extractor.window_samples)
         if model is not None:
-            decoder = model.decoder
+            decoder, quality_gate = model.decoder, model.quality
             decoder.reset_filter()
         else:
-            decoder = _calibrated_decoder(
+            decoder, quality_gate = _calibrated_decoder(
                 config, extractor, buffer, source, recorder, script, calibration_end_s, progress
             )
         if wrap_decoder is not None:
@@ -202,6 +203,8 @@ def run_live_session(
             radio,
             implant,
             recorder,
+            quality_gate=quality_gate,  # recordings: signal-quality gate of the model
+            state_names=STATES if model is None else model.state_names,  # state set as data
         )
         stats = _closed_loop(
             config,
@@ -227,7 +230,7 @@ def _calibrated_decoder(
 ):
     """Cued calibration on the virtual patient; the model is saved with the session."""
     decoder = make_decoder(config.decoder)
-    calibrate(
+    quality_gate = calibrate(
         decoder,
         extractor,
         buffer,
@@ -246,8 +249,10 @@ def _calibrated_decoder(
         source.info.sfreq_hz,
         source.info.n_channels,
         metadata={"seed": config.seed, "calibration_s": calibration_end_s},
+        channel_names=source.info.channel_names,
+        quality=quality_gate,
     )
-    return decoder
+    return decoder, quality_gate
 
 
 def _closed_loop(
@@ -302,11 +307,18 @@ def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[Inten
     return walking, 0.0
 
 
-def _load_model(path: Path | None, info):
-    """The model file, checked against the stream (a named error on any mismatch)."""
+def _load_model(path: Path | None, info, state_set: tuple[str, ...]):
+    """The model file, checked against the stream and the program's state set (a named error
+    on any mismatch)."""
     if path is None:
         return None
-    return load_model(path, sfreq_hz=info.sfreq_hz, n_channels=info.n_channels)
+    return load_model(
+        path,
+        sfreq_hz=info.sfreq_hz,
+        n_channels=info.n_channels,
+        channel_names=info.channel_names,
+        state_names=state_set,
+    )
 
 
 def _make_stimulator(spec: str, supervisor: SafetySupervisor, sink: Callable):
@@ -370,6 +382,7 @@ def _record_summaries(recorder, config, radio, implant, stats, loop, started):
         "skipped_ticks": stats.skipped,
         "decoder_failures": loop.decoder_failures,
         "starved_ticks": loop.starved_ticks,
+        "quality_refusals": loop.quality_refusals,
     }
     if implant is None:
         remote = "remote: its executed_* counters are reported by the implant's process"

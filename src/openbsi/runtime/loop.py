@@ -46,6 +46,12 @@ class Loop:
     link_offset_ns: int = 0  # session clock -> the link's clock (monotonic for a remote implant)
     decoder_failures: int = 0
     starved_ticks: int = 0  # ticks without new samples or without a full window yet
+    # Signal-quality gate (openbsi.decoding.quality, learned at calibration): a window outside
+    # it gives no command and a logged "signal_quality" event. State names of the model.
+    quality_gate: Any = None
+    state_names: tuple[str, ...] = STATES
+    quality_refusals: int = 0
+    _quality_reason: str | None = None
 
     def tick(self, k: int, now_ns: int, tick_ns: int) -> TickStamps:
         """Run tick k at session time now_ns; emit the pulses due until now_ns + tick_ns."""
@@ -79,13 +85,17 @@ class Loop:
         if self.buffer.n_available < self.extractor.window_samples:
             self.starved_ticks += 1
             return None
-        x = self.extractor.transform(self.buffer.latest(self.extractor.window_samples))
+        window = self.buffer.latest(self.extractor.window_samples)
+        x = self.extractor.transform(window)
         stamps.stamp("features")
+        if self.quality_gate is not None and self._quality_refused(k, x, window):
+            return None
         try:
             probs, amplitude = self.decoder.step(x)
             probs = np.asarray(probs, dtype=float)
-            if probs.shape != (len(STATES),) or not np.all(np.isfinite(probs)):
-                raise ValueError(f"decoder output must be {len(STATES)} finite probabilities")
+            n_states = len(self.state_names)
+            if probs.shape != (n_states,) or not np.all(np.isfinite(probs)):
+                raise ValueError(f"decoder output must be {n_states} finite probabilities")
             decide = getattr(self.decoder, "decide", None)  # decoders that hold their decision
             state = int(decide(probs)) if decide is not None else int(np.argmax(probs))
         except Exception:  # no command this tick: the implant's watchdog takes over
@@ -93,7 +103,16 @@ class Loop:
             logger.exception("decoder failed at tick %d; no command sent", k)
             return None
         stamps.stamp("decoded")
-        return Decoded(STATES[state], probs, float(amplitude))
+        return Decoded(self.state_names[state], probs, float(amplitude))
+
+    def _quality_refused(self, k: int, x: np.ndarray, window: np.ndarray) -> bool:
+        reason = self.quality_gate.check(x, self.extractor.bad_channels, window)
+        if reason is not None:  # no command this tick: the implant's watchdog takes over
+            if reason != self._quality_reason and self.quality_refusals == 0:
+                logger.warning("tick %d: %s; no command sent", k, reason)
+            self.quality_refusals += 1
+        self._quality_reason = reason
+        return reason is not None
 
     def _record(
         self,
@@ -113,6 +132,10 @@ class Loop:
             recorder.ecog(chunk.data, chunk.first_sample / self.source.info.sfreq_hz, chunk.t_ns)
         if decoded is not None:
             recorder.decode(t_s, decoded.state, decoded.probs, decoded.amplitude)
+        if self._quality_reason is not None:
+            recorder.safety_event(
+                t_s, "signal_quality", self._quality_reason, 0.0, 0.0, "no_command", -1
+            )
         for command, decision in executed:
             applied = command if decision.command is None else decision.command
             clamped = any(event.action == "clamp" for event in decision.events)

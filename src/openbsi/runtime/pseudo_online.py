@@ -1,15 +1,23 @@
-"""Pseudo-online evaluation: the virtual patient's cortex -> features -> decoders, window by
-window, exactly as the closed loop would see them (causal, freshest 1 s window every step).
+"""Calibration and pseudo-online evaluation, on the virtual patient or on a recording.
 
-Also the virtual-source calibration behind `openbsi calibrate` (cued blocks, 15 s recursive
-updates, stop at a validation plateau) and the multi-day evaluation behind
-`openbsi decode evaluate` (adaptive vs frozen decoders under day-to-day drift).
+Virtual patient: its cortex -> features -> decoders, window by window, exactly as the closed
+loop would see them (causal, freshest 1 s window every step); the virtual-source calibration
+behind `openbsi calibrate` (cued blocks, 15 s recursive updates, stop at a validation
+plateau); the multi-day evaluation behind `openbsi decode evaluate` (adaptive vs frozen
+decoders under day-to-day drift); and the session's cued calibration tick by tick
+(`calibrate`, streaming through the ring buffer and the session recorder).
+
+Recordings (`--source replay:FILE` or `lsl:NAME`): read with openbsi.signals.readers,
+labelled by openbsi.decoding.labels, windowed, cross-validated and fitted by
+openbsi.decoding.offline.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,8 +28,9 @@ from openbsi.decoding import make_decoder, metrics
 from openbsi.decoding.decision import decisions
 from openbsi.decoding.rew_npls import BATCH_S
 from openbsi.features.extractor import FeatureConfig, FeatureExtractor
-from openbsi.states import N_STATES, STATE_INDEX
+from openbsi.states import N_STATES, STATE_INDEX, state_index
 
+NULL_SHIFTS = 200  # shifted-label draws for the chance level of the virtual evaluation
 READ_CHUNK_S = 10.0  # generate the cortex signal in pieces of at most this length (memory)
 ADAPTIVE_FORGETTING = 0.9  # per 15 s batch when adapting across days (half-life ~1.6 min)
 Progress = Callable[[str, float, float], None]  # (phase, done, total)
@@ -49,6 +58,7 @@ class Recording:
     t_s: np.ndarray  # (n_windows,) time of the window's last sample
     bad_channels: tuple[int, ...] = ()  # union of channels flagged bad in any window
     sfreq_hz: float = 586.0
+    bad_counts: np.ndarray | None = None  # channels flagged bad in each window
 
     def __len__(self) -> int:
         return len(self.y_state)
@@ -61,6 +71,7 @@ class Recording:
             self.t_s[start:stop],
             self.bad_channels,
             self.sfreq_hz,
+            None if self.bad_counts is None else self.bad_counts[start:stop],
         )
 
 
@@ -114,6 +125,7 @@ class FeatureStream:
         ends = self.ends[self._next : stop]
         win = self.extractor.window_samples
         X = np.empty((len(ends), *self.extractor.shape))
+        bad_counts = np.zeros(len(ends), dtype=int)
         chunk = int(READ_CHUNK_S * self.sfreq_hz)
         for i, end in enumerate(ends):
             while end > self._produced:
@@ -123,6 +135,7 @@ class FeatureStream:
             local = end - self._offset
             X[i] = self.extractor.transform(self._buffer[:, local - win : local])
             self.bad_channels.update(self.extractor.bad_channels)
+            bad_counts[i] = len(self.extractor.bad_channels)
             drop = local - win  # samples no later window needs
             if drop > chunk:
                 self._buffer = self._buffer[:, drop:]
@@ -131,7 +144,63 @@ class FeatureStream:
         t_s = (ends - 1) / self.sfreq_hz
         y_state = np.array([STATE_INDEX[s] for s in self.script.states_at(t_s)], dtype=int)
         y_amp = np.array([self.script.amplitude_at(t) for t in t_s])
-        return Recording(X, y_state, y_amp, t_s, tuple(sorted(self.bad_channels)), self.sfreq_hz)
+        bad = tuple(sorted(self.bad_channels))
+        return Recording(X, y_state, y_amp, t_s, bad, self.sfreq_hz, bad_counts)
+
+
+def tick_times(start_s: float, stop_s: float, tick_s: float) -> np.ndarray:
+    """Tick times (end of each step) in (start_s, stop_s]."""
+    n = math.floor((stop_s - start_s) / tick_s + 1e-9)
+    return start_s + tick_s * np.arange(1, n + 1)
+
+
+GATE_EVERY = 5  # the quality gate learns from every 5th calibration window (memory)
+
+
+def calibrate(
+    decoder,
+    extractor: FeatureExtractor,
+    buffer,
+    source,
+    recorder,
+    script,
+    stop_s: float,
+    tick_s: float,
+    progress: Progress | None = None,
+):
+    """Cued calibration of a session on the virtual source: stream the cued blocks up to
+    stop_s (as fast as computed, recorded), fit the decoder, and return the signal-quality
+    gate learned from the same windows (openbsi.decoding.quality)."""
+    from openbsi.decoding.quality import fit_gate
+
+    features, states, amplitudes = [], [], []
+    gate_windows, bad_counts = [], []
+    for t_s in tick_times(source.t_s, stop_s, tick_s):
+        chunk = source.read_until(t_s)
+        buffer.push(chunk)
+        recorder.ecog(chunk.data, chunk.first_sample / source.sfreq_hz, chunk.t_ns)
+        source.patient.advance(t_s)
+        if buffer.n_available >= extractor.window_samples:
+            window = buffer.latest(extractor.window_samples)
+            features.append(extractor.transform(window))
+            bad_counts.append(len(extractor.bad_channels))
+            if (len(features) - 1) % GATE_EVERY == 0:  # the rows X[::GATE_EVERY]
+                gate_windows.append(np.array(window))
+            states.append(state_index(script.state_at(t_s)))
+            amplitudes.append(script.amplitude_at(t_s))
+        if progress is not None:
+            progress("calibration", t_s, stop_s)
+    X = np.asarray(features)
+    decoder.fit(X, np.asarray(states), np.asarray(amplitudes))
+    decoder.reset_filter()
+    return fit_gate(
+        X[::GATE_EVERY],
+        np.asarray(bad_counts)[::GATE_EVERY],
+        gate_windows,
+        extractor.sfreq_hz,
+        extractor.window_samples,
+        extractor.config.notch_hz,
+    )
 
 
 def record(
@@ -183,8 +252,14 @@ def score(
     """
     pred = decisions(probs, switch_threshold)
     intended = metrics.delayed_labels(rec.y_state, reaction_time_s, step_s)
+    # Chance beside the figure: the fixed decodes against intentions shifted by >= 30 s.
+    null = metrics.shifted_label_null(
+        intended, pred, NULL_SHIFTS, np.random.default_rng(0), round(30.0 / step_s)
+    )
     return {
         "state_accuracy": metrics.state_accuracy(intended, pred),
+        "balanced_accuracy": metrics.balanced_accuracy(intended, pred),
+        "null": null,  # intentions circularly shifted (>= 30 s) against the fixed decodes
         "steady_state_accuracy": metrics.steady_state_accuracy(intended, pred, step_s),
         "error_blocks_per_min": metrics.error_blocks_per_min(intended, pred, step_s),
         "time_to_switch_s": metrics.time_to_switch_s(rec.y_state, pred, step_s),
@@ -290,6 +365,8 @@ class CalibrationResult:
     n_channels: int = 64
     feature_config: FeatureConfig = field(default_factory=FeatureConfig)
     batch_s: float = BATCH_S
+    quality: object = None  # openbsi.decoding.quality.QualityGate learned on the same windows
+    channel_names: tuple[str, ...] | None = None
 
     def minutes_to_accuracy(self, bar: float, window: int = 4) -> float | None:
         """Simulated minutes until the validation accuracy of the last `window` batches first
@@ -337,8 +414,11 @@ def calibrate_virtual(
     history: list[float] = []
     earlier = np.zeros(0, dtype=int)  # labels of the previous batch (the delay crosses batches)
     stopped = False
+    gate_X, gate_bad = [], []
     while not stream.done:
         batch = stream.take(size)
+        gate_X.append(batch.X[::GATE_EVERY])
+        gate_bad.append(batch.bad_counts[::GATE_EVERY])
         if hasattr(decoder, "n_features_in_"):
             labels = np.r_[earlier, batch.y_state]
             intended = metrics.delayed_labels(labels, rt_s, step_s)[earlier.size :]
@@ -353,6 +433,16 @@ def calibrate_virtual(
             stopped = True
             break
     decoder.reset_filter()
+    from openbsi.decoding.quality import fit_gate
+
+    gate = fit_gate(  # no raw windows kept: the line-noise range is not learned here
+        np.concatenate(gate_X),
+        np.concatenate(gate_bad),
+        None,
+        stream.sfreq_hz,
+        stream.extractor.window_samples,
+        None,
+    )
     return CalibrationResult(
         decoder,
         float(stream.ends[stream._next - 1] / stream.sfreq_hz / 60.0),
@@ -361,4 +451,130 @@ def calibrate_virtual(
         stream.sfreq_hz,
         stream.cortex.info.n_channels,
         stream.extractor.config,
+        quality=gate,
+        channel_names=stream.cortex.info.channel_names,
     )
+
+
+# -- recordings ------------------------------------------------------------------------------
+
+
+def record_lsl(name: str, seconds: float, *, timeout_s: float = 10.0):
+    """`seconds` of an LSL stream as a RawRecording (every channel typed ECoG; no line
+    frequency). A gap in the stream is refused, never joined (one time axis)."""
+    from openbsi.signals.lsl import LslSource
+    from openbsi.signals.readers import RawRecording, RecordingMeta
+
+    if not 10.0 <= seconds <= 3600.0:
+        raise ValueError(f"--seconds must be in [10, 3600] with lsl:NAME, got {seconds}")
+    source = LslSource(name, timeout_s=timeout_s, max_buffered_s=60)
+    try:
+        need = round(seconds * source.info.sfreq_hz)
+        blocks, got = [], 0
+        deadline = time.monotonic() + seconds + timeout_s
+        while got < need:
+            if time.monotonic() > deadline:
+                raise ValueError(f"lsl:{name}: stream delivered {got} of {need} samples in time")
+            chunk = source.pull()
+            if chunk.n_samples:
+                blocks.append(chunk.data)
+                got += chunk.n_samples
+            time.sleep(0.05)
+        if source.stats.gaps:
+            raise ValueError(
+                f"lsl:{name}: {source.stats.gaps} gap(s), {source.stats.samples_missing} samples "
+                "missing during calibration; record again (gaps are never joined)"
+            )
+        data = np.concatenate(blocks, axis=1)[:, :need]
+        info = source.info
+    finally:
+        source.close()
+    meta = RecordingMeta(channel_types=("ecog",) * info.n_channels, format="lsl")
+    from pathlib import Path
+
+    return RawRecording(data, info, meta, Path(f"lsl:{name}"))
+
+
+@dataclass
+class RecordingSet:
+    """A recording's labelled feature windows, with what was chosen to make them."""
+
+    windows: object  # openbsi.decoding.offline.Windows
+    channels: tuple[str, ...]
+    labels: str
+    line_hz: float | None
+    sfreq_hz: float
+    config: FeatureConfig
+    source: str
+
+
+def recording_windows(
+    source: str,
+    labels: str,
+    channels: str | None = None,
+    line_hz: float | None = None,
+    *,
+    stream: str | None = None,
+    seconds: float | None = None,
+) -> RecordingSet:
+    """Read `replay:FILE` (or record `lsl:NAME`), label it, pick channels, window it.
+
+    The notch is the file's line frequency unless `line_hz` is given; a file that does not
+    say needs `line_hz` (0 = no notch)."""
+    from openbsi.decoding.labels import labels_for
+    from openbsi.decoding.offline import feature_config_for, make_windows
+    from openbsi.signals.readers import read_recording, select_channels
+
+    if source.startswith("lsl:"):
+        recording = record_lsl(source[4:], seconds or 60.0)
+    elif source.startswith("replay:"):
+        recording = read_recording(source, stream)
+    else:
+        raise ValueError(f"--source must be replay:FILE or lsl:NAME here, got {source!r}")
+    if line_hz is not None and not (line_hz == 0 or 40.0 <= line_hz <= 70.0):
+        raise ValueError(f"--line-hz must be 0 (no notch) or in [40, 70] Hz, got {line_hz}")
+    notch = line_hz if line_hz is not None else recording.line_freq_hz
+    if notch is None:
+        raise ValueError(
+            f"{recording.path}: line frequency is not in the file; give --line-hz (50, 60, "
+            "or 0 for no notch)"
+        )
+    notch = None if notch == 0 else float(notch)
+    sample_labels = labels_for(recording, labels)
+    picked = select_channels(recording, channels)
+    label_channel = labels.split(":")[1] if labels.startswith("channel:") else None
+    if label_channel in picked and channels is None:  # an LSL stream types everything ECoG
+        picked = tuple(c for c in picked if c != label_channel)
+    if label_channel in picked or not picked:
+        raise ValueError(
+            f"--channels must name signal channels, not the label channel {label_channel!r}"
+        )
+    sub = recording.pick(picked)
+    config = feature_config_for(notch)
+    windows = make_windows(sub.data, sub.info.sfreq_hz, sample_labels, config)
+    return RecordingSet(
+        windows, picked, labels, notch, sub.info.sfreq_hz, config, str(recording.path)
+    )
+
+
+def evaluate_recording(
+    rec: RecordingSet, decoders: list[str], folds: int = 5, n_shifts: int = 20, seed: int = 0
+) -> dict:
+    """The JSON of `decode evaluate --source ...` (see docs/decoding.md)."""
+    from openbsi.decoding.offline import evaluate_windows, windows_summary
+
+    rng = np.random.default_rng(seed)
+    results = evaluate_windows(rec.windows, decoders, folds, n_shifts, rng)
+    return {
+        "decoders": results,
+        "source": rec.source,
+        "labels": rec.labels,
+        "channels": list(rec.channels),
+        "windows": windows_summary(rec.windows),
+        "state_names": list(rec.windows.state_names),
+        "cv": f"blocked:{folds}",
+        "null_kind": "the CV refitted on labels circularly shifted by >= one test block",
+        "line_hz": rec.line_hz,
+        "sfreq_hz": rec.sfreq_hz,
+        "seed": seed,
+    }

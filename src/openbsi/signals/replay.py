@@ -1,7 +1,8 @@
-"""Replay recorded ECoG (NWB, XDF, EDF/BDF, BrainVision, FIF) as a stream of Chunks.
+"""Replay recorded ECoG (BIDS, NWB, XDF, EDF/BDF, BrainVision, FIF) as a stream of Chunks.
 
-One reader per file format, each with the same small surface: `info`, `n_samples`,
-`read(start, stop) -> channels x samples in the stream's unit (uV for voltages)`. On top,
+The readers (one module per format, openbsi.signals.readers) share a small surface: `info`,
+`n_samples`, `meta`, `read(start, stop) -> channels x samples in the stream's unit (uV for
+voltages)`. On top,
 `ReplaySource` hands out chunks either as fast as possible (`read`, `chunks()`), or in real
 time (`pull()` returns what is due by the wall clock, like an LSL inlet that is drained;
 `chunks(realtime=True)` sleeps between chunks). Clock and sleep are injectable for tests.
@@ -13,200 +14,27 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
+from openbsi.signals.readers import SUFFIXES, Reader, open_reader
+from openbsi.signals.readers.mne_raw import SUFFIXES as MNE_SUFFIXES
+from openbsi.signals.readers.mne_raw import MneReader
+from openbsi.signals.readers.nwb import NwbReader
+from openbsi.signals.readers.xdf import XdfReader
 from openbsi.signals.types import Chunk, StreamInfo
 
-UV_PER_V = 1e6
-# MNE channel types whose data MNE holds in volts (converted to microvolts here).
-_VOLTAGE_TYPES = frozenset({"eeg", "ecog", "seeg", "dbs", "eog", "emg", "ecg", "bio"})
-MNE_SUFFIXES = (".edf", ".bdf", ".vhdr", ".fif", ".fif.gz", ".gdf", ".set")
-SUFFIXES = (".nwb", ".xdf", ".xdfz", *MNE_SUFFIXES)
-
-
-class Reader(Protocol):
-    info: StreamInfo
-    n_samples: int
-
-    def read(self, start: int, stop: int) -> np.ndarray: ...
-
-    def close(self) -> None: ...
-
-
-class NwbReader:
-    """An ElectricalSeries of an NWB file, read lazily block by block (samples x channels on
-    disk; data * conversion * channel_conversion + offset is volts, as the NWB schema says)."""
-
-    def __init__(self, path: Path, series: str | None = None) -> None:
-        from pynwb import NWBHDF5IO
-        from pynwb.ecephys import ElectricalSeries
-
-        self._io = NWBHDF5IO(str(path), "r")
-        nwb = self._io.read()
-        found = {
-            name: obj for name, obj in nwb.acquisition.items() if isinstance(obj, ElectricalSeries)
-        }
-        if not found:
-            self._io.close()
-            raise ValueError(f"file {path} must hold an ElectricalSeries in acquisition, got none")
-        if series is None:
-            series = "ECoG" if "ECoG" in found else sorted(found)[0]
-        if series not in found:
-            self._io.close()
-            raise ValueError(f"series must be one of {sorted(found)}, got {series!r}")
-        es = found[series]
-        self._data = es.data
-        self._scale = float(es.conversion) * UV_PER_V
-        per_channel = getattr(es, "channel_conversion", None)  # optional per-channel gain
-        self._channel_scale = (
-            None if per_channel is None else np.asarray(per_channel[:], dtype=np.float64)[:, None]
-        )
-        self._offset_uv = float(getattr(es, "offset", 0.0) or 0.0) * UV_PER_V
-        if es.rate is not None:
-            sfreq = float(es.rate)
-        else:
-            stamps = np.asarray(es.timestamps[: min(len(es.timestamps), 10_000)])
-            if stamps.size < 2:
-                raise ValueError(f"series {series!r} must have a rate or >= 2 timestamps")
-            sfreq = 1.0 / float(np.median(np.diff(stamps)))
-        n_channels = int(self._data.shape[1]) if len(self._data.shape) > 1 else 1
-        self.info = StreamInfo(
-            name=f"{path.stem}/{series}",
-            sfreq_hz=sfreq,
-            channel_names=_nwb_channel_names(es, n_channels),
-        )
-        self.n_samples = int(self._data.shape[0])
-
-    def read(self, start: int, stop: int) -> np.ndarray:
-        block = np.asarray(self._data[start:stop], dtype=np.float64)
-        if block.ndim == 1:
-            block = block[:, None]
-        scaled = block.T * self._scale
-        if self._channel_scale is not None:
-            scaled *= self._channel_scale
-        return scaled + self._offset_uv
-
-    def close(self) -> None:
-        self._io.close()
-
-
-def _nwb_channel_names(series: object, n_channels: int) -> tuple[str, ...]:
-    region = getattr(series, "electrodes", None)
-    if region is not None:
-        table = region.table
-        rows = [int(r) for r in region.data[:]]
-        for column in ("label", "channel_name", "name"):
-            if column in table.colnames:
-                values = table[column].data[:]
-                names = tuple(str(values[r]) for r in rows)
-                if len(set(names)) == n_channels:
-                    return names
-        if len(rows) == n_channels:
-            return tuple(f"e{r:03d}" for r in rows)
-    return tuple(f"ch{i:03d}" for i in range(n_channels))
-
-
-class XdfReader:
-    """One numeric stream of an XDF file (pyxdf loads the whole file into memory)."""
-
-    def __init__(self, path: Path, stream: str | None = None) -> None:
-        import pyxdf
-
-        streams, _ = pyxdf.load_xdf(str(path), dejitter_timestamps=True)
-        numeric = [
-            s
-            for s in streams
-            if float(s["info"]["nominal_srate"][0]) > 0
-            and isinstance(s["time_series"], np.ndarray)
-            and s["time_series"].ndim == 2
-        ]
-        names = [s["info"]["name"][0] for s in numeric]
-        if not numeric:
-            raise ValueError(f"file {path} must hold a regularly sampled numeric stream, got none")
-        if stream is None:
-            types = [s["info"]["type"][0].lower() for s in numeric]
-            pick = types.index("ecog") if "ecog" in types else 0
-        elif stream in names:
-            pick = names.index(stream)
-        else:
-            raise ValueError(f"stream must be one of {names}, got {stream!r}")
-        chosen = numeric[pick]
-        self._data = np.asarray(chosen["time_series"], dtype=np.float64).T  # channels x samples
-        labels, unit = _xdf_channels(chosen["info"], self._data.shape[0])
-        self.info = StreamInfo(
-            name=names[pick],
-            sfreq_hz=float(chosen["info"]["nominal_srate"][0]),
-            channel_names=labels,
-            unit=unit,
-        )
-        self.n_samples = int(self._data.shape[1])
-        self.time_stamps_s = np.asarray(chosen["time_stamps"], dtype=np.float64)
-
-    def read(self, start: int, stop: int) -> np.ndarray:
-        return self._data[:, start:stop].copy()
-
-    def close(self) -> None:
-        self._data = np.zeros((self._data.shape[0], 0))
-
-
-def _xdf_channels(info: dict, n_channels: int) -> tuple[tuple[str, ...], str]:
-    default = tuple(f"ch{i:03d}" for i in range(n_channels))
-    try:
-        channels = info["desc"][0]["channels"][0]["channel"]
-    except (KeyError, IndexError, TypeError):
-        return default, "uV"
-    labels = tuple(str((c.get("label") or [""])[0]) for c in channels)
-    units = {str((c.get("unit") or [""])[0]).lower() for c in channels}
-    unit = "uV" if units <= {"microvolts", "uv", "µv", ""} else sorted(units)[0]
-    if len(labels) != n_channels or len(set(labels)) != n_channels or "" in labels:
-        labels = default
-    return labels, unit
-
-
-class MneReader:
-    """EDF/BDF, BrainVision (.vhdr), FIF, GDF, EEGLAB through mne.io.read_raw (lazy)."""
-
-    def __init__(self, path: Path, stream: str | None = None) -> None:
-        import mne
-
-        self._raw = mne.io.read_raw(str(path), preload=False, verbose="error")
-        types = self._raw.get_channel_types()
-        self._picks = [i for i, t in enumerate(types) if t not in ("stim", "syst", "misc")]
-        if not self._picks:
-            self._picks = list(range(len(types)))
-        scale = [UV_PER_V if types[i] in _VOLTAGE_TYPES else 1.0 for i in self._picks]
-        self._scale = np.asarray(scale)[:, None]
-        names = tuple(self._raw.ch_names[i] for i in self._picks)
-        self.info = StreamInfo(
-            name=stream or path.name.split(".")[0],
-            sfreq_hz=float(self._raw.info["sfreq"]),
-            channel_names=names,
-        )
-        self.n_samples = int(self._raw.n_times)
-
-    def read(self, start: int, stop: int) -> np.ndarray:
-        data = self._raw.get_data(picks=self._picks, start=start, stop=stop, verbose="error")
-        return data * self._scale
-
-    def close(self) -> None:
-        self._raw.close()
-
-
-def open_reader(path: str | Path, stream: str | None = None) -> Reader:
-    """The reader for this file's format (by suffix); `stream` picks a series/stream by name."""
-    path = Path(path)
-    name = path.name.lower()
-    if not path.is_file():
-        raise ValueError(f"replay file must be an existing file, got {str(path)!r}")
-    if name.endswith(".nwb"):
-        return NwbReader(path, stream)
-    if name.endswith((".xdf", ".xdfz")):
-        return XdfReader(path, stream)
-    if name.endswith(MNE_SUFFIXES):
-        return MneReader(path, stream)
-    raise ValueError(f"replay file suffix must be one of {SUFFIXES}, got {path.suffix!r}")
+__all__ = [
+    "MNE_SUFFIXES",
+    "SUFFIXES",
+    "MneReader",
+    "NwbReader",
+    "Reader",
+    "ReplaySource",
+    "XdfReader",
+    "open_reader",
+    "replay_chunks",
+]
 
 
 class ReplaySource:
@@ -214,6 +42,7 @@ class ReplaySource:
 
     speed: real-time factor for paced replay (2.0 = twice as fast as recorded).
     start_s / stop_s: the part of the recording to replay.
+    channels: names to replay, in this order (default: every data channel of the file).
     """
 
     def __init__(
@@ -225,11 +54,26 @@ class ReplaySource:
         start_s: float = 0.0,
         stop_s: float | None = None,
         clock_ns: Callable[[], int] = time.monotonic_ns,
+        channels: tuple[str, ...] | None = None,
     ) -> None:
         if not (math.isfinite(speed) and 0.01 <= speed <= 1000):
             raise ValueError(f"speed must be in [0.01, 1000] x real time, got {speed}")
         self._reader = open_reader(path, stream)
         self.info = self._reader.info
+        self._picks: list[int] | None = None
+        if channels is not None:
+            names = self.info.channel_names
+            missing = [c for c in channels if c not in names]
+            if missing or not channels:
+                self._reader.close()
+                raise ValueError(
+                    f"channels must be names of {path}'s channels {list(names)[:20]}, "
+                    f"got unknown {missing or list(channels)}"
+                )
+            self._picks = [names.index(c) for c in channels]
+            self.info = StreamInfo(
+                self.info.name, self.info.sfreq_hz, tuple(channels), self.info.unit
+            )
         sfreq = self.info.sfreq_hz
         total = self._reader.n_samples
         first = round(start_s * sfreq)
@@ -270,6 +114,8 @@ class ReplaySource:
             data = np.zeros((self.info.n_channels, 0))
         else:
             data = self._reader.read(self._position, stop)
+            if self._picks is not None:
+                data = data[self._picks]
         chunk = Chunk(data=data, first_sample=self._position - self._first, t_ns=t_ns)
         self._position = stop
         return chunk

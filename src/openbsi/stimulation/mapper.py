@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-from openbsi.states import STATES
 from openbsi.stimulation.program import Program
 from openbsi.stimulation.types import ChannelCommand, Electrode, StimCommand
 
@@ -54,7 +53,7 @@ class Mapper:
             self._state_onset_ns = int(t_ns)
         elapsed_ms = (int(t_ns) - self._state_onset_ns) / 1e6
         channels: dict[int, ChannelCommand] = {}
-        if state in STATES:
+        if state in self.program.state_set:  # states map by name (openbsi.states by default)
             scale = self.program.amplitude_scale(_as_float(amplitude))
             for step in self.program.steps(state):
                 if not step.active(elapsed_ms):

@@ -62,13 +62,18 @@ class Program:
     states: dict[str, tuple[StimStep, ...]] = field(default_factory=dict)
     min_amplitude_fraction: float = 0.3
     description: str = ""
+    # The decoder's states this program maps by name (rest first); the leg set by default.
+    state_set: tuple[str, ...] = STATES
 
     def __post_init__(self) -> None:
         if self.backend not in BACKEND_KINDS:
             raise ValueError(f"backend must be one of {BACKEND_KINDS}, got {self.backend!r}")
+        names = self.state_set
+        if not (2 <= len(names) <= 64 and len(set(names)) == len(names) and names[0] == "rest"):
+            raise ValueError(f"state_set must be 2-64 distinct names, rest first, got {names!r}")
         for state in self.states:
-            if state not in STATES:
-                raise ValueError(f"states keys must be in {STATES}, got {state!r}")
+            if state not in names:
+                raise ValueError(f"states keys must be in {names}, got {state!r}")
         fraction = self.min_amplitude_fraction
         if not (math.isfinite(fraction) and 0.0 <= fraction <= 1.0):
             raise ValueError(f"min_amplitude_fraction must be in [0, 1], got {fraction!r}")
@@ -186,6 +191,7 @@ def program_to_dict(program: Program) -> dict[str, Any]:
         "backend": program.backend,
         "description": program.description,
         "min_amplitude_fraction": float(program.min_amplitude_fraction),
+        **({} if program.state_set == STATES else {"state_set": list(program.state_set)}),
         "states": {
             state: [
                 {
@@ -262,6 +268,7 @@ def program_from_dict(data: Any) -> Program:
         "description",
         "min_amplitude_fraction",
         "states",
+        "state_set",
     }
     unknown = set(data) - allowed
     if unknown:
@@ -289,7 +296,17 @@ def program_from_dict(data: Any) -> Program:
             data.get("min_amplitude_fraction", 0.3), "min_amplitude_fraction"
         ),
         description=str(data.get("description", "") or ""),
+        state_set=_state_set(data.get("state_set")),
     )
+
+
+def _state_set(value: Any) -> tuple[str, ...]:
+    """A program file's optional `state_set` (a list of names; default the leg set)."""
+    if value is None:
+        return STATES
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"state_set must be a list of state names, got {value!r}")
+    return tuple(value)
 
 
 def dump_program(program: Program) -> str:
