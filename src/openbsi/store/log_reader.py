@@ -15,6 +15,8 @@ from openbsi.store.framing import RecordType, ScanResult, decode_payload, iter_r
 from openbsi.store.sealed import json_digest, status_of
 from openbsi.store.session_data import EcogChunks, Pulses, SessionData
 
+ALTERED = "altered: "  # prefix of problems that mean the log was changed after it was written
+LOG_FORMAT, LOG_VERSION = "openbsi-session-log", 1
 EVENT_LISTS = {
     RecordType.INTENT: "intents",
     RecordType.PHASE: "phases",
@@ -82,6 +84,10 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
                     chain_genesis=meta["chain_genesis"],
                 )
                 head = bytes.fromhex(meta["chain_genesis"])
+                if (meta.get("format"), meta.get("version")) != (LOG_FORMAT, LOG_VERSION):
+                    data.problems.append(f"{ALTERED}header format or version is not {LOG_FORMAT} 1")
+                if meta["chain_genesis"] != hash_chain.genesis(data.session_id).hex():
+                    data.problems.append(f"{ALTERED}chain genesis does not match the session id")
                 continue
             if data is None:
                 raise ValueError(f"{path}: the first record is not a session header")
@@ -89,7 +95,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
                 block = arrays[0]
                 link = hash_chain.next_link(head, block, meta["t_s"], meta["t_ns"])
                 if link.hex() != meta["sha256"]:
-                    data.problems.append(f"hash chain broken at chunk {len(chunk_rows)}")
+                    data.problems.append(f"{ALTERED}hash chain broken at chunk {len(chunk_rows)}")
                     link = bytes.fromhex(meta["sha256"])  # re-anchor: report each break once
                 head = link
                 chunk_rows.append(
@@ -156,7 +162,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
     stored = closing.get("digests", {})
     for name, value in data.digests.items():
         if closing and stored.get(name) != value:
-            data.problems.append(f"digest of {name} differs from the one written at close")
+            data.problems.append(f"{ALTERED}digest of {name} differs from the close record")
     data.digests[STATUS_PART] = json_digest(STATUS_PART, status_of(data))
     data.seal = seal(data.chain_head, data.digests)
     return data
@@ -167,14 +173,19 @@ def _check_closing(data: SessionData, closing: dict) -> None:
     if not closing:
         return
     if closing.get("chain_head") != data.chain_head:
-        data.problems.append("hash chain head differs from the one written at close")
+        data.problems.append(f"{ALTERED}hash chain head differs from the close record")
     if closing.get("chunks") != len(data.ecog_chunks):
         data.problems.append(
             f"{len(data.ecog_chunks)} ECoG chunk(s) read, {closing.get('chunks')} written"
         )
     status = json_digest(STATUS_PART, status_of(data))
     if closing.get("digests", {}).get(STATUS_PART) != status:
-        data.problems.append("the log's status differs from the one written at close")
+        data.problems.append(f"{ALTERED}the log's status differs from the close record")
+    if closing.get("seal") != seal(data.chain_head, content_digests(data) | {STATUS_PART: status}):
+        data.problems.append(f"{ALTERED}the seal differs from the close record")
+    by_type = closing.get("dropped_by_type", {})
+    if not isinstance(by_type, dict) or sum(by_type.values()) != data.dropped_records:
+        data.problems.append(f"{ALTERED}dropped records by type do not add up")
 
 
 def check_timing(data: SessionData, t_s: np.ndarray, first: np.ndarray) -> None:

@@ -24,11 +24,13 @@ from pynwb import NWBHDF5IO, NWBFile
 
 from openbsi.store import hash_chain
 from openbsi.store.digests import digests_of
-from openbsi.store.log_reader import read_log
+from openbsi.store.log_reader import ALTERED, read_log
 from openbsi.store.nwb_read import session_from_nwb
 from openbsi.store.nwb_tables import column
 from openbsi.store.sealed import iso_utc, seal
 from openbsi.store.session_data import SessionData
+
+CHAIN_ALGORITHM = "openbsi-ecog-chain-v1"
 
 
 def _result(
@@ -90,8 +92,8 @@ def verify_log(
         data = read_log(Path(path), load_ecog=False)
     except (ValueError, KeyError, TypeError, OSError) as error:
         return _result([f"unreadable log {path}: {type(error).__name__}: {error}"], False, 0, 0)
-    altered = [p for p in data.problems if "differs" in p or "hash chain" in p]
-    data.problems = [p for p in data.problems if p not in altered]
+    altered = [p for p in data.problems if p.startswith(ALTERED)]
+    data.problems = [p for p in data.problems if not p.startswith(ALTERED)]
     chain_ok = not any("hash chain" in p for p in altered)
     chain_ok &= _check_expected(altered, data.chain_head, data.seal, expected_head, expected_seal)
     return _result(altered, chain_ok, len(data.ecog_chunks), data.duration_s, data)
@@ -126,6 +128,8 @@ def _recompute_chain(nwb: NWBFile, problems: list[str]) -> tuple[bool, str, int,
     stored_head = column(summary, "head", "str")[0]
     if genesis != hash_chain.genesis(session_id).hex():
         problems.append("chain genesis does not match the session id")
+    if column(summary, "algorithm", "str") != [CHAIN_ALGORITHM]:
+        problems.append(f"hash chain algorithm is not {CHAIN_ALGORITHM}")
     if session_id != nwb.identifier:
         problems.append("hash chain session id differs from the file identifier")
     table = integrity.data_interfaces.get("ecog_chunks")
@@ -163,6 +167,36 @@ def _recompute_chain(nwb: NWBFile, problems: list[str]) -> tuple[bool, str, int,
     if float(series.starting_time) != start:
         problems.append(f"ECoG starting_time {series.starting_time} differs from chunk 0 ({start})")
     return chain_ok, link.hex(), len(digests), n_total / float(series.rate)
+
+
+def _raw_attributes(path: Path, problems: list[str]) -> None:
+    """Series attributes as stored (pynwb fixes some on reading, other tools would not)."""
+    import h5py
+
+    from openbsi.store.nwb_body import unit_of
+
+    with h5py.File(path, "r") as f:
+        series = {"acquisition/ECoG": ("volts", 1e-6)}
+        kinematics = f.get("processing/kinematics")
+        for name in kinematics if kinematics is not None else ():
+            series[f"processing/kinematics/{name}"] = (unit_of(name)[0], 1.0)
+        for where, (unit, conversion) in series.items():
+            attrs = f[f"{where}/data"].attrs
+            stored = (
+                _text_attr(attrs.get("unit")),
+                float(attrs.get("conversion", 1.0)),
+                float(attrs.get("offset", 0.0)),
+                float(attrs.get("resolution", -1.0)),
+            )
+            if stored != (unit, conversion, 0.0, -1.0):
+                problems.append(f"{where}: unit, conversion, offset or resolution altered")
+            start = f.get(f"{where}/starting_time")
+            if start is not None and _text_attr(start.attrs.get("unit")) != "seconds":
+                problems.append(f"{where}: starting_time unit altered")
+
+
+def _text_attr(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _cross_check(nwb: NWBFile, problems: list[str]) -> None:
@@ -214,6 +248,7 @@ def verify_nwb(
             return _result(["no ECoG series or no integrity module in the file"], False, 0, 0.0)
         chain_ok, head, chunks, duration_s = _recompute_chain(nwb, problems)
         _cross_check(nwb, problems)
+        _raw_attributes(Path(path), problems)
         data = session_from_nwb(nwb, load_ecog=False)
         recomputed = digests_of(data)
         for name in sorted(set(recomputed) | set(data.digests)):
