@@ -8,7 +8,17 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from openbsi.cli.apps import UserError, app, bench_app, console, decode_app, parse_int_list
+from openbsi.cli.apps import (
+    SEED_MAX,
+    UserError,
+    app,
+    bench_app,
+    bounded,
+    console,
+    decode_app,
+    output_file,
+    parse_int_list,
+)
 
 
 def _names(text: str, option: str) -> list[str]:
@@ -28,13 +38,17 @@ def _status_progress(status):
 @decode_app.command("evaluate")
 def evaluate_command(
     profile: str = typer.Option(None, "--profile", help="Virtual patient profile."),
-    seed: int = typer.Option(0, "--seed"),
-    days: int = typer.Option(0, "--days", help="Simulated days of drift after day 0."),
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX),
+    days: int = bounded(0, "--days", low=0, high=3650, help="Simulated days of drift after day 0."),
     decoders: str = typer.Option(
         "mslm,mslm_nohmm,bandpower_lda,kalman", "--decoders", help="Comma-separated names."
     ),
-    calibration_min: float = typer.Option(5.0, "--calibration-min", help="Cued calibration."),
-    test_min: float = typer.Option(4.0, "--test-min", help="Walking session decoded per day."),
+    calibration_min: float = bounded(
+        5.0, "--calibration-min", low=0.5, high=120.0, help="Cued calibration."
+    ),
+    test_min: float = bounded(
+        4.0, "--test-min", low=0.5, high=240.0, help="Walking session decoded per day."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Pseudo-online evaluation on the virtual patient: accuracy and error blocks against the
@@ -95,14 +109,15 @@ def evaluate_command(
 def calibrate_command(
     out: Path = typer.Option(..., "--out", help="Model file to write (.obsi)."),
     source: str = typer.Option("virtual", "--source", help="Only 'virtual' for now."),
-    minutes: float = typer.Option(5.0, "--minutes", help="Longest calibration."),
+    minutes: float = bounded(5.0, "--minutes", low=0.5, high=120.0, help="Longest calibration."),
     decoder: str = typer.Option("mslm", "--decoder"),
     profile: str = typer.Option(None, "--profile"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX),
     no_plateau_stop: bool = typer.Option(
         False, "--no-plateau-stop", help="Run all minutes even if accuracy has plateaued."
     ),
     json_out: bool = typer.Option(False, "--json"),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out file."),
 ) -> None:
     """Cued calibration with 15 s recursive updates; stops when validation accuracy plateaus."""
     from rich.progress import BarColumn, Progress, TextColumn
@@ -115,8 +130,7 @@ def calibrate_command(
     if not 0.5 <= minutes <= 60:
         raise UserError(f"--minutes must be in [0.5, 60], got {minutes}")
     name = _names(decoder, "--decoder")[0]
-    if not out.parent.exists():
-        raise UserError(f"--out: folder {out.parent} does not exist")
+    output_file(out, "--out", force=force)
     with Progress(
         TextColumn("calibration"),
         BarColumn(),
@@ -171,9 +185,11 @@ def calibrate_command(
 @bench_app.command("decode")
 def bench_decode_command(
     channels: str = typer.Option("64,256,1024", "--channels"),
-    windows: int = typer.Option(300, "--windows", help="Timed decodes per channel count."),
-    reference_windows: int = typer.Option(30, "--reference-windows"),
-    seed: int = typer.Option(0, "--seed"),
+    windows: int = bounded(
+        300, "--windows", low=1, high=100_000, help="Timed decodes per channel count."
+    ),
+    reference_windows: int = bounded(30, "--reference-windows", low=1, high=10_000),
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Per-decode latency (features + decoder) vs the MNE + scikit-learn reference path."""

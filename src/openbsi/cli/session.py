@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openbsi.cli.apps import UserError, app, console
+from openbsi.cli.apps import MAX_SESSION_S, SEED_MAX, UserError, app, bounded, console
 
 
 def _writable_folder(out: Path) -> Path:
@@ -100,9 +100,13 @@ def _summary_table(metrics: dict, title: str) -> Table:
 @app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Run folder to write."),
-    seconds: float = typer.Option(120.0, "--seconds", help="Closed-loop walking, simulated s."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every random generator in the run."),
-    calibration_s: float = typer.Option(240.0, "--calibration-s", help="Cued calibration, s."),
+    seconds: float = bounded(
+        120.0, "--seconds", low=1.0, high=MAX_SESSION_S, help="Closed-loop walking, simulated s."
+    ),
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX, help="Seed of every generator."),
+    calibration_s: float = bounded(
+        240.0, "--calibration-s", low=30.0, high=3600.0, help="Cued calibration, s."
+    ),
     decoder: str = typer.Option("mslm", "--decoder", help="Decoder name."),
     program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
@@ -134,12 +138,18 @@ def session(
         "virtual", "--stimulator", help="virtual | paddle | lsl:NAME | link:NAME"
     ),
     model: Path | None = typer.Option(None, "--model", help="Decoder model file (.obsi)."),
-    seconds: float = typer.Option(60.0, "--seconds", help="Closed-loop duration, s."),
+    seconds: float = bounded(
+        60.0, "--seconds", low=1.0, high=MAX_SESSION_S, help="Closed-loop duration, s."
+    ),
     out: Path = typer.Option(Path("runs/session"), "--out", help="Run folder to write."),
     faults: str = typer.Option("", "--faults", help="Link faults, e.g. loss=0.3,jitter_ms=50."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every random generator in the run."),
-    calibration_s: float = typer.Option(
-        240.0, "--calibration-s", help="Cued calibration on the virtual patient when no --model."
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX, help="Seed of every generator."),
+    calibration_s: float = bounded(
+        240.0,
+        "--calibration-s",
+        low=30.0,
+        high=3600.0,
+        help="Cued calibration on the virtual patient when no --model.",
     ),
     fast: bool = typer.Option(False, "--fast", help="Simulated clock: as fast as computed."),
     program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),

@@ -41,13 +41,13 @@ from openbsi.runtime.run_folder import SessionResult, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
 from openbsi.runtime.sources import open_source
 from openbsi.safety.limits import SafetyLimits
-from openbsi.safety.program_check import validate_program
+from openbsi.safety.program_check import load_valid_program
 from openbsi.safety.supervisor import SafetySupervisor
 from openbsi.signals import RingBuffer
 from openbsi.stimulation.backends.registry import create_stimulator
 from openbsi.stimulation.electrodes import PADDLE_16
 from openbsi.stimulation.mapper import Mapper
-from openbsi.stimulation.program import Program, default_paddle_program, load_program
+from openbsi.stimulation.program import Program, default_paddle_program
 from openbsi.store.session_log import SessionRecorder
 
 logger = logging.getLogger(__name__)
@@ -97,12 +97,7 @@ class LiveSessionConfig:
         every violation named) or the default."""
         if self.program is None:
             return default_paddle_program()
-        program = load_program(self.program)
-        violations = validate_program(program, backend="paddle", electrodes=PADDLE_16)
-        if violations:
-            listed = "; ".join(f"{v.field}: {v.message}" for v in violations)
-            raise ValueError(f"program {self.program} is not valid for the paddle: {listed}")
-        return program
+        return load_valid_program(self.program, backend="paddle", electrodes=PADDLE_16)
 
 
 def run_live_session(
