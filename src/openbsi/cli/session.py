@@ -12,11 +12,22 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openbsi.cli.apps import MAX_SESSION_S, SEED_MAX, UserError, app, bounded, console
+from openbsi.cli import metadata_options as meta
+from openbsi.cli.apps import (
+    MAX_SESSION_S,
+    SEED_MAX,
+    UserError,
+    app,
+    bounded,
+    console,
+    output_folder,
+)
 
 
-def _writable_folder(out: Path) -> Path:
-    """The run folder, created if needed; a one-line error when it cannot be written."""
+def _writable_folder(out: Path, force: bool = False) -> Path:
+    """The run folder, created if needed; a one-line error when it cannot be written or holds
+    an earlier run (unless force)."""
+    output_folder(out, "--out", force=force)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -47,11 +58,31 @@ def _progress_bars(quiet: bool) -> Iterator:
 
 
 def _report(result, json_out: bool, title: str) -> None:
+    """metrics.json (or the console table), how the session ended, and its exit code."""
+    ended = {
+        "stop_reason": result.stop_reason,
+        "failures": result.failures,
+        "lost": result.lost,
+        "exit_code": result.exit_code,
+    }
     if json_out:
-        print(json.dumps(json.loads(result.metrics_path.read_text())))
-        return
-    console.print(_summary_table(result.metrics, title))
-    console.print(f"wrote {result.nwb_path}, {result.metrics_path}, {result.report_path}")
+        print(json.dumps({**result.metrics, "session": ended}))
+    else:
+        if result.metrics:
+            console.print(_summary_table(result.metrics, title))
+        if result.stop_reason:
+            console.print(f"[yellow]stopped early:[/yellow] {result.stop_reason}")
+        if result.lost:
+            console.print(
+                f"[red]ALARM: {result.lost['records']} record(s) not recorded "
+                f"({result.lost['ecog_samples']} ECoG samples): {result.lost['error']}[/red]"
+            )
+        for part, why in result.failures.items():
+            console.print(f"[red]not written:[/red] {part}: {why}")
+        written = [p for p in (result.nwb_path, result.metrics_path, result.report_path)]
+        console.print("wrote " + ", ".join(str(p) for p in written if p.exists()))
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 def _summary_table(metrics: dict, title: str) -> Table:
@@ -111,11 +142,23 @@ def demo(
     program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
+    force: bool = typer.Option(False, "--force", help="Write into a folder holding a run."),
+    metadata: meta.MetadataFile = None,
+    subject_id: meta.SubjectId = None,
+    sex: meta.Sex = None,
+    age: meta.Age = None,
+    date_of_birth: meta.DateOfBirth = None,
+    species: meta.Species = None,
+    experimenter: meta.Experimenter = None,
+    institution: meta.Institution = None,
 ) -> None:
     """Calibrate a decoder, then walk in closed loop, on the virtual patient (simulated clock)."""
     from openbsi.runtime.clock import SimulatedClock
     from openbsi.runtime.live_session import LiveSessionConfig, run_live_session
 
+    subject, study = meta.collect(
+        metadata, subject_id, sex, age, date_of_birth, species, experimenter, institution
+    )
     config = LiveSessionConfig(
         out_dir=out,
         seconds=seconds,
@@ -124,8 +167,10 @@ def demo(
         decoder=decoder,
         program=program,
         body=body,
+        subject=subject,
+        study=study,
     )
-    _writable_folder(out)
+    _writable_folder(out, force)
     with _progress_bars(json_out) as progress:
         result = run_live_session(config, progress, clock=SimulatedClock())
     _report(result, json_out, "OpenBSI demo")
@@ -155,11 +200,28 @@ def session(
     program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
+    force: bool = typer.Option(False, "--force", help="Write into a folder holding a run."),
+    continue_unrecorded: bool = typer.Option(
+        False,
+        "--continue-unrecorded",
+        help="Go on stimulating when the recording cannot be written (alarm, exact loss count).",
+    ),
+    metadata: meta.MetadataFile = None,
+    subject_id: meta.SubjectId = None,
+    sex: meta.Sex = None,
+    age: meta.Age = None,
+    date_of_birth: meta.DateOfBirth = None,
+    species: meta.Species = None,
+    experimenter: meta.Experimenter = None,
+    institution: meta.Institution = None,
 ) -> None:
     """Run the interface in real time over the authenticated link, and record it."""
     from openbsi.runtime.clock import MonotonicClock, SimulatedClock
     from openbsi.runtime.live_session import LiveSessionConfig, run_live_session
 
+    subject, study = meta.collect(
+        metadata, subject_id, sex, age, date_of_birth, species, experimenter, institution
+    )
     config = LiveSessionConfig(
         out_dir=out,
         seconds=seconds,
@@ -171,10 +233,13 @@ def session(
         calibration_s=calibration_s,
         program=program,
         body=body,
+        subject=subject,
+        study=study,
+        continue_unrecorded=continue_unrecorded,
     )
     if model is not None and not model.is_file():
         raise UserError(f"--model: file {model} does not exist")
-    _writable_folder(out)
+    _writable_folder(out, force)
     clock = SimulatedClock() if fast else MonotonicClock()
     with _progress_bars(json_out) as progress:
         result = run_live_session(config, progress, clock=clock)

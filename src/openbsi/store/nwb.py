@@ -202,7 +202,7 @@ def _add_integrity(nwb: NWBFile, data: SessionData) -> None:
                     np.array([data.dropped_ecog_samples]),
                     "ECoG samples in the lost records",
                 ),
-                ("end_time", [iso_utc(data.end_time) or "n/a"], "when the recorder closed, UTC"),
+                ("closed_at_utc", [iso_utc(data.end_time) or "n/a"], "when the recorder closed"),
                 ("stream_name", [data.info.name], "name of the recorded stream"),
                 ("stream_unit", [data.info.unit], "unit of the recorded stream"),
                 ("software_version", [data.software_version or "n/a"], "openbsi version"),

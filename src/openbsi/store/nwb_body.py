@@ -122,7 +122,8 @@ def add_summaries(nwb: NWBFile, summaries: dict[str, dict]) -> None:
 
 
 def read_summaries(nwb: NWBFile) -> dict[str, dict]:
-    if "session" not in nwb.processing or "summaries" not in nwb.processing["session"]:
+    module = nwb.processing.get("session")
+    if module is None or "summaries" not in module.data_interfaces:
         return {}
     table = nwb.processing["session"]["summaries"]
     out: dict[str, Any] = {}

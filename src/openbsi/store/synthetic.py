@@ -121,6 +121,8 @@ def record_synthetic_session(
     rec.phase(0.0, calibration_s, "calibration")
     rec.phase(calibration_s, n_ticks * TICK_S, "closed_loop")
     rec.annotation(0.5, 1.0, "operator note")
+    rec.summary("link", {"frames_sent": n_ticks, "frames_lost": 0, "faults": {}})
+    rec.summary("run", {"seed": 0, "source": "synthetic", "nested": {"a": 1.5, "b": [1, 2]}})
     if close:
         rec.close()
     return rec
