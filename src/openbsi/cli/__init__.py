@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from openbsi.cli import (  # noqa: F401  (registration)
     decode,
+    integrity_bench,
     latency_bench,
     patient,
     program,
