@@ -12,6 +12,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from openbsi.cli import metadata_options as meta
 from openbsi.cli.apps import SEED_MAX, UserError, bench_app, console, in_range, patient_app
 from openbsi.patient.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 
@@ -174,6 +175,14 @@ def simulate(
         int, in_range("--day", low=0, high=3650, help="days since calibration (tuning drift)")
     ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    metadata: meta.MetadataFile = None,
+    subject_id: meta.SubjectId = None,
+    sex: meta.Sex = None,
+    age: meta.Age = None,
+    date_of_birth: meta.DateOfBirth = None,
+    species: meta.Species = None,
+    experimenter: meta.Experimenter = None,
+    institution: meta.Institution = None,
 ) -> None:
     """Simulate the patient; write ECoG, intent, EMG, joint angles, pulses and steps to NWB."""
     from openbsi.patient.session import run_patient
@@ -188,6 +197,9 @@ def simulate(
         raise UserError(f"--out must end in .nwb, got {out}")
     if out.exists():
         raise UserError(f"--out must not exist yet (no overwrite), got {out}")
+    subject, study = meta.collect(
+        metadata, subject_id, sex, age, date_of_birth, species, experimenter, institution
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     rng_script, rng_patient = np.random.default_rng(seed).spawn(2)
     intent = _script(script, seconds, rng_script)
@@ -212,6 +224,8 @@ def simulate(
                 "body": body,
                 "day": day,
             },
+            subject=subject,
+            study=study,
         )
         _record(rec, patient, intent, result)
         rec.close()
