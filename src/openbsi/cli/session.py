@@ -199,6 +199,12 @@ def session(
     fast: bool = typer.Option(False, "--fast", help="Simulated clock: as fast as computed."),
     program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
+    pairing_secret_file: Path | None = typer.Option(
+        None,
+        "--pairing-secret-file",
+        help="With --stimulator link:NAME: a secret (>= 16 bytes) delivered out of band; a man "
+        "in the middle without it cannot pair. Without it, compare the codes on both ends.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
     force: bool = typer.Option(False, "--force", help="Write into a folder holding a run."),
     continue_unrecorded: bool = typer.Option(
@@ -236,6 +242,7 @@ def session(
         subject=subject,
         study=study,
         continue_unrecorded=continue_unrecorded,
+        pairing_secret_file=pairing_secret_file,
     )
     if model is not None and not model.is_file():
         raise UserError(f"--model: file {model} does not exist")
