@@ -63,7 +63,9 @@ def kill_once(model: Path, folder: Path, run_s: float, seed: int) -> dict:
         "ran_s": round(run_s, 3),
         "chunks": len(data.ecog_chunks),
         "newest_chunk_age_s": round((killed_ns - newest_ns) / 1e9, 3),
-        "verified": bool(verdict["ok"] and verdict["hash_chain_ok"]),
+        # intact (nothing altered); `ok` is False by design: a killed log is reported as recovered
+        "verified": bool(verdict["integrity_ok"] and verdict["hash_chain_ok"]),
+        "recovered": bool(verdict["recovered"]),
         "problems": verdict["problems"],
     }
 

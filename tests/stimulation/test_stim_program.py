@@ -125,11 +125,11 @@ def test_yaml_round_trip(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d.pop("backend"), "backend is required"),
-        (lambda d: d.update(colour="red"), "unknown top-level keys"),
+        (lambda d: d.pop("backend"), "backend: is required"),
+        (lambda d: d.update(colour="red"), "colour: unknown field"),
         (lambda d: d["states"]["left_knee"][0].update(amplitude_ma="high"), "amplitude_ma"),
         (lambda d: d["states"]["left_knee"][0].update(electrodes=["E1"]), "electrodes"),
-        (lambda d: d["states"]["left_knee"][0].update(volume=3), "unknown keys"),
+        (lambda d: d["states"]["left_knee"][0].update(volume=3), "volume: unknown field"),
         (lambda d: d.update(schema_version=9), "schema_version"),
     ],
 )

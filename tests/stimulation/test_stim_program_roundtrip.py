@@ -15,7 +15,7 @@ finite = st.floats(min_value=0.0, max_value=1e4, allow_nan=False)
 step = st.builds(
     StimStep,
     electrodes=st.lists(st.integers(0, 15), min_size=1, max_size=4).map(tuple),
-    amplitude_ma=finite,
+    amplitude_ma=st.floats(min_value=0.0, max_value=100.0),  # the schema bound (program_file.py)
     pulse_width_us=finite,
     frequency_hz=finite,
     onset_ms=finite,

@@ -61,3 +61,32 @@ def test_export_bids_refuses_a_missing_file(tmp_path: Path) -> None:
         app, ["recording", "export-bids", str(tmp_path / "no.nwb"), "--root", str(tmp_path)]
     )
     assert result.exit_code != 0
+
+
+def test_export_carries_decodes_commands_pulses_and_subject(tmp_path: Path) -> None:
+    from openbsi.store.bids import export_bids
+
+    record_synthetic_session(tmp_path, np.random.default_rng(51), seconds=2.0, n_channels=4)
+    nwb_path = log_to_nwb(tmp_path / LOG_NAME, tmp_path / "recording.nwb")
+    root = tmp_path / "bids"
+    export_bids(nwb_path, root, subject="P2")
+    original = read_nwb(nwb_path, load_ecog=False)
+    folder = root / "derivatives" / "openbsi" / "sub-P2" / "ieeg"
+    counts = {}
+    for kind in ("decodes", "commands", "pulses"):
+        with (folder / f"sub-P2_task-bsi_desc-{kind}_events.tsv").open() as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+        counts[kind] = len(rows)
+        assert float(rows[0]["onset"]) >= 0.0 and rows[0]["trial_type"] == kind[:-1]
+    assert counts == {
+        "decodes": len(original.decodes),
+        "commands": len(original.stim_commands),
+        "pulses": len(original.pulses),
+    }
+    sidecar = json.loads((root / "sub-P2" / "ieeg" / "sub-P2_task-bsi_ieeg.json").read_text())
+    assert sidecar["ElectricalStimulation"] is True
+    assert sidecar["InstitutionName"] == "OpenBSI test lab"
+    with (root / "participants.tsv").open() as f:
+        participant = next(csv.DictReader(f, delimiter="\t"))
+    assert (participant["age"], participant["sex"]) == ("38", "F")
+    assert not list(root.glob(".openbsi-staging-*"))  # the staging copy is gone

@@ -19,6 +19,7 @@ from openbsi.store.framing import (
 )
 from openbsi.store.session_log import LOG_NAME, SessionRecorder, read_log
 from openbsi.store.synthetic import record_synthetic_session, synthetic_info
+from openbsi.store.verify import verify_recording
 
 
 def test_payload_round_trip_keeps_arrays_and_json() -> None:
@@ -139,7 +140,10 @@ def test_full_disk_drops_records_and_keeps_the_log_readable(tmp_path: Path) -> N
     data = read_log(tmp_path)
     assert data.closed and data.dropped_records == 3
     assert len(data.ecog_chunks) == 7
-    assert any("lost to write errors" in p for p in data.problems)
+    assert data.dropped_ecog_samples == 30  # exactly the three lost chunks' samples
+    verdict = verify_recording(tmp_path)
+    assert not verdict["ok"] and verdict["integrity_ok"]
+    assert any("3 record(s) lost to write errors" in p for p in verdict["problems"])
     assert not any("hash chain" in p for p in data.problems)
     np.testing.assert_allclose(data.ecog_chunks.t_s, [0, 0.1, 0.2, 0.6, 0.7, 0.8, 0.9])
 
@@ -219,7 +223,7 @@ def test_kernel_refused_writes_are_survived(tmp_path: Path) -> None:
     assert report["errno"] == errno.EFBIG and report["dropped"] > 0
     data = read_log(tmp_path)
     assert data.closed and data.dropped_records == report["dropped"]
-    assert any("lost to write errors" in p for p in data.problems)
+    assert any("lost to write errors" in p for p in verify_recording(tmp_path)["problems"])
     assert not any("hash chain" in p for p in data.problems)
     kept = np.round(data.ecog_chunks.t_s * 586.0 / 59).astype(int)
     assert kept[:20].tolist() == list(range(20)) and kept[-10:].tolist() == list(range(40, 50))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from openbsi.cli import (  # noqa: F401  (registration)
     decode,
     graft,
+    integrity_bench,
     latency_bench,
     patient,
     program,

@@ -8,7 +8,17 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from openbsi.cli.apps import UserError, app, bench_app, console, decode_app, parse_int_list
+from openbsi.cli.apps import (
+    SEED_MAX,
+    UserError,
+    app,
+    bench_app,
+    bounded,
+    console,
+    decode_app,
+    output_file,
+    parse_int_list,
+)
 
 
 def _names(text: str, option: str) -> list[str]:
@@ -97,19 +107,25 @@ def evaluate_command(
         None, "--line-hz", help="Notch frequency where the file does not say (0 = none)."
     ),
     cv: str = typer.Option("blocked:5", "--cv", help="blocked:K cross-validation."),
-    null_shifts: int = typer.Option(
-        20, "--null-shifts", help="Shifted-label refits for the chance level, 0-1000."
+    null_shifts: int = bounded(
+        20, "--null-shifts", low=0, high=1000, help="Shifted-label refits for the chance level."
     ),
     stream: str = typer.Option(None, "--stream", help="Series/stream name in NWB or XDF."),
-    seconds: float = typer.Option(60.0, "--seconds", help="Recording length for lsl:NAME."),
+    seconds: float = bounded(
+        60.0, "--seconds", low=1.0, high=24 * 3600.0, help="Recording length for lsl:NAME."
+    ),
     profile: str = typer.Option(None, "--profile", help="Virtual patient profile."),
-    seed: int = typer.Option(0, "--seed"),
-    days: int = typer.Option(0, "--days", help="Simulated days of drift after day 0."),
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX),
+    days: int = bounded(0, "--days", low=0, high=3650, help="Simulated days of drift after day 0."),
     decoders: str = typer.Option(
         "mslm,mslm_nohmm,bandpower_lda,kalman", "--decoders", help="Comma-separated names."
     ),
-    calibration_min: float = typer.Option(5.0, "--calibration-min", help="Cued calibration."),
-    test_min: float = typer.Option(4.0, "--test-min", help="Walking session decoded per day."),
+    calibration_min: float = bounded(
+        5.0, "--calibration-min", low=0.5, high=120.0, help="Cued calibration."
+    ),
+    test_min: float = bounded(
+        4.0, "--test-min", low=0.5, high=240.0, help="Walking session decoded per day."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Pseudo-online evaluation: on the virtual patient (accuracy and error blocks against the
@@ -202,15 +218,18 @@ def calibrate_command(
         None, "--line-hz", help="Notch frequency where the file does not say (0 = none)."
     ),
     stream: str = typer.Option(None, "--stream", help="Series/stream name in NWB or XDF."),
-    seconds: float = typer.Option(60.0, "--seconds", help="Recording length for lsl:NAME."),
-    minutes: float = typer.Option(5.0, "--minutes", help="Longest calibration."),
+    seconds: float = bounded(
+        60.0, "--seconds", low=1.0, high=24 * 3600.0, help="Recording length for lsl:NAME."
+    ),
+    minutes: float = bounded(5.0, "--minutes", low=0.5, high=120.0, help="Longest calibration."),
     decoder: str = typer.Option("mslm", "--decoder"),
     profile: str = typer.Option(None, "--profile"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX),
     no_plateau_stop: bool = typer.Option(
         False, "--no-plateau-stop", help="Run all minutes even if accuracy has plateaued."
     ),
     json_out: bool = typer.Option(False, "--json"),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out file."),
 ) -> None:
     """Cued calibration with 15 s recursive updates; stops when validation accuracy plateaus."""
     from rich.progress import BarColumn, Progress, TextColumn
@@ -221,8 +240,7 @@ def calibrate_command(
     if not 0.5 <= minutes <= 60:
         raise UserError(f"--minutes must be in [0.5, 60], got {minutes}")
     name = _names(decoder, "--decoder")[0]
-    if not out.parent.exists():
-        raise UserError(f"--out: folder {out.parent} does not exist")
+    output_file(out, "--out", force=force)
     if source != "virtual":
         _calibrate_recording(
             out, source, labels, channels, line_hz, stream, seconds, name, json_out
@@ -337,9 +355,11 @@ def _calibrate_recording(
 @bench_app.command("decode")
 def bench_decode_command(
     channels: str = typer.Option("64,256,1024", "--channels"),
-    windows: int = typer.Option(300, "--windows", help="Timed decodes per channel count."),
-    reference_windows: int = typer.Option(30, "--reference-windows"),
-    seed: int = typer.Option(0, "--seed"),
+    windows: int = bounded(
+        300, "--windows", low=1, high=100_000, help="Timed decodes per channel count."
+    ),
+    reference_windows: int = bounded(30, "--reference-windows", low=1, high=10_000),
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Per-decode latency (features + decoder) vs the MNE + scikit-learn reference path."""

@@ -7,15 +7,17 @@ import json
 import typer
 from rich.table import Table
 
-from openbsi.cli.apps import bench_app, console, parse_int_list
+from openbsi.cli.apps import SEED_MAX, bench_app, bounded, console, parse_int_list
 
 
 @bench_app.command("latency")
 def bench_latency_command(
     channels: str = typer.Option("64,256,1024", "--channels", help="Channel counts, e.g. 64,256."),
     transport: str = typer.Option("inproc,lsl", "--transport", help="inproc and/or lsl."),
-    ticks: int = typer.Option(600, "--ticks", help="Decode ticks per channel count."),
-    seed: int = typer.Option(0, "--seed"),
+    ticks: int = bounded(
+        600, "--ticks", low=1, high=1_000_000, help="Decode ticks per channel count."
+    ),
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """p50/p99/max latency of each hop (in process) and of LSL transport on loopback."""

@@ -12,7 +12,8 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from openbsi.cli.apps import UserError, bench_app, console, patient_app
+from openbsi.cli import metadata_options as meta
+from openbsi.cli.apps import SEED_MAX, UserError, bench_app, console, in_range, patient_app
 from openbsi.patient.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 
 SCRIPTS = ("walking", "calibration", "rest")
@@ -59,9 +60,11 @@ def profiles(
 def recruitment(
     profile: Annotated[str, typer.Option("--profile", help="profile name")] = DEFAULT_PROFILE,
     side: Annotated[str, typer.Option("--side", help="left or right roots")] = "left",
-    pulse_width_us: Annotated[float, typer.Option("--pulse-width-us")] = 300.0,
-    max_ma: Annotated[float, typer.Option("--max-ma", help="largest amplitude")] = 20.0,
-    points: Annotated[int, typer.Option("--points", help="amplitudes sampled")] = 41,
+    pulse_width_us: Annotated[float, in_range("--pulse-width-us", low=10.0, high=2000.0)] = 300.0,
+    max_ma: Annotated[
+        float, in_range("--max-ma", low=0.1, high=100.0, help="largest amplitude")
+    ] = 20.0,
+    points: Annotated[int, in_range("--points", low=2, high=1000, help="amplitudes sampled")] = 41,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Recruitment of Ia, group II and motor fibres per root vs amplitude (paddle contacts)."""
@@ -130,14 +133,15 @@ def _program_source(program_path: Path, script, electrodes):
     """Pulses a program delivers when the decoded state equals the cue (an ideal decoder),
     through the safety supervisor and the virtual stimulator, like the real loop."""
     from openbsi.safety.limits import SafetyLimits
+    from openbsi.safety.program_check import load_valid_program
     from openbsi.safety.supervisor import SafetySupervisor
     from openbsi.stimulation.backends.virtual import VirtualStimulator
     from openbsi.stimulation.mapper import Mapper
-    from openbsi.stimulation.program import load_program
 
     if not program_path.exists():
         raise UserError(f"--program must name an existing program file, got {program_path}")
-    mapper = Mapper(load_program(program_path), electrodes)
+    program = load_valid_program(program_path, backend="paddle", electrodes=electrodes)
+    mapper = Mapper(program, electrodes)
     stimulator = VirtualStimulator(SafetySupervisor(SafetyLimits(), electrodes), electrodes)
 
     def source(t0: float, t1: float):
@@ -153,7 +157,9 @@ def _program_source(program_path: Path, script, electrodes):
 def simulate(
     out: Annotated[Path, typer.Option("--out", help="NWB file to write")],
     profile: Annotated[str, typer.Option("--profile", help="profile name")] = DEFAULT_PROFILE,
-    seconds: Annotated[float, typer.Option("--seconds", help="simulated s")] = 30.0,
+    seconds: Annotated[
+        float, in_range("--seconds", low=1.0, high=86400.0, help="simulated s")
+    ] = 30.0,
     program: Annotated[
         Path | None,
         typer.Option(
@@ -164,9 +170,19 @@ def simulate(
         "walking"
     ),
     body: Annotated[str, typer.Option("--body", help="reduced or mujoco")] = "reduced",
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    day: Annotated[int, typer.Option("--day", help="days since calibration (tuning drift)")] = 0,
+    seed: Annotated[int, in_range("--seed", low=0, high=SEED_MAX)] = 0,
+    day: Annotated[
+        int, in_range("--day", low=0, high=3650, help="days since calibration (tuning drift)")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    metadata: meta.MetadataFile = None,
+    subject_id: meta.SubjectId = None,
+    sex: meta.Sex = None,
+    age: meta.Age = None,
+    date_of_birth: meta.DateOfBirth = None,
+    species: meta.Species = None,
+    experimenter: meta.Experimenter = None,
+    institution: meta.Institution = None,
 ) -> None:
     """Simulate the patient; write ECoG, intent, EMG, joint angles, pulses and steps to NWB."""
     from openbsi.patient.session import run_patient
@@ -181,6 +197,9 @@ def simulate(
         raise UserError(f"--out must end in .nwb, got {out}")
     if out.exists():
         raise UserError(f"--out must not exist yet (no overwrite), got {out}")
+    subject, study = meta.collect(
+        metadata, subject_id, sex, age, date_of_birth, species, experimenter, institution
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     rng_script, rng_patient = np.random.default_rng(seed).spawn(2)
     intent = _script(script, seconds, rng_script)
@@ -205,6 +224,8 @@ def simulate(
                 "body": body,
                 "day": day,
             },
+            subject=subject,
+            study=study,
         )
         _record(rec, patient, intent, result)
         rec.close()
@@ -267,10 +288,12 @@ def _stepping(seconds: float, pairs: dict[str, tuple[int, int]]) -> list:
 
 @bench_app.command("patient")
 def bench_patient(
-    seconds: Annotated[float, typer.Option("--seconds", help="simulated s")] = 60.0,
+    seconds: Annotated[
+        float, in_range("--seconds", low=1.0, high=86400.0, help="simulated s")
+    ] = 60.0,
     profile: Annotated[str, typer.Option("--profile")] = "complete-thoracic",
     body: Annotated[str, typer.Option("--body", help="reduced or mujoco")] = "reduced",
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, in_range("--seed", low=0, high=SEED_MAX)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Whole-patient speed (cortex + spinal cord + body) while stepping (S1 push-off, L1 swing,
@@ -552,7 +575,7 @@ def _fig_evoked(plt, out: Path, seed: int) -> dict:
 @patient_app.command("figures")
 def figures(
     out: Annotated[Path, typer.Option("--out", help="folder for the PNG files")] = Path("docs/img"),
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, in_range("--seed", low=0, high=SEED_MAX)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Draw the validation figures of docs/virtual-patient.md and print the measured values."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from openbsi.cli.apps import UserError, console, program_app
+from openbsi.cli.apps import UserError, console, output_file, program_app
 from openbsi.stimulation.program import BACKEND_KINDS, Program, dump_program, load_program
 from openbsi.stimulation.types import Electrode
 
@@ -42,10 +42,36 @@ def example(
     print(_HEADER.format(backend=backend) + dump_program(example_program(backend)), end="")
 
 
-def _load(path: Path) -> Program:
+def _checked(path: Path, backend: str | None) -> tuple[Program | None, list]:
+    """The program and every violation: a file that cannot be loaded (size, YAML, schema) is
+    one violation naming the field, a loaded one is checked against the backend's limits."""
+    from openbsi.inputs import InputError
+    from openbsi.safety.program_check import Violation, validate_program
+
     if not path.is_file():
         raise UserError(f"FILE: no such program file {path}")
-    return load_program(path)
+    nan = float("nan")
+    try:
+        program = load_program(path)
+    except InputError as error:
+        return None, [Violation(error.field, nan, nan, "schema", str(error))]
+    except ValueError as error:
+        return None, [Violation("file", nan, nan, "schema", str(error))]
+    return program, validate_program(program, backend=backend)
+
+
+def _print_violations(path: Path, violations: list) -> None:
+    table = Table(title=f"{path}: {len(violations)} violation(s)")
+    table.add_column("field", no_wrap=True)
+    for column in ("value", "limit", "rule", "message"):
+        table.add_column(column, overflow="fold")
+    for v in violations:
+        table.add_row(v.field, f"{v.value:.6g}", f"{v.limit:.6g}", v.rule, v.message)
+    console.print(table)
+
+
+def _verdict(violations: list) -> dict:
+    return {"valid": not violations, "violations": [v.to_json() for v in violations]}
 
 
 @program_app.command("validate")
@@ -55,47 +81,46 @@ def validate(
     json_out: bool = typer.Option(False, "--json", help="Print {valid, violations} as JSON."),
 ) -> None:
     """Exit 0 when the program is valid for its backend, 1 listing every violation if not."""
-    from openbsi.safety.program_check import Violation, validate_program
-
     _backend_option(backend)
-    if not file.is_file():
-        raise UserError(f"FILE: no such program file {file}")
-    try:
-        program = load_program(file)
-        violations = validate_program(program, backend=backend)
-    except ValueError as error:  # schema errors: one violation naming the field
-        violations = [Violation("file", float("nan"), float("nan"), "schema", str(error))]
+    program, violations = _checked(file, backend)
     if json_out:
-        print(
-            json.dumps({"valid": not violations, "violations": [v.to_json() for v in violations]})
-        )
+        print(json.dumps(_verdict(violations)))
     elif violations:
-        table = Table(title=f"{file}: {len(violations)} violation(s)")
-        table.add_column("field", no_wrap=True)
-        for column in ("value", "limit", "rule", "message"):
-            table.add_column(column, overflow="fold")
-        for v in violations:
-            table.add_row(v.field, f"{v.value:.6g}", f"{v.limit:.6g}", v.rule, v.message)
-        console.print(table)
+        _print_violations(file, violations)
     else:
-        console.print(f"{file}: valid for backend {backend or program.backend}")
+        console.print(f"{file}: valid for backend {backend or program.backend}")  # type: ignore[union-attr]
     raise typer.Exit(1 if violations else 0)
 
 
 @program_app.command("show")
 def show(
     file: Path = typer.Argument(..., help="Program YAML file."),
-    out: Path | None = typer.Option(None, "--out", help="PNG to write (default: FILE.png)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="PNG to write, or a folder for FILE.png (default: FILE.png)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out file."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
-    """Print the program and write a picture of the electrode map firing in each state."""
+    """Validate the program, print it and draw the electrode map firing in each state."""
     from openbsi.stimulation.layouts import default_layout
 
-    program = _load(file)
+    program, violations = _checked(file, None)
+    if violations or program is None:
+        if json_out:
+            print(json.dumps(_verdict(violations)))
+        else:
+            _print_violations(file, violations)
+        raise typer.Exit(1)
+    if out is not None and out.is_dir():
+        out = out / file.with_suffix(".png").name
+    if out is not None:
+        output_file(out, "--out", force=force, suffix=".png")
     layout = default_layout(program.backend)
     png = out if out is not None else file.with_suffix(".png")
     write_program_map(program, layout, png)
     summary = {
+        "valid": True,
+        "violations": [],
         "name": program.name,
         "backend": program.backend,
         "figure": str(png),
@@ -108,6 +133,7 @@ def show(
                     "frequency_hz": s.frequency_hz,
                     "onset_ms": s.onset_ms,
                     "duration_ms": s.duration_ms,
+                    "period_ms": s.period_ms,
                 }
                 for s in steps
             ]

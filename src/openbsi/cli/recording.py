@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from openbsi.cli.apps import UserError, app, console
+from openbsi.cli.apps import UserError, app, console, in_range, output_file
 
 recording_app = typer.Typer(
     help="Recordings: recover after a crash, verify integrity, export to BIDS.",
@@ -22,6 +22,7 @@ def recover(
     log: Annotated[Path, typer.Argument(help="session.obsilog (or the folder holding it)")],
     out: Annotated[Path, typer.Option("--out", help="NWB file to write")],
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --out file")] = False,
 ) -> None:
     """Rebuild an NWB file from a session log, e.g. after the session was killed."""
     from openbsi.store.log_reader import read_log
@@ -29,6 +30,7 @@ def recover(
 
     if not log.exists():
         raise UserError(f"LOG must exist, got {log}")
+    output_file(out, "--out", force=force, suffix=".nwb")
     data = read_log(log, load_ecog=False)  # samples are streamed: memory stays flat
     path = write_nwb(data, out)
     summary = {
@@ -36,6 +38,8 @@ def recover(
         "duration_s": data.duration_s,
         "chunks": len(data.ecog_chunks),
         "closed": data.closed,
+        "recovered": not data.closed,
+        "dropped_records": data.dropped_records,
         "chain_head": data.chain_head,
         "seal": data.seal,
         "problems": data.problems,
@@ -89,8 +93,10 @@ def export_bids_command(
     subject: Annotated[str, typer.Option(help="BIDS subject label")] = "01",
     session: Annotated[str | None, typer.Option(help="BIDS session label")] = None,
     task: Annotated[str, typer.Option(help="BIDS task label")] = "bsi",
-    run: Annotated[int | None, typer.Option(help="BIDS run index")] = None,
-    line_freq: Annotated[float, typer.Option(help="power-line frequency, Hz")] = 50.0,
+    run: Annotated[int | None, in_range("--run", low=1, high=9999, help="BIDS run index")] = None,
+    line_freq: Annotated[
+        float, in_range("--line-freq", low=1.0, high=999.0, help="power-line frequency, Hz")
+    ] = 50.0,
 ) -> None:
     """Write the recording as BIDS-iEEG (BrainVision + events + sidecars) with mne-bids."""
     from openbsi.store.bids import export_bids
@@ -107,6 +113,7 @@ def export_bids_command(
 def report(
     recording: Annotated[Path, typer.Argument(help="recording.nwb")],
     out: Annotated[Path, typer.Option("--out", help="folder for metrics.json and report.html")],
+    force: Annotated[bool, typer.Option("--force", help="replace an earlier report")] = False,
 ) -> None:
     """Rebuild metrics.json and report.html (+ figures) from a recording."""
     from openbsi.report.html import write_report
@@ -114,6 +121,10 @@ def report(
 
     if not recording.is_file():
         raise UserError(f"RECORDING must be an existing .nwb file, got {recording}")
+    if str(out) in ("", "."):
+        raise UserError(f"--out: must name a folder, got {str(out)!r}")
+    if (out / "metrics.json").exists() and not force:
+        raise UserError(f"--out: {out} already holds metrics.json; pass --force to replace it")
     metrics = compute_metrics(recording)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False))

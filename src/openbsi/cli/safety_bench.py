@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import typer
 
-from openbsi.cli.apps import UserError, bench_app, console
+from openbsi.cli.apps import SEED_MAX, UserError, bench_app, bounded, console
 from openbsi.safety.audit import out_of_limit_mask_arrays
 from openbsi.safety.limits import SafetyLimits
 from openbsi.safety.supervisor import SafetySupervisor
@@ -224,12 +224,16 @@ def run_safety_bench(
 
 @bench_app.command("safety")
 def bench_safety(
-    cases: int = typer.Option(1000, "--cases", help="Random command sequences per backend."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the case generator."),
+    cases: int = bounded(
+        1000, "--cases", low=1, high=1_000_000, help="Random command sequences per backend."
+    ),
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX, help="Seed of the case generator."),
     backend: list[str] = typer.Option(
         [], "--backend", help=f"Only these backends (repeatable); default all: {BACKENDS}."
     ),
-    workers: int = typer.Option(1, "--workers", help="Processes to spread the cases over."),
+    workers: int = bounded(
+        1, "--workers", low=1, high=64, help="Processes to spread the cases over."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
     """Adversarial command sequences through supervisor + every backend; count bad pulses."""

@@ -12,11 +12,22 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openbsi.cli.apps import UserError, app, console
+from openbsi.cli import metadata_options as meta
+from openbsi.cli.apps import (
+    MAX_SESSION_S,
+    SEED_MAX,
+    UserError,
+    app,
+    bounded,
+    console,
+    output_folder,
+)
 
 
-def _writable_folder(out: Path) -> Path:
-    """The run folder, created if needed; a one-line error when it cannot be written."""
+def _writable_folder(out: Path, force: bool = False) -> Path:
+    """The run folder, created if needed; a one-line error when it cannot be written or holds
+    an earlier run (unless force)."""
+    output_folder(out, "--out", force=force)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -47,11 +58,31 @@ def _progress_bars(quiet: bool) -> Iterator:
 
 
 def _report(result, json_out: bool, title: str) -> None:
+    """metrics.json (or the console table), how the session ended, and its exit code."""
+    ended = {
+        "stop_reason": result.stop_reason,
+        "failures": result.failures,
+        "lost": result.lost,
+        "exit_code": result.exit_code,
+    }
     if json_out:
-        print(json.dumps(json.loads(result.metrics_path.read_text())))
-        return
-    console.print(_summary_table(result.metrics, title))
-    console.print(f"wrote {result.nwb_path}, {result.metrics_path}, {result.report_path}")
+        print(json.dumps({**result.metrics, "session": ended}))
+    else:
+        if result.metrics:
+            console.print(_summary_table(result.metrics, title))
+        if result.stop_reason:
+            console.print(f"[yellow]stopped early:[/yellow] {result.stop_reason}")
+        if result.lost:
+            console.print(
+                f"[red]ALARM: {result.lost['records']} record(s) not recorded "
+                f"({result.lost['ecog_samples']} ECoG samples): {result.lost['error']}[/red]"
+            )
+        for part, why in result.failures.items():
+            console.print(f"[red]not written:[/red] {part}: {why}")
+        written = [p for p in (result.nwb_path, result.metrics_path, result.report_path)]
+        console.print("wrote " + ", ".join(str(p) for p in written if p.exists()))
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 def _summary_table(metrics: dict, title: str) -> Table:
@@ -100,18 +131,34 @@ def _summary_table(metrics: dict, title: str) -> Table:
 @app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Run folder to write."),
-    seconds: float = typer.Option(120.0, "--seconds", help="Closed-loop walking, simulated s."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every random generator in the run."),
-    calibration_s: float = typer.Option(240.0, "--calibration-s", help="Cued calibration, s."),
+    seconds: float = bounded(
+        120.0, "--seconds", low=1.0, high=MAX_SESSION_S, help="Closed-loop walking, simulated s."
+    ),
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX, help="Seed of every generator."),
+    calibration_s: float = bounded(
+        240.0, "--calibration-s", low=30.0, high=3600.0, help="Cued calibration, s."
+    ),
     decoder: str = typer.Option("mslm", "--decoder", help="Decoder name."),
     program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
+    force: bool = typer.Option(False, "--force", help="Write into a folder holding a run."),
+    metadata: meta.MetadataFile = None,
+    subject_id: meta.SubjectId = None,
+    sex: meta.Sex = None,
+    age: meta.Age = None,
+    date_of_birth: meta.DateOfBirth = None,
+    species: meta.Species = None,
+    experimenter: meta.Experimenter = None,
+    institution: meta.Institution = None,
 ) -> None:
     """Calibrate a decoder, then walk in closed loop, on the virtual patient (simulated clock)."""
     from openbsi.runtime.clock import SimulatedClock
     from openbsi.runtime.live_session import LiveSessionConfig, run_live_session
 
+    subject, study = meta.collect(
+        metadata, subject_id, sex, age, date_of_birth, species, experimenter, institution
+    )
     config = LiveSessionConfig(
         out_dir=out,
         seconds=seconds,
@@ -120,8 +167,10 @@ def demo(
         decoder=decoder,
         program=program,
         body=body,
+        subject=subject,
+        study=study,
     )
-    _writable_folder(out)
+    _writable_folder(out, force)
     with _progress_bars(json_out) as progress:
         result = run_live_session(config, progress, clock=SimulatedClock())
     _report(result, json_out, "OpenBSI demo")
@@ -134,12 +183,18 @@ def session(
         "virtual", "--stimulator", help="virtual | paddle | lsl:NAME | link:NAME"
     ),
     model: Path | None = typer.Option(None, "--model", help="Decoder model file (.obsi)."),
-    seconds: float = typer.Option(60.0, "--seconds", help="Closed-loop duration, s."),
+    seconds: float = bounded(
+        60.0, "--seconds", low=1.0, high=MAX_SESSION_S, help="Closed-loop duration, s."
+    ),
     out: Path = typer.Option(Path("runs/session"), "--out", help="Run folder to write."),
     faults: str = typer.Option("", "--faults", help="Link faults, e.g. loss=0.3,jitter_ms=50."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every random generator in the run."),
-    calibration_s: float = typer.Option(
-        240.0, "--calibration-s", help="Cued calibration on the virtual patient when no --model."
+    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX, help="Seed of every generator."),
+    calibration_s: float = bounded(
+        240.0,
+        "--calibration-s",
+        low=30.0,
+        high=3600.0,
+        help="Cued calibration on the virtual patient when no --model.",
     ),
     fast: bool = typer.Option(False, "--fast", help="Simulated clock: as fast as computed."),
     program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
@@ -151,11 +206,28 @@ def session(
         "in the middle without it cannot pair. Without it, compare the codes on both ends.",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
+    force: bool = typer.Option(False, "--force", help="Write into a folder holding a run."),
+    continue_unrecorded: bool = typer.Option(
+        False,
+        "--continue-unrecorded",
+        help="Go on stimulating when the recording cannot be written (alarm, exact loss count).",
+    ),
+    metadata: meta.MetadataFile = None,
+    subject_id: meta.SubjectId = None,
+    sex: meta.Sex = None,
+    age: meta.Age = None,
+    date_of_birth: meta.DateOfBirth = None,
+    species: meta.Species = None,
+    experimenter: meta.Experimenter = None,
+    institution: meta.Institution = None,
 ) -> None:
     """Run the interface in real time over the authenticated link, and record it."""
     from openbsi.runtime.clock import MonotonicClock, SimulatedClock
     from openbsi.runtime.live_session import LiveSessionConfig, run_live_session
 
+    subject, study = meta.collect(
+        metadata, subject_id, sex, age, date_of_birth, species, experimenter, institution
+    )
     config = LiveSessionConfig(
         out_dir=out,
         seconds=seconds,
@@ -167,11 +239,14 @@ def session(
         calibration_s=calibration_s,
         program=program,
         body=body,
+        subject=subject,
+        study=study,
+        continue_unrecorded=continue_unrecorded,
         pairing_secret_file=pairing_secret_file,
     )
     if model is not None and not model.is_file():
         raise UserError(f"--model: file {model} does not exist")
-    _writable_folder(out)
+    _writable_folder(out, force)
     clock = SimulatedClock() if fast else MonotonicClock()
     with _progress_bars(json_out) as progress:
         result = run_live_session(config, progress, clock=clock)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from openbsi.cli.apps import UserError, app, console
+from openbsi.cli.apps import MAX_SESSION_S, SEED_MAX, UserError, app, bounded, console
 from openbsi.signals.types import StreamInfo
 
 if TYPE_CHECKING:
@@ -30,10 +30,16 @@ def stream_virtual(
     profile: str | None = typer.Option(
         None, "--profile", help="Virtual patient profile (default: the patient's default)."
     ),
-    seconds: float | None = typer.Option(
-        None, "--seconds", help="Stop after this many seconds (default: until Ctrl-C)."
+    seconds: float | None = bounded(
+        None,
+        "--seconds",
+        low=0.1,
+        high=MAX_SESSION_S,
+        help="Stop after this many seconds (default: until Ctrl-C).",
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the patient's random generator."),
+    seed: int = bounded(
+        0, "--seed", low=0, high=SEED_MAX, help="Seed of the patient's random generator."
+    ),
     pulses: str | None = typer.Option(
         None,
         "--pulses",
@@ -126,7 +132,9 @@ def stream_virtual(
 def stream_replay(
     path: Path = typer.Argument(..., help="Recording: .nwb, .xdf, .edf, .bdf, .vhdr or .fif."),
     name: str = typer.Option("openbsi-replay", "--name", help="LSL stream name to publish."),
-    speed: float = typer.Option(1.0, "--speed", help="Real-time factor (2 = twice as fast)."),
+    speed: float = bounded(
+        1.0, "--speed", low=0.01, high=1000.0, help="Real-time factor (2 = twice as fast)."
+    ),
     stream: str | None = typer.Option(None, "--stream", help="Series/stream in the file."),
     json_out: bool = typer.Option(False, "--json", help="Print a summary JSON object at the end."),
 ) -> None:

@@ -6,6 +6,11 @@ command codec -> link (sealed, faults injected) -> implant: supervisor -> stimul
 that fails leaves the implant without fresh commands, so its watchdog ramps stimulation to
 zero, while the recording goes on. `openbsi demo` runs the same loop on a SimulatedClock:
 identical computation, no waiting.
+
+Ending well (session_stop.py): SIGTERM, SIGINT and SIGHUP, or a recording that cannot be
+written, stop the ticks; no further command is sent, so the implant's watchdog ramps the output
+to zero (watchdog_age_ms + ramp_down_ms, 450 ms) while the wind-down ticks run; then the log is
+closed and the run folder finished (or the part that failed named).
 """
 
 from __future__ import annotations
@@ -40,16 +45,17 @@ from openbsi.runtime.loop import Loop
 from openbsi.runtime.pseudo_online import Progress, calibrate
 from openbsi.runtime.run_folder import SessionResult, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
+from openbsi.runtime.session_stop import SessionStop, StopRequested, wind_down
 from openbsi.runtime.sources import open_source
 from openbsi.safety.limits import SafetyLimits
-from openbsi.safety.program_check import validate_program
+from openbsi.safety.program_check import load_valid_program
 from openbsi.safety.supervisor import SafetySupervisor
 from openbsi.signals import RingBuffer
 from openbsi.states import STATES
 from openbsi.stimulation.backends.registry import create_stimulator
 from openbsi.stimulation.electrodes import PADDLE_16
 from openbsi.stimulation.mapper import Mapper
-from openbsi.stimulation.program import Program, default_paddle_program, load_program
+from openbsi.stimulation.program import Program, default_paddle_program
 from openbsi.store.session_log import SessionRecorder
 
 logger = logging.getLogger(__name__)
@@ -77,6 +83,9 @@ class LiveSessionConfig:
     tick_ms: float = 100.0  # decode period (Moly 2022: 10 Hz)
     program: Path | None = None  # stimulation program file (None: default_paddle_program)
     body: str = "reduced"  # the virtual patient's legs: "reduced" or "mujoco" (MyoLeg)
+    subject: dict | None = None  # store.sealed.SUBJECT_KEYS: id, sex, age / date_of_birth, ...
+    study: dict | None = None  # store.sealed.STUDY_KEYS: experimenter, institution, lab
+    continue_unrecorded: bool = False  # go on when the recording cannot be written (alarmed)
     pairing_secret_file: Path | None = None  # out-of-band secret for --stimulator link:NAME
     patient: PatientProfile | None = None  # the virtual patient (None: the default profile)
 
@@ -101,12 +110,7 @@ class LiveSessionConfig:
         every violation named) or the default."""
         if self.program is None:
             return default_paddle_program()
-        program = load_program(self.program)
-        violations = validate_program(program, backend="paddle", electrodes=PADDLE_16)
-        if violations:
-            listed = "; ".join(f"{v.field}: {v.message}" for v in violations)
-            raise ValueError(f"program {self.program} is not valid for the paddle: {listed}")
-        return program
+        return load_valid_program(self.program, backend="paddle", electrodes=PADDLE_16)
 
 
 def run_live_session(
@@ -156,12 +160,15 @@ def run_live_session(
         implant = Implant(radio, stimulator, limits)
     try:
         source = open_source(config.source, clock=clock, patient=patient)
+        # the model before the recorder: a start that fails leaves the run folder untouched
+        model = _load_model(config.model, source.info, config.paddle_program.state_set)
     except BaseException:
         _close(stimulator)
         raise
     if wrap_source is not None:
         source = wrap_source(source)
     out_dir = Path(config.out_dir)
+    stop = SessionStop(clock, continue_unrecorded=config.continue_unrecorded)
     recorder = SessionRecorder(
         out_dir,
         source.info,
@@ -173,15 +180,20 @@ def run_live_session(
             # the virtual patient's mean cue-to-cortex reaction time: the report also scores
             # the decoder against the intention (the cue this much later)
             "intention_delay_s": float(np.mean(patient.profile.cortex.reaction_time_s)),
+            "stimulator": config.stimulator,
         },
+        subject=config.subject,
+        study=config.study,
+        on_write_error=stop.recording_failed,
     )
     started = time.perf_counter()
+    progress = stop.checked(progress)
     try:
+        stop.install_signal_handlers()
         if virtual:
             for block in script.blocks:
                 recorder.intent(block.start_s, block.stop_s, block.state, block.amplitude)
         recorder.stimulation_electrodes([vars(e) for e in PADDLE_16])
-        model = _load_model(config.model, source.info, config.paddle_program.state_set)
         feature_config = FeatureConfig() if model is None else model.feature_config
         extractor = FeatureExtractor(feature_config, source.info.sfreq_hz, source.info.n_channels)
         buffer = RingBuffer(source.info.n_channels, 2 * extractor.window_samples)
@@ -214,15 +226,31 @@ def run_live_session(
             delivered,
             calibration_end_s,
             progress,
+            stop,
             remote=implant is None,
         )
         _record_body(recorder, patient)
         _record_summaries(recorder, config, radio, implant, stats, loop, started)
+    except StopRequested:  # stopped during calibration: no closed loop, the recording is kept
+        pass
+    except BaseException:
+        stop.restore_signal_handlers()
+        raise
     finally:
+        stop.record(recorder)
         recorder.close()
         source.close()
         _close(stimulator)
-    return finish_run_folder(out_dir, recorder.log_path)
+    try:  # a signal while the run folder is written is noted, not obeyed: it gets finished
+        return finish_run_folder(
+            out_dir,
+            recorder.log_path,
+            stop_reason=stop.reason,
+            exit_code=stop.exit_code(),
+            lost=stop.lost(recorder),
+        )
+    finally:
+        stop.restore_signal_handlers()
 
 
 def _calibrated_decoder(
@@ -263,6 +291,7 @@ def _closed_loop(
     delivered: list,
     start_s: float,
     progress: Progress | None,
+    stop: SessionStop,
     *,
     remote: bool = False,
 ):
@@ -274,8 +303,12 @@ def _closed_loop(
     if remote:  # a remote implant judges command age on the machine's monotonic clock
         loop.link_offset_ns = loop_start_ns - offset_ns
 
+    def session_ns() -> int:
+        return offset_ns + (clock.now_ns() - loop_start_ns)
+
     def work(k: int, deadline_ns: int) -> None:
-        now_ns = offset_ns + (clock.now_ns() - loop_start_ns)
+        stop.check()  # a signal or a failed write: no further command
+        now_ns = session_ns()
         loop.tick(k, now_ns, tick_ns)
         patient.receive_pulses(delivered)
         delivered.clear()
@@ -292,7 +325,11 @@ def _closed_loop(
     # One BLAS thread: multithreaded BLAS on a busy machine turns a 0.5 ms feature transform
     # into tens of ms at p99; a real-time loop wants the predictable path.
     with threadpool_limits(limits=1):
-        stats = scheduler.run(work, math.floor(config.seconds * 1e3 / config.tick_ms + 1e-9))
+        try:
+            stats = scheduler.run(work, math.floor(config.seconds * 1e3 / config.tick_ms + 1e-9))
+        except StopRequested:
+            stats = scheduler.stats
+            wind_down(loop, clock, session_ns, tick_ns, delivered, stop)
     recorder.phase(start_s, start_s + (clock.now_ns() - loop_start_ns) / 1e9, "closed_loop")
     return stats
 

@@ -7,8 +7,11 @@ limit and the rule, so `openbsi program validate` can list them all at once.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
 from typing import Any
+
+import numpy as np
 
 from openbsi.safety.limits import SafetyLimits
 from openbsi.stimulation.profiles import get_profile
@@ -189,29 +192,65 @@ def _periods(steps: tuple[StimStep, ...]) -> set[float]:
 def _peak_total_ma(steps: tuple[StimStep, ...]) -> float:
     """Largest total amplitude of the steps active at once (per electrode the strongest).
 
-    The total only rises when a step starts, so the start times are the candidates; repeating
-    steps share one period (checked), so one period past the last onset covers every overlap.
+    The total only rises when a step switches on, so only those moments are candidates. The
+    onsets and the ends of the non-repeating steps cut time into stretches in which the same
+    steps have started and the same non-repeating ones hold; inside one stretch a repeating
+    step's activity depends only on the phase within the shared period, so the first switch-on
+    of each repeating step in each stretch stands for all later ones. The number of candidates
+    is at most (2 n + 1) (r + 1) for n steps, r of them repeating, whatever the period or the
+    onsets (a 0.01 ms period with an onset of 1e6 ms costs what a 2 s period does); the loader
+    caps n (program_file.MAX_STEPS_PER_STATE), so the check is bounded in time and memory.
     """
-    onsets = [s.onset_ms for s in steps if _finite(s.onset_ms)]
-    periods = _periods(steps)
-    times = {0.0, *onsets}
-    if len(periods) == 1 and onsets:
-        period = periods.pop()
-        if period > 0:
-            horizon = max(onsets) + period
-            for step in steps:
-                if step.period_ms is not None and _finite(step.onset_ms):
-                    count = int((horizon - step.onset_ms) // period) + 1
-                    times.update(step.onset_ms + k * period for k in range(count))
-    peak = 0.0
-    for t in sorted(times):
-        per_electrode: dict[int, float] = {}
-        for step in steps:
-            if _finite(step.amplitude_ma) and step.active(t):
-                for e in step.electrodes:
-                    per_electrode[e] = max(per_electrode.get(e, 0.0), step.amplitude_ma)
-        peak = max(peak, sum(per_electrode.values()))
-    return peak
+    usable = [
+        s
+        for s in steps
+        if _finite(s.onset_ms)
+        and _finite(s.amplitude_ma)
+        and s.onset_ms >= 0
+        and (s.duration_ms is None or (_finite(s.duration_ms) and s.duration_ms > 0))
+        and (s.period_ms is None or (_finite(s.period_ms) and s.period_ms > 0))
+        and s.electrodes
+    ]
+    if not usable:
+        return 0.0
+    periods = _periods(tuple(usable))
+    shared = next(iter(periods)) if len(periods) == 1 else None
+    onset = np.array([s.onset_ms for s in usable], dtype=float)
+    duration = np.array(
+        [np.inf if s.duration_ms is None else s.duration_ms for s in usable], dtype=float
+    )
+    repeating = np.array([s.period_ms is not None for s in usable])
+    if shared is None:  # mixed periods (reported apart): a repeating step counts as always on
+        duration[repeating] = np.inf
+        repeating[:] = False
+    amplitude = np.array([s.amplitude_ma for s in usable], dtype=float)
+    ends = onset[~repeating] + duration[~repeating]
+    bounds = np.unique(np.concatenate([[0.0], onset, ends[np.isfinite(ends)]]))
+    nexts = np.append(bounds[1:], np.inf)
+    candidates = [bounds]
+    if shared is not None and repeating.any():
+        period = float(shared)
+        for start in onset[repeating]:
+            k = np.ceil(np.maximum(bounds - start, 0.0) / period)
+            first = start + k * period
+            candidates.append(first[(first < nexts) & (first >= bounds)])
+    times = np.unique(np.concatenate(candidates))
+    since = times[:, None] - onset[None, :]
+    phase = since.copy()
+    if shared is not None:
+        wrapped = np.mod(since[:, repeating], float(shared))
+        wrapped[np.isclose(wrapped, float(shared), rtol=0, atol=1e-9)] = 0.0  # round-off
+        phase[:, repeating] = wrapped
+    active = (since >= -1e-9) & (phase < duration[None, :])
+    drawn = np.where(active, amplitude[None, :], 0.0)
+    by_electrode: dict[int, list[int]] = {}
+    for i, s in enumerate(usable):
+        for e in set(s.electrodes):
+            by_electrode.setdefault(e, []).append(i)
+    total = np.zeros(times.size)
+    for members in by_electrode.values():
+        total += drawn[:, members].max(axis=1)
+    return float(total.max())
 
 
 def validate_program(
@@ -265,3 +304,24 @@ def validate_program(
                 )
             )
     return out
+
+
+def load_valid_program(
+    path: str | os.PathLike[str],
+    *,
+    backend: str | None = None,
+    electrodes: tuple[Electrode, ...] | None = None,
+) -> Program:
+    """Load a program file through the hardened loader and check it against the backend; every
+    command that runs a program uses this. A ValueError (one line, every violation named)
+    otherwise."""
+    from openbsi.stimulation.program import load_program
+
+    program = load_program(path)
+    violations = validate_program(program, backend=backend, electrodes=electrodes)
+    if violations:
+        listed = "; ".join(f"{v.field}: {v.message}" for v in violations[:5])
+        more = f" (+{len(violations) - 5} more)" if len(violations) > 5 else ""
+        kind = backend or program.backend
+        raise ValueError(f"{path}: program is not valid for the {kind}: {listed}{more}")
+    return program

@@ -168,19 +168,7 @@ def default_paddle_program(electrodes: tuple[Electrode, ...] = PADDLE_16) -> Pro
 
 
 # ---------------------------------------------------------------------------------------------
-# YAML files (schema in docs/programs.md)
-
-_STEP_KEYS = (
-    "electrodes",
-    "amplitude_ma",
-    "pulse_width_us",
-    "frequency_hz",
-    "onset_ms",
-    "duration_ms",
-    "interphase_gap_us",
-    "period_ms",
-    "scaled",
-)
+# YAML files (schema in docs/programs.md; the loader: program_file.py)
 
 
 def program_to_dict(program: Program) -> dict[str, Any]:
@@ -212,101 +200,12 @@ def program_to_dict(program: Program) -> dict[str, Any]:
     }
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{where} must be a number, got {value!r}")
-    return float(value)
+def program_from_dict(data: Any, *, source: str = "<program>") -> Program:
+    """Parse the YAML document's data (the hardened loader, program_file.py); an InputError
+    (a ValueError) naming the offending field."""
+    from openbsi.stimulation.program_file import program_from_data
 
-
-def _step_from_dict(data: Any, where: str) -> StimStep:
-    if not isinstance(data, dict):
-        raise ValueError(f"{where} must be a mapping with keys {_STEP_KEYS}, got {data!r}")
-    unknown = set(data) - set(_STEP_KEYS)
-    if unknown:
-        raise ValueError(f"{where} has unknown keys {sorted(unknown)}; allowed: {_STEP_KEYS}")
-    for key in ("electrodes", "amplitude_ma", "pulse_width_us", "frequency_hz"):
-        if key not in data:
-            raise ValueError(f"{where}.{key} is required")
-    electrodes = data["electrodes"]
-    if isinstance(electrodes, int) and not isinstance(electrodes, bool):
-        electrodes = [electrodes]
-    if not isinstance(electrodes, list) or not all(
-        isinstance(e, int) and not isinstance(e, bool) for e in electrodes
-    ):
-        raise ValueError(f"{where}.electrodes must be a list of integers, got {electrodes!r}")
-    duration = data.get("duration_ms")
-    period = data.get("period_ms")
-    scaled = data.get("scaled", True)
-    if not isinstance(scaled, bool):
-        raise ValueError(f"{where}.scaled must be true or false, got {scaled!r}")
-    return StimStep(
-        electrodes=tuple(electrodes),
-        amplitude_ma=_number(data["amplitude_ma"], f"{where}.amplitude_ma"),
-        pulse_width_us=_number(data["pulse_width_us"], f"{where}.pulse_width_us"),
-        frequency_hz=_number(data["frequency_hz"], f"{where}.frequency_hz"),
-        onset_ms=_number(data.get("onset_ms", 0.0), f"{where}.onset_ms"),
-        duration_ms=None if duration is None else _number(duration, f"{where}.duration_ms"),
-        interphase_gap_us=_number(
-            data.get("interphase_gap_us", 20.0), f"{where}.interphase_gap_us"
-        ),
-        period_ms=None if period is None else _number(period, f"{where}.period_ms"),
-        scaled=scaled,
-    )
-
-
-def program_from_dict(data: Any) -> Program:
-    """Parse the YAML document's data; ValueError naming the offending field."""
-    if not isinstance(data, dict):
-        raise ValueError(f"a program file must hold a mapping, got {type(data).__name__}")
-    version = data.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        raise ValueError(f"schema_version must be {SCHEMA_VERSION}, got {version!r}")
-    allowed = {
-        "schema_version",
-        "name",
-        "backend",
-        "description",
-        "min_amplitude_fraction",
-        "states",
-        "state_set",
-    }
-    unknown = set(data) - allowed
-    if unknown:
-        raise ValueError(f"unknown top-level keys {sorted(unknown)}; allowed: {sorted(allowed)}")
-    for key in ("name", "backend", "states"):
-        if key not in data:
-            raise ValueError(f"{key} is required")
-    states_data = data["states"]
-    if not isinstance(states_data, dict):
-        raise ValueError(f"states must be a mapping of state -> list of steps, got {states_data!r}")
-    states: dict[str, tuple[StimStep, ...]] = {}
-    for state, steps in states_data.items():
-        if steps is None:
-            steps = []
-        if not isinstance(steps, list):
-            raise ValueError(f"states.{state} must be a list of steps, got {steps!r}")
-        states[str(state)] = tuple(
-            _step_from_dict(step, f"states.{state}[{i}]") for i, step in enumerate(steps)
-        )
-    return Program(
-        name=str(data["name"]),
-        backend=str(data["backend"]),
-        states=states,
-        min_amplitude_fraction=_number(
-            data.get("min_amplitude_fraction", 0.3), "min_amplitude_fraction"
-        ),
-        description=str(data.get("description", "") or ""),
-        state_set=_state_set(data.get("state_set")),
-    )
-
-
-def _state_set(value: Any) -> tuple[str, ...]:
-    """A program file's optional `state_set` (a list of names; default the leg set)."""
-    if value is None:
-        return STATES
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ValueError(f"state_set must be a list of state names, got {value!r}")
-    return tuple(value)
+    return program_from_data(data, source=source)
 
 
 def dump_program(program: Program) -> str:
@@ -315,10 +214,11 @@ def dump_program(program: Program) -> str:
 
 
 def load_program(path: str | Path) -> Program:
-    """Read a program YAML file (schema: docs/programs.md)."""
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    return program_from_dict(data)
+    """Read a program YAML file (schema: docs/programs.md) through the hardened loader: size
+    limit, strict YAML, bounded fields; an InputError naming file, field, limit and value."""
+    from openbsi.stimulation.program_file import load_program_file
+
+    return load_program_file(path)
 
 
 def save_program(program: Program, path: str | Path) -> None:

@@ -65,46 +65,122 @@ def export_bids(
     run: int | None = None,
     line_freq_hz: float = DEFAULT_LINE_FREQ_HZ,
 ) -> Path:
-    """Write the recording as BIDS-iEEG under `root`; returns the data file's path."""
+    """Write the recording as BIDS-iEEG under `root`; returns the data file's path.
+
+    The samples are streamed (bids_stream.write_brainvision into a staging folder inside
+    `root`, then copied by mne-bids); decodes, commands and pulses go to
+    derivatives/openbsi as events files.
+    """
+    import shutil
+    import uuid
+
     import mne
     from mne_bids import BIDSPath, write_raw_bids
+    from pynwb import NWBHDF5IO
+
+    from openbsi.store.bids_stream import write_brainvision, write_derivative
 
     if not 0 < line_freq_hz < 1000:
         raise ValueError(f"line_freq_hz must be in (0, 1000) Hz, got {line_freq_hz}")
-    data = read_nwb(Path(nwb_path))
-    if data.ecog.shape[0] == 0:
+    data = read_nwb(Path(nwb_path), load_ecog=False)
+    if data.n_ecog_samples == 0:
         raise ValueError(f"the recording {nwb_path} holds no ECoG samples to export")
-    info = mne.create_info(list(data.info.channel_names), data.info.sfreq_hz, ch_types="ecog")
-    info["line_freq"] = float(line_freq_hz)
-    volts = data.ecog.T.astype(np.float64)  # MNE holds float64 volts: the one copy we make
-    data.ecog = data.ecog[:0]
-    volts *= 1e-6
-    raw = mne.io.RawArray(volts, info, copy="auto", verbose="error")
-    start = float(data.ecog_chunks.t_s[0]) if len(data.ecog_chunks) else 0.0
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".openbsi-staging-{uuid.uuid4().hex[:8]}"  # inside the target, removed
+    try:
+        with NWBHDF5IO(str(nwb_path), "r") as io:
+            series = io.read().acquisition["ECoG"]
+            vhdr = write_brainvision(
+                series, data.info.channel_names, data.info.sfreq_hz, staging, "recording"
+            )
+        raw = mne.io.read_raw_brainvision(vhdr, preload=False, verbose="error")
+        raw.set_channel_types({name: "ecog" for name in raw.ch_names}, verbose="error")
+        raw.info["line_freq"] = float(line_freq_hz)
+        _set_subject(raw, data)
+        start = float(data.ecog_chunks.t_s[0]) if len(data.ecog_chunks) else 0.0
+        _annotate(raw, data, start)
+        bids_path = BIDSPath(
+            subject=_label(subject),
+            session=_label(session) if session else None,
+            task=_label(task),
+            run=run,
+            datatype="ieeg",
+            root=root,
+        )
+        write_raw_bids(raw, bids_path, format="BrainVision", overwrite=True, verbose="error")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _write_grid(data, bids_path)
+    _write_participant(data, root, bids_path)
+    relative = Path(bids_path.directory).relative_to(root)  # type: ignore[attr-defined]
+    write_derivative(
+        data,
+        root / "derivatives" / "openbsi",
+        relative,
+        bids_path.copy().update(suffix=None, extension=None).basename,  # type: ignore[attr-defined]
+        start,
+        data.software_version,
+    )
+    return Path(bids_path.fpath)
+
+
+def _annotate(raw: object, data: SessionData, start: float) -> None:
+    import mne
+
     onsets, durations, labels = _annotations(data)
     onset = np.asarray(onsets, dtype=float) - start
-    span_s = raw.n_times / raw.info["sfreq"]
+    span_s = raw.n_times / raw.info["sfreq"]  # type: ignore[attr-defined]
     keep = (onset >= 0) & (onset < span_s)  # events after the last sample cannot be placed
     if keep.any():
         clipped = np.minimum(np.asarray(durations, dtype=float)[keep], span_s - onset[keep])
-        raw.set_annotations(
+        raw.set_annotations(  # type: ignore[attr-defined]
             mne.Annotations(
                 onset[keep], clipped, [lab for lab, k in zip(labels, keep, strict=True) if k]
             )
         )
-    bids_path = BIDSPath(
-        subject=_label(subject),
-        session=_label(session) if session else None,
-        task=_label(task),
-        run=run,
-        datatype="ieeg",
-        root=Path(root),
-    )
-    write_raw_bids(
-        raw, bids_path, format="BrainVision", allow_preload=True, overwrite=True, verbose="error"
-    )
-    _write_grid(data, bids_path)
-    return Path(bids_path.fpath)
+
+
+_SEX_CODES = {"M": 1, "F": 2}  # MNE subject_info sex: 0 unknown, 1 male, 2 female
+
+
+def _set_subject(raw: object, data: SessionData) -> None:
+    subject = data.subject or {}
+    info: dict = {"his_id": str(subject.get("subject_id", "n/a"))}
+    info["sex"] = _SEX_CODES.get(str(subject.get("sex", "U")), 0)
+    raw.info["subject_info"] = info  # type: ignore[attr-defined]
+
+
+def _age_years(age: str) -> str:
+    """ "P38Y" -> "38"; ranges and other forms -> "n/a" (BIDS wants a number)."""
+    match = re.fullmatch(r"P(\d+)Y.*", age or "")
+    return match.group(1) if match and "/" not in age else "n/a"
+
+
+def _write_participant(data: SessionData, root: Path, bids_path: object) -> None:
+    """participants.tsv: the subject's age and sex as recorded (mne-bids leaves them n/a)."""
+    path = root / "participants.tsv"
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    if not rows:
+        return
+    fields = list(rows[0])
+    for key in ("age", "sex", "species"):
+        if key not in fields:
+            fields.append(key)
+    subject = data.subject or {}
+    me = f"sub-{bids_path.subject}"  # type: ignore[attr-defined]
+    for row in rows:
+        if row.get("participant_id") == me:
+            row["age"] = _age_years(str(subject.get("age", "")))
+            row["sex"] = {"M": "M", "F": "F", "O": "O"}.get(str(subject.get("sex")), "n/a")
+            row["species"] = str(subject.get("species", "homo sapiens")).lower()
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fields, delimiter="\t", lineterminator="\n", restval="n/a")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _write_grid(data: SessionData, bids_path: object) -> None:
@@ -145,4 +221,18 @@ def _write_grid(data: SessionData, bids_path: object) -> None:
         sidecar["Manufacturer"] = str(data.meta.get("manufacturer", "n/a"))  # not the format's
         sidecar["iEEGPlacementScheme"] = "epidural ECoG over the leg motor cortex"
         sidecar["iEEGGround"] = str(data.meta.get("ground", "n/a"))
+        sidecar["iEEGReference"] = str(data.meta.get("reference", "n/a"))
+        sidecar["ElectrodeManufacturer"] = str(data.meta.get("electrode_manufacturer", "n/a"))
+        sidecar["SoftwareFilters"] = "n/a"  # the recording holds the samples as acquired
+        sidecar["SoftwareVersions"] = f"OpenBSI {data.software_version or 'n/a'}"
+        sidecar["InstitutionName"] = data.study.get("institution") or "n/a"
+        sidecar["TaskDescription"] = data.description or "OpenBSI session"
+        sidecar["RecordingType"] = "continuous"
+        sidecar["ElectricalStimulation"] = bool(len(data.pulses))
+        if len(data.pulses):
+            sidecar["ElectricalStimulationParameters"] = (
+                "epidural electrical stimulation of the lumbosacral cord, biphasic pulses: "
+                f"{len(data.pulses)} pulses, {float(data.pulses.amplitude_ma.max()):g} mA max; "
+                "every pulse in derivatives/openbsi/*_desc-pulses_events.tsv"
+            )
         path.write_text(json.dumps(sidecar, indent=4))

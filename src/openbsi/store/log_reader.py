@@ -10,10 +10,13 @@ import numpy as np
 
 from openbsi.signals.types import StreamInfo
 from openbsi.store import hash_chain
-from openbsi.store.digests import digests_of, seal
+from openbsi.store.digests import STATUS_PART, content_digests, seal
 from openbsi.store.framing import RecordType, ScanResult, decode_payload, iter_records
+from openbsi.store.sealed import json_digest, status_of
 from openbsi.store.session_data import EcogChunks, Pulses, SessionData
 
+ALTERED = "altered: "  # prefix of problems that mean the log was changed after it was written
+LOG_FORMAT, LOG_VERSION = "openbsi-session-log", 1
 EVENT_LISTS = {
     RecordType.INTENT: "intents",
     RecordType.PHASE: "phases",
@@ -22,6 +25,7 @@ EVENT_LISTS = {
     RecordType.SAFETY_EVENT: "safety_events",
     RecordType.LATENCY: "latency",
     RecordType.GAIT_EVENT: "gait_events",
+    RecordType.ANNOTATION: "annotations",
 }
 
 
@@ -56,6 +60,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
     n_samples = 0
     head = b""
     closing: dict = {}
+    lost_records = lost_samples = 0
     with path.open("rb") as stream:
         for record_type, payload in iter_records(stream, scan):
             if data is not None and record_type in EVENT_LISTS:
@@ -73,9 +78,16 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
                     start_time=meta["start_time"],
                     description=meta.get("description", ""),
                     meta=meta.get("meta", {}),
+                    software_version=str(meta.get("software_version", "")),
+                    subject=dict(meta.get("subject", {})),
+                    study=dict(meta.get("study", {})),
                     chain_genesis=meta["chain_genesis"],
                 )
                 head = bytes.fromhex(meta["chain_genesis"])
+                if (meta.get("format"), meta.get("version")) != (LOG_FORMAT, LOG_VERSION):
+                    data.problems.append(f"{ALTERED}header format or version is not {LOG_FORMAT} 1")
+                if meta["chain_genesis"] != hash_chain.genesis(data.session_id).hex():
+                    data.problems.append(f"{ALTERED}chain genesis does not match the session id")
                 continue
             if data is None:
                 raise ValueError(f"{path}: the first record is not a session header")
@@ -83,7 +95,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
                 block = arrays[0]
                 link = hash_chain.next_link(head, block, meta["t_s"], meta["t_ns"])
                 if link.hex() != meta["sha256"]:
-                    data.problems.append(f"hash chain broken at chunk {len(chunk_rows)}")
+                    data.problems.append(f"{ALTERED}hash chain broken at chunk {len(chunk_rows)}")
                     link = bytes.fromhex(meta["sha256"])  # re-anchor: report each break once
                 head = link
                 chunk_rows.append(
@@ -104,11 +116,11 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
                 data.stim_electrodes = meta["electrodes"]
             elif record_type == RecordType.SUMMARY:
                 data.summaries[meta["name"]] = meta["values"]
-            elif record_type == RecordType.DROPPED:
-                data.problems.append(f"{meta['count']} record(s) lost to write errors")
+            elif record_type == RecordType.DROPPED:  # counted; verify reports the total
+                lost_records += int(meta["count"])
+                lost_samples += int(meta.get("ecog_samples", 0))
             elif record_type == RecordType.CLOSE:
                 data.closed = True
-                data.dropped_records = int(meta.get("dropped_records", 0))
                 closing = meta
             else:
                 data.problems.append(f"unknown record type {record_type} skipped")
@@ -128,7 +140,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
     data.chain_head = head.hex()
     if chunk_rows:
         t_s, t_ns, first, count, digests = zip(*chunk_rows, strict=True)
-        _check_timing(data, np.array(t_s, dtype="f8"), np.array(first, dtype="i8"))
+        check_timing(data, np.array(t_s, dtype="f8"), np.array(first, dtype="i8"))
         data.ecog_chunks = EcogChunks(
             t_s=np.array(t_s, dtype="f8"),
             t_ns=np.array(t_ns, dtype="i8"),
@@ -140,17 +152,43 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
         cols = _concat_columns(pulse_parts)
         data.pulses = Pulses(*cols)
     data.kinematics = _merge_kinematics(kin_parts)
-    data.digests = digests_of(data)
+    # what the writer counted at close; after a crash, what DROPPED records say (records lost
+    # after the last DROPPED record cannot be known: the log is reported as unclosed)
+    data.dropped_records = int(closing.get("dropped_records", lost_records))
+    data.dropped_ecog_samples = int(closing.get("dropped_ecog_samples", lost_samples))
+    data.end_time = str(closing.get("end_time", ""))
+    _check_closing(data, closing)
+    data.digests = content_digests(data)
+    stored = closing.get("digests", {})
+    for name, value in data.digests.items():
+        if closing and stored.get(name) != value:
+            data.problems.append(f"{ALTERED}digest of {name} differs from the close record")
+    data.digests[STATUS_PART] = json_digest(STATUS_PART, status_of(data))
     data.seal = seal(data.chain_head, data.digests)
-    for name, value in closing.get("digests", {}).items():
-        if data.digests.get(name) != value:
-            data.problems.append(f"digest of {name} differs from the one written at close")
-    if closing.get("chain_head", data.chain_head) != data.chain_head:
-        data.problems.append("hash chain head differs from the one written at close")
     return data
 
 
-def _check_timing(data: SessionData, t_s: np.ndarray, first: np.ndarray) -> None:
+def _check_closing(data: SessionData, closing: dict) -> None:
+    """The closing record against what was read (before the status is sealed)."""
+    if not closing:
+        return
+    if closing.get("chain_head") != data.chain_head:
+        data.problems.append(f"{ALTERED}hash chain head differs from the close record")
+    if closing.get("chunks") != len(data.ecog_chunks):
+        data.problems.append(
+            f"{len(data.ecog_chunks)} ECoG chunk(s) read, {closing.get('chunks')} written"
+        )
+    status = json_digest(STATUS_PART, status_of(data))
+    if closing.get("digests", {}).get(STATUS_PART) != status:
+        data.problems.append(f"{ALTERED}the log's status differs from the close record")
+    if closing.get("seal") != seal(data.chain_head, content_digests(data) | {STATUS_PART: status}):
+        data.problems.append(f"{ALTERED}the seal differs from the close record")
+    by_type = closing.get("dropped_by_type", {})
+    if not isinstance(by_type, dict) or sum(by_type.values()) != data.dropped_records:
+        data.problems.append(f"{ALTERED}dropped records by type do not add up")
+
+
+def check_timing(data: SessionData, t_s: np.ndarray, first: np.ndarray) -> None:
     """Flag chunks whose time is off the sample clock by more than 1.5 samples (lost or
     duplicated samples upstream): NWB stores the ECoG at a fixed rate."""
     drift_s = t_s - (t_s[0] + first / data.info.sfreq_hz)

@@ -7,8 +7,12 @@ Layout of recording.nwb:
 - processing/decoding/decodes: t_s, state, amplitude, probabilities (n x 7, openbsi.states order).
 - processing/stimulation/{commands, pulses, safety_events, electrodes}.
 - processing/runtime/latency: tick + one monotonic stamp column (ns) per hop.
-- processing/behavior/gait_events, processing/kinematics/<column> (TimeSeries).
-- processing/integrity/{ecog_chunks, hash_chain, log_status}: the SHA-256 chain per ECoG chunk.
+- processing/behavior/gait_events, processing/kinematics/<column> (TimeSeries: a rate when
+  regular, a unit and a description each), intervals/annotations (label).
+- processing/integrity/{ecog_chunks, hash_chain, digests, log_status, log_problems,
+  session_meta}: the SHA-256 chain per ECoG chunk, one digest per sealed part (sealed.py), the
+  log's status and the header fields NWB has no place for.
+- general: subject (id, sex, age or date of birth, species), experimenter, institution, lab.
 Tables with no rows are left out; the reader treats a missing table as empty.
 """
 
@@ -22,16 +26,18 @@ from pathlib import Path
 
 import numpy as np
 from hdmf.backends.hdf5 import H5DataIO
-from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+from pynwb import NWBHDF5IO, NWBFile
 from pynwb.ecephys import ElectricalSeries
 from pynwb.epoch import TimeIntervals
 from pynwb.file import Subject
 
 from openbsi.states import STATES
 from openbsi.store.log_reader import read_log
+from openbsi.store.nwb_body import add_kinematics, add_summaries
 from openbsi.store.nwb_read import read_nwb, session_from_nwb
 from openbsi.store.nwb_stream import LogEcogIterator
 from openbsi.store.nwb_tables import make_table
+from openbsi.store.sealed import canonical_channels, iso_utc
 from openbsi.store.session_data import SessionData
 from openbsi.store.session_log import LATENCY_KEYS
 
@@ -40,51 +46,37 @@ __all__ = ["log_to_nwb", "read_nwb", "session_from_nwb", "write_nwb"]
 # Measured (300 s x 64 ch, noise-like float32): no compression 0.29 s / 46 MB; gzip-1 1.9 s /
 # 43 MB. Off by default.
 ECOG_COMPRESSION_LEVEL: int | None = None
-
-
-def _unit(name: str) -> str:
-    for suffix, unit in (
-        ("_rad", "radians"),
-        ("_m", "meters"),
-        ("_uv", "microvolts"),
-        ("_n", "newtons"),
-        ("_deg", "degrees"),
-    ):
-        if name.endswith(suffix):
-            return unit
-    return "a.u."
+DEFAULT_DESCRIPTION = "OpenBSI session"  # NWB needs one; the recorder writes it too
 
 
 def _add_ecog(nwb: NWBFile, data: SessionData, compression: int | None) -> None:
     info = data.info
-    metas = info.channel_meta or tuple({} for _ in info.channel_names)
+    channels = canonical_channels(info.channel_names, info.channel_meta)
     groups = {}
-    for meta in metas:
-        group = str(meta.get("group", "implant"))
-        if group not in groups:
-            device = nwb.create_device(name=f"ecog_{group}", description=f"ECoG implant {group}")
-            groups[group] = nwb.create_electrode_group(
-                name=group,
-                description=f"epidural ECoG implant {group}",
-                location=str(meta.get("location", "epidural, leg motor cortex")),
+    for row in channels:
+        if row["group"] not in groups:
+            device = nwb.create_device(
+                name=f"ecog_{row['group']}", description=f"ECoG implant {row['group']}"
+            )
+            groups[row["group"]] = nwb.create_electrode_group(
+                name=row["group"],
+                description=f"epidural ECoG implant {row['group']}",
+                location=row["location"],
                 device=device,
             )
+    extras = _extra_columns(channels)
     nwb.add_electrode_column(name="label", description="channel name")
-    nwb.add_electrode_column(name="x_mm", description="mediolateral position on the implant, mm")
-    nwb.add_electrode_column(name="y_mm", description="rostrocaudal position on the implant, mm")
-    nwb.add_electrode_column(name="channel_meta", description="JSON of the stream's channel_meta")
-    for name, meta in zip(info.channel_names, metas, strict=True):
-        group = groups[str(meta.get("group", "implant"))]
-        x_mm, y_mm = float(meta.get("x_mm", np.nan)), float(meta.get("y_mm", np.nan))
+    for key in extras:
+        nwb.add_electrode_column(name=key, description=_EXTRA_DESCRIPTIONS.get(key, key))
+    for row in channels:
+        values = {
+            key: (row[key] if kind == "json" else row.get(key)) for key, kind in extras.items()
+        }
+        for key, kind in extras.items():
+            if kind == "json":
+                values[key] = json.dumps({k: v for k, v in row.items() if k not in _FIXED})
         nwb.add_electrode(
-            group=group,
-            location=str(meta.get("location", group.location)),
-            rel_x=x_mm,
-            rel_y=y_mm,
-            label=name,
-            x_mm=x_mm,
-            y_mm=y_mm,
-            channel_meta=json.dumps(meta, default=str),
+            group=groups[row["group"]], location=row["location"], label=row["name"], **values
         )
     region = nwb.create_electrode_table_region(
         region=list(range(info.n_channels)), description="all recorded channels"
@@ -114,6 +106,34 @@ def _add_ecog(nwb: NWBFile, data: SessionData, compression: int | None) -> None:
             description=f"epidural ECoG from stream {info.name!r}, stored in uV (conversion 1e-6)",
         )
     )
+
+
+_FIXED = ("name", "group", "location")
+_EXTRA_DESCRIPTIONS = {
+    "x_mm": "mediolateral position on the implant, mm",
+    "y_mm": "rostrocaudal position on the implant, mm",
+    "tuned_to": "movement the virtual channel is tuned to",
+}
+
+
+def _extra_columns(channels: list[dict]) -> dict[str, str]:
+    """Per-channel metadata beyond name/group/location as columns: {key: "f8" | "str"} when
+    every channel has the same keys with numbers or strings, else one JSON column."""
+    keys = [tuple(k for k in row if k not in _FIXED) for row in channels]
+    if not keys or not keys[0]:
+        return {}
+    if any(k != keys[0] for k in keys):
+        return {"extra_meta": "json"}
+    out: dict[str, str] = {}
+    for key in keys[0]:
+        values = [row[key] for row in channels]
+        if all(isinstance(v, float) for v in values):
+            out[key] = "f8"
+        elif all(isinstance(v, str) for v in values):
+            out[key] = "str"
+        else:
+            return {"extra_meta": "json"}
+    return out
 
 
 def _add_integrity(nwb: NWBFile, data: SessionData) -> None:
@@ -147,19 +167,25 @@ def _add_integrity(nwb: NWBFile, data: SessionData) -> None:
                 ("genesis", [data.chain_genesis], "hex of link 0"),
                 ("head", [data.chain_head], "hex of the last link"),
                 ("algorithm", ["openbsi-ecog-chain-v1"], "see openbsi.store.hash_chain"),
-                (
-                    "digests",
-                    [json.dumps(data.digests, sort_keys=True)],
-                    "JSON: SHA-256 per event stream (openbsi.store.digests)",
-                ),
-                ("seal", [data.seal], "hex: chain head + digests (openbsi.store.digests.seal)"),
+                ("seal", [data.seal], "hex: every sealed part (openbsi.store.sealed)"),
+            ],
+        )
+    )
+    names = sorted(data.digests)
+    module.add(
+        make_table(
+            "digests",
+            "SHA-256 of each sealed part (openbsi.store.sealed)",
+            [
+                ("part", names, "sealed part"),
+                ("sha256", [data.digests[n] for n in names], "hex digest"),
             ],
         )
     )
     module.add(
         make_table(
             "log_status",
-            "state of the session log this file was built from",
+            "state of the session log this file was built from, and header fields",
             [
                 (
                     "closed",
@@ -171,17 +197,38 @@ def _add_integrity(nwb: NWBFile, data: SessionData) -> None:
                     np.array([data.dropped_records]),
                     "records lost to write errors",
                 ),
-                ("problems", [json.dumps(data.problems)], "JSON list of problems found in the log"),
                 (
-                    "warnings",
-                    [json.dumps(data.warnings)],
-                    "JSON list of warnings (e.g. ECoG timing)",
+                    "dropped_ecog_samples",
+                    np.array([data.dropped_ecog_samples]),
+                    "ECoG samples in the lost records",
                 ),
-                ("meta", [json.dumps(data.meta)], "JSON of the session metadata"),
+                ("closed_at_utc", [iso_utc(data.end_time) or "n/a"], "when the recorder closed"),
                 ("stream_name", [data.info.name], "name of the recorded stream"),
+                ("stream_unit", [data.info.unit], "unit of the recorded stream"),
+                ("software_version", [data.software_version or "n/a"], "openbsi version"),
             ],
         )
     )
+    if data.problems:
+        module.add(
+            make_table(
+                "log_problems",
+                "problems found while reading the session log (damage, lost records)",
+                [("problem", list(data.problems), "one problem")],
+            )
+        )
+    if data.meta:
+        keys = sorted(data.meta)
+        module.add(
+            make_table(
+                "session_meta",
+                "session metadata (seed, source, ...): one row per key",
+                [
+                    ("key", keys, "name"),
+                    ("value", [json.dumps(data.meta[k]) for k in keys], "value as JSON"),
+                ],
+            )
+        )
 
 
 def _columns(events: Iterable[dict], *keys: str) -> dict[str, list]:
@@ -205,6 +252,20 @@ def _add_events(nwb: NWBFile, data: SessionData) -> None:
                     ("stop_time", c["stop_s"], "s"),
                     ("state", c["state"], f"one of {STATES}"),
                     ("amplitude", c["amplitude"], "intended amplitude, 0..1"),
+                ],
+                cls=TimeIntervals,
+            )
+        )
+    if data.annotations:
+        c = _columns(data.annotations, "start_s", "stop_s", "label")
+        nwb.add_time_intervals(
+            make_table(
+                "annotations",
+                "labelled intervals of session time",
+                [
+                    ("start_time", c["start_s"], "s"),
+                    ("stop_time", c["stop_s"], "s"),
+                    ("label", c["label"], "label"),
                 ],
                 cls=TimeIntervals,
             )
@@ -350,37 +411,8 @@ def _add_events(nwb: NWBFile, data: SessionData) -> None:
                 ],
             )
         )
-    if data.summaries:
-        module = nwb.create_processing_module("session", "figures the session loop reported")
-        module.add(
-            make_table(
-                "summaries",
-                "named figures, copied into metrics.json",
-                [
-                    ("key", list(data.summaries), "metrics.json key"),
-                    (
-                        "values",
-                        [json.dumps(v, sort_keys=True) for v in data.summaries.values()],
-                        "JSON object of figures",
-                    ),
-                ],
-            )
-        )
-    if data.kinematics:
-        module = nwb.create_processing_module("kinematics", "body trace")
-        times = data.kinematics["t_s"]
-        first = None
-        for name, values in data.kinematics.items():
-            if name == "t_s":
-                continue
-            series = TimeSeries(
-                name=name.replace("/", "_"),
-                data=values,
-                unit=_unit(name),
-                timestamps=first if first is not None else times,
-            )
-            first = first or series
-            module.add(series)
+    add_summaries(nwb, data.summaries)
+    add_kinematics(nwb, data.kinematics)
 
 
 def _fsync_path(path: Path) -> None:
@@ -394,17 +426,20 @@ def _fsync_path(path: Path) -> None:
 def write_nwb(data: SessionData, path: Path, *, compression_level: int | None = None) -> Path:
     """Write a session to NWB; returns the path. compression_level: gzip level for ECoG."""
     path = Path(path)
-    start = dt.datetime.fromisoformat(data.start_time)
+    start = dt.datetime.fromisoformat(iso_utc(data.start_time))
+    subject = dict(data.subject)
+    if "date_of_birth" in subject:
+        subject["date_of_birth"] = dt.datetime.fromisoformat(subject["date_of_birth"])
+    study = data.study
     nwb = NWBFile(
-        session_description=data.description or "OpenBSI session",
+        session_description=data.description or DEFAULT_DESCRIPTION,
         identifier=data.session_id,
         session_start_time=start,
-        experiment_description="OpenBSI brain-spine interface session (research use)",
-        subject=Subject(
-            subject_id=str(data.meta.get("subject", data.meta.get("profile", "unknown"))),
-            species="Homo sapiens",
-            description="participant with spinal cord injury, or the OpenBSI virtual patient",
-        ),
+        experiment_description=study.get("experiment_description") or None,
+        experimenter=list(study.get("experimenter", [])) or None,
+        institution=study.get("institution") or None,
+        lab=study.get("lab") or None,
+        subject=Subject(**subject) if subject else None,
     )
     _add_ecog(nwb, data, compression_level or ECOG_COMPRESSION_LEVEL)
     _add_integrity(nwb, data)

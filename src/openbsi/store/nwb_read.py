@@ -12,6 +12,8 @@ from pynwb import NWBHDF5IO, NWBFile
 from pynwb.ecephys import ElectricalSeries
 
 from openbsi.signals.types import StreamInfo
+from openbsi.store.log_reader import check_timing
+from openbsi.store.nwb_body import read_kinematics, read_summaries
 from openbsi.store.nwb_tables import column
 from openbsi.store.session_data import EcogChunks, EventList, Pulses, SessionData
 from openbsi.store.session_log import LATENCY_KEYS
@@ -37,23 +39,44 @@ def _records(table: DynamicTable | None, spec: dict[str, str]) -> Iterator[dict]
         yield row
 
 
-def _stream_info(nwb: NWBFile, series: ElectricalSeries | None, name: str) -> StreamInfo:
+_FIXED_ELECTRODE_COLUMNS = ("label", "group", "group_name", "location")
+
+
+def _stream_info(nwb: NWBFile, series: ElectricalSeries | None, name: str, unit: str) -> StreamInfo:
+    """The stream as recorded, from the electrode table's columns and the series' rate."""
     table = nwb.electrodes
     labels = column(table, "label", "str")
     groups = [g.name for g in table["group"].data[:]] if table is not None else []
-    xs, ys = column(table, "x_mm", "f8"), column(table, "y_mm", "f8")
-    stored = column(table, "channel_meta", "str")
-    if stored:  # written by this module: the exact channel_meta (empty when there was none)
-        metas = () if all(m == "{}" for m in stored) else tuple(json.loads(m) for m in stored)
-    else:
-        metas = tuple(
-            {"group": g, "x_mm": float(x), "y_mm": float(y)}
-            for g, x, y in zip(groups, xs, ys, strict=True)
-        )
+    locations = column(table, "location", "str")
+    extras = {}
+    for key in table.colnames if table is not None else ():
+        if key in _FIXED_ELECTRODE_COLUMNS:
+            continue
+        kind = "str" if key == "extra_meta" or table[key].data.dtype.kind in "OSU" else "f8"
+        extras[key] = column(table, key, kind)
+    metas = []
+    for i in range(len(labels)):
+        meta = {"group": groups[i], "location": locations[i]}
+        for key, values in extras.items():
+            if key == "extra_meta":
+                meta |= json.loads(values[i])
+            else:
+                value = values[i]
+                meta[key] = value.item() if isinstance(value, np.generic) else value
+        metas.append(meta)
     rate = float(series.rate) if series is not None else 1.0
     return StreamInfo(
-        name=name, sfreq_hz=rate, channel_names=tuple(labels) or ("none",), channel_meta=metas
+        name=name,
+        sfreq_hz=rate,
+        channel_names=tuple(labels) or ("none",),
+        unit=unit,
+        channel_meta=tuple(metas),
     )
+
+
+def _text(values: list, default: str = "") -> str:
+    """The first value of a one-row string column; "n/a" stands for empty."""
+    return default if not values or values[0] == "n/a" else values[0]
 
 
 def read_nwb(path: Path, *, load_ecog: bool = True) -> SessionData:
@@ -67,13 +90,20 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
     series = nwb.acquisition.get("ECoG")
     status = _table(nwb, "integrity", "log_status")
     chain = _table(nwb, "integrity", "hash_chain")
-    stream_name = column(status, "stream_name", "str")
-    info = _stream_info(nwb, series, stream_name[0] if stream_name else "ECoG")
+    stream_name = _text(column(status, "stream_name", "str"), "ECoG")
+    info = _stream_info(nwb, series, stream_name, _text(column(status, "stream_unit", "str"), "uV"))
     data = SessionData(
         info=info,
         session_id=nwb.identifier,
         start_time=nwb.session_start_time.isoformat(),
         description=nwb.session_description,
+        subject=_subject(nwb),
+        study={
+            "experimenter": [str(e) for e in (nwb.experimenter or ())],
+            "institution": nwb.institution or "",
+            "lab": nwb.lab or "",
+            "experiment_description": nwb.experiment_description or "",
+        },
     )
     if series is not None:
         data.n_ecog_samples = int(series.data.shape[0])
@@ -85,17 +115,23 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
     if status is not None:
         data.closed = bool(column(status, "closed", "bool")[0])
         data.dropped_records = int(column(status, "dropped_records", "i8")[0])
-        data.problems = json.loads(column(status, "problems", "str")[0])
-        stored_warnings = column(status, "warnings", "str")
-        data.warnings = json.loads(stored_warnings[0]) if stored_warnings else []
-        data.meta = json.loads(column(status, "meta", "str")[0])
+        data.dropped_ecog_samples = int(column(status, "dropped_ecog_samples", "i8")[0])
+        data.end_time = _text(column(status, "closed_at_utc", "str"))
+        data.software_version = _text(column(status, "software_version", "str"))
+    data.problems = list(column(_table(nwb, "integrity", "log_problems"), "problem", "str"))
+    meta = _table(nwb, "integrity", "session_meta")
+    data.meta = {
+        k: json.loads(v)
+        for k, v in zip(column(meta, "key", "str"), column(meta, "value", "str"), strict=True)
+    }
     if chain is not None:
         data.chain_genesis = column(chain, "genesis", "str")[0]
         data.chain_head = column(chain, "head", "str")[0]
-        stored_digests = column(chain, "digests", "str")
-        data.digests = json.loads(stored_digests[0]) if stored_digests else {}
-        stored_seal = column(chain, "seal", "str")
-        data.seal = stored_seal[0] if stored_seal else ""
+        data.seal = _text(column(chain, "seal", "str"))
+    digests = _table(nwb, "integrity", "digests")
+    data.digests = dict(
+        zip(column(digests, "part", "str"), column(digests, "sha256", "str"), strict=True)
+    )
     chunks = _table(nwb, "integrity", "ecog_chunks")
     if chunks is not None:
         data.ecog_chunks = EcogChunks(
@@ -105,6 +141,8 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
             n_samples=column(chunks, "n_samples", "i8"),
             sha256=column(chunks, "sha256", "str"),
         )
+        if len(data.ecog_chunks):
+            check_timing(data, data.ecog_chunks.t_s, data.ecog_chunks.first_sample)
     intent = _table(nwb, "intervals", "intent")
     data.intents = EventList(
         {
@@ -116,6 +154,11 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
         for r in _records(
             intent, {"start_time": "f8", "stop_time": "f8", "state": "str", "amplitude": "f8"}
         )
+    )
+    annotations = _table(nwb, "intervals", "annotations")
+    data.annotations = EventList(
+        {"start_s": r["start_time"], "stop_s": r["stop_time"], "label": r["label"]}
+        for r in _records(annotations, {"start_time": "f8", "stop_time": "f8", "label": "str"})
     )
     phases = _table(nwb, "intervals", "phases")
     data.phases = EventList(
@@ -211,18 +254,18 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
             {"t_s": "f8", "side": "str", "length_m": "f8", "clearance_m": "f8", "failed": "bool"},
         )
     )
-    summaries = _table(nwb, "session", "summaries")
-    if summaries is not None:
-        data.summaries = {
-            n: json.loads(v)
-            for n, v in zip(
-                column(summaries, "key", "str"), column(summaries, "values", "str"), strict=True
-            )
-        }
-    if "kinematics" in nwb.processing:
-        module = nwb.processing["kinematics"]
-        for name, series_k in module.data_interfaces.items():
-            if "t_s" not in data.kinematics:
-                data.kinematics["t_s"] = np.asarray(series_k.timestamps[:])
-            data.kinematics[name] = np.asarray(series_k.data[:])
+    data.summaries = read_summaries(nwb)
+    data.kinematics = read_kinematics(nwb)
     return data
+
+
+def _subject(nwb: NWBFile) -> dict:
+    subject = nwb.subject
+    if subject is None:
+        return {}
+    out = {}
+    for key in ("subject_id", "sex", "age", "date_of_birth", "species", "description"):
+        value = getattr(subject, key, None)
+        if value is not None:
+            out[key] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return out

@@ -22,13 +22,15 @@ def _values(values: object) -> object:
 def build_columns(
     columns: Sequence[Column], ragged: Sequence[tuple[str, Sequence, str]] = ()
 ) -> list[VectorData]:
-    """VectorData for plain columns; VectorData + VectorIndex for ragged ones."""
+    """VectorData for plain columns; VectorData + VectorIndex for ragged ones (float, or int
+    for a column whose name says it holds indices: "electrode")."""
     out: list[VectorData] = [
         VectorData(name=name, data=_values(values), description=desc)
         for name, values, desc in columns
     ]
     for name, rows, desc in ragged:
-        flat = np.concatenate([np.asarray(r, dtype=float) for r in rows]) if rows else []
+        dtype = "i8" if name == "electrode" else "f8"
+        flat = np.concatenate([np.asarray(r, dtype=dtype) for r in rows]) if rows else []
         ends = np.cumsum([len(r) for r in rows]).astype("i8")
         data = VectorData(name=name, data=np.asarray(flat), description=desc)
         out += [data, VectorIndex(name=f"{name}_index", data=ends, target=data)]

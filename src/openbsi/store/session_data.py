@@ -132,6 +132,10 @@ class SessionData:
     start_time: str  # ISO 8601, UTC, wall clock when the recorder was created
     description: str = ""
     meta: dict = field(default_factory=dict)
+    software_version: str = ""  # openbsi.__version__ of the recorder
+    subject: dict = field(default_factory=dict)  # sealed.SUBJECT_KEYS (normalize_subject)
+    study: dict = field(default_factory=dict)  # sealed.STUDY_KEYS (normalize_study)
+    end_time: str = ""  # ISO 8601, UTC, when the recorder closed ("" if it never did)
     ecog: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype="f4"))
     n_ecog_samples: int = 0  # samples recorded (also when ecog was not loaded into memory)
     ecog_source: Path | None = None  # the log the samples can be streamed from (load_ecog=False)
@@ -148,13 +152,15 @@ class SessionData:
     pulses: Pulses = field(default_factory=Pulses)
     latency: EventList = field(default_factory=EventList)
     gait_events: EventList = field(default_factory=EventList)
+    annotations: EventList = field(default_factory=EventList)  # start_s, stop_s, label
     kinematics: dict[str, np.ndarray] = field(default_factory=dict)  # "t_s" + one per column
     stim_electrodes: list[dict] = field(default_factory=list)
     summaries: dict[str, dict] = field(default_factory=dict)  # name -> figures (last one wins)
     closed: bool = False  # the recorder reached close() (False after a crash)
     dropped_records: int = 0  # records the writer could not store (write errors)
+    dropped_ecog_samples: int = 0  # ECoG samples in those records
     problems: list[str] = field(default_factory=list)  # integrity: torn tail, lost records
-    warnings: list[str] = field(default_factory=list)  # not integrity: e.g. ECoG timing gaps
+    warnings: list[str] = field(default_factory=list)  # e.g. ECoG timing gaps (from the chunks)
 
     @property
     def duration_s(self) -> float:

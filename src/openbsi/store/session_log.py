@@ -7,8 +7,11 @@ never waits for the disk, and close() fsyncs once more; the folder is fsynced at
 the file itself survives a power cut. Nothing is kept in RAM.
 
 A write error (a full disk, ENOSPC) never raises into the session loop: the partial record is
-cut off, the record is counted as dropped, `write_error` keeps the error, and writing resumes
-with a DROPPED record as soon as the disk accepts data again.
+cut off, the record is counted as dropped (and its ECoG samples, exactly), `write_error` keeps
+the error, `on_write_error` is called once at the first failure (the session stops on it), and
+writing resumes with a DROPPED record as soon as the disk accepts data again.
+
+What the seal covers is defined once, in sealed.py; the recorder keeps those digests running.
 """
 
 from __future__ import annotations
@@ -24,12 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
+from openbsi import __version__
 from openbsi.signals.types import StreamInfo
 from openbsi.states import N_STATES
 from openbsi.store import hash_chain
 from openbsi.store.digests import StreamDigests, seal
 from openbsi.store.framing import MAGIC, RecordType, encode_payload, frame
 from openbsi.store.log_reader import EVENT_LISTS, read_log
+from openbsi.store.sealed import (
+    canonical_channels,
+    header_part,
+    normalize_study,
+    normalize_subject,
+    status_part,
+)
 
 LOG_NAME = "session.obsilog"
 # The monotonic stamps of one decode tick, in the order the data flows, and the hops between
@@ -69,22 +80,31 @@ class SessionRecorder:
         meta: dict | None = None,
         sync_interval_s: float = 0.5,
         session_id: str | None = None,
+        subject: dict | None = None,
+        study: dict | None = None,
+        on_write_error: Callable[[OSError], None] | None = None,
     ) -> None:
         if not 0 < sync_interval_s <= 1.0:
             raise ValueError(f"sync_interval_s must be in (0, 1] s, got {sync_interval_s}")
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / LOG_NAME
+        subject_fields = normalize_subject(subject, meta)  # named errors before any file exists
+        study_fields = normalize_study(study)
+        self.folder.mkdir(parents=True, exist_ok=True)
         if self.path.exists():  # never overwrite a recording: keep the previous one aside
             stamp = dt.datetime.fromtimestamp(self.path.stat().st_mtime, dt.UTC)
             kept = self.folder / f"session-{stamp:%Y%m%dT%H%M%S%f}.obsilog"
             self.path.rename(kept)
         self.info = info
+        self.on_write_error = on_write_error
+        self.dropped_ecog_samples = 0
+        self.dropped_by_type: dict[str, int] = {}
         self.session_id = session_id or uuid.uuid4().hex
         self.write_error: OSError | None = None
         self.dropped_records = 0
         self.n_chunks = 0
         self._dropped_pending = 0
+        self._dropped_samples_pending = 0
         self._sync_interval_s = sync_interval_s
         self._head = hash_chain.genesis(self.session_id)
         self._digests = StreamDigests()
@@ -100,8 +120,11 @@ class SessionRecorder:
             "version": 1,
             "session_id": self.session_id,
             "start_time": dt.datetime.now(dt.UTC).isoformat(),
-            "description": description,
+            "description": description or "OpenBSI session",
             "meta": meta or {},
+            "software_version": __version__,
+            "subject": subject_fields,
+            "study": study_fields,
             "chain_genesis": self._head.hex(),
             "info": {
                 "name": info.name,
@@ -111,6 +134,15 @@ class SessionRecorder:
                 "channel_meta": [dict(m) for m in info.channel_meta],
             },
         }
+        self._digests.header = header_part(
+            header
+            | {
+                "stream_name": info.name,
+                "sfreq_hz": info.sfreq_hz,
+                "unit": info.unit,
+                "channels": canonical_channels(info.channel_names, info.channel_meta),
+            }
+        )
         if not self._append(RecordType.HEADER, encode_payload(header)):
             os.close(self._fd)  # a recording that cannot even start must say so at once
             raise self.write_error or OSError(f"cannot write the log header to {self.path}")
@@ -133,7 +165,11 @@ class SessionRecorder:
             view = view[written:]
 
     def _append(
-        self, record_type: RecordType, payload: bytes, on_written: Callable[[], None] | None = None
+        self,
+        record_type: RecordType,
+        payload: bytes,
+        on_written: Callable[[], None] | None = None,
+        n_samples: int = 0,
     ) -> bool:
         """Append one record; False (and the record counted as dropped) on a write error.
 
@@ -143,13 +179,23 @@ class SessionRecorder:
             if self._closed:
                 raise ValueError("the recorder is closed; no record can be appended")
             if self._dropped_pending and not self._try_write(
-                frame(RecordType.DROPPED, encode_payload({"count": self._dropped_pending}))
+                frame(
+                    RecordType.DROPPED,
+                    encode_payload(
+                        {
+                            "count": self._dropped_pending,
+                            "ecog_samples": self._dropped_samples_pending,
+                            "total": self.dropped_records,
+                        }
+                    ),
+                )
             ):
-                self._drop()
+                self._drop(record_type, n_samples)
                 return False
             self._dropped_pending = 0
+            self._dropped_samples_pending = 0
             if not self._try_write(frame(record_type, payload)):
-                self._drop()
+                self._drop(record_type, n_samples)
                 return False
             self._dirty = True
             if on_written is not None:
@@ -168,9 +214,16 @@ class SessionRecorder:
             self._offset = start
             return False
 
-    def _drop(self) -> None:
+    def _drop(self, record_type: RecordType, n_samples: int) -> None:
+        first = self.dropped_records == 0
         self.dropped_records += 1
         self._dropped_pending += 1
+        self.dropped_ecog_samples += n_samples
+        self._dropped_samples_pending += n_samples
+        name = RecordType(record_type).name.lower()
+        self.dropped_by_type[name] = self.dropped_by_type.get(name, 0) + 1
+        if first and self.on_write_error is not None and self.write_error is not None:
+            self.on_write_error(self.write_error)
 
     def _fsync(self) -> None:
         try:
@@ -214,7 +267,7 @@ class SessionRecorder:
             self._head = link
             self.n_chunks += 1
 
-        self._append(RecordType.ECOG, payload, advance)
+        self._append(RecordType.ECOG, payload, advance, n_samples=block.shape[1])
 
     def intent(self, start_s: float, stop_s: float, state: str, amplitude: float) -> None:
         self._event(
@@ -344,10 +397,26 @@ class SessionRecorder:
             )
         if times.size:
             payload = encode_payload({"columns": names}, (times, *values))
-            self._append(RecordType.KINEMATICS, payload)
+            batch = dict(zip(names, values, strict=True))
+            self._append(
+                RecordType.KINEMATICS,
+                payload,
+                lambda: self._digests.kinematics.update(times, batch),
+            )
 
     def stimulation_electrodes(self, electrodes: list[dict]) -> None:
-        self._event(RecordType.STIM_ELECTRODES, electrodes=[dict(e) for e in electrodes])
+        rows = json.loads(json.dumps([dict(e) for e in electrodes], default=str))
+
+        def remember() -> None:
+            self._digests.stim_electrodes = rows
+
+        self._append(RecordType.STIM_ELECTRODES, encode_payload({"electrodes": rows}), remember)
+
+    def annotation(self, start_s: float, stop_s: float, label: str) -> None:
+        """A labelled interval of session time (an operator's note, a marker)."""
+        self._event(
+            RecordType.ANNOTATION, start_s=float(start_s), stop_s=float(stop_s), label=str(label)
+        )
 
     def summary(self, name: str, values: dict) -> None:
         """Named figures kept in the recording and copied into metrics.json under `name`
@@ -379,8 +448,9 @@ class SessionRecorder:
 
     @property
     def seal(self) -> str:
-        """ECoG chain head + event digests in one hex value: publish it to pin the recording
-        (`openbsi recording verify FILE --seal HEX`)."""
+        """Every sealed part (sealed.py) in one value: publish it after close() to pin the
+        recording (`openbsi recording verify FILE --seal HEX`). Before close() the log's status
+        is not part of it yet."""
         with self._lock:
             return seal(self._head.hex(), self._digests.hexdigests())
 
@@ -388,14 +458,27 @@ class SessionRecorder:
         """Write the closing record, fsync and release the file. Safe to call twice."""
         if self._closed:
             return
-        self._event(
+        end_time = dt.datetime.now(dt.UTC).isoformat()
+        with self._lock:
+            self._digests.status = status_part(
+                True, self.dropped_records, self.dropped_ecog_samples, end_time, []
+            )
+            digests = self._digests.hexdigests()
+            sealed = seal(self._head.hex(), digests)
+        self._append(
             RecordType.CLOSE,
-            end_time=dt.datetime.now(dt.UTC).isoformat(),
-            chain_head=self._head.hex(),
-            chunks=self.n_chunks,
-            dropped_records=self.dropped_records,
-            digests=self._digests.hexdigests(),
-            seal=self.seal,
+            encode_payload(
+                {
+                    "end_time": end_time,
+                    "chain_head": self._head.hex(),
+                    "chunks": self.n_chunks,
+                    "dropped_records": self.dropped_records,
+                    "dropped_ecog_samples": self.dropped_ecog_samples,
+                    "dropped_by_type": dict(self.dropped_by_type),
+                    "digests": digests,
+                    "seal": sealed,
+                }
+            ),
         )
         self._stop.set()
         self._syncer.join()  # no fsync in flight once we close the descriptor

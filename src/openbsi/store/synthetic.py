@@ -44,7 +44,9 @@ def record_synthetic_session(
         folder,
         synthetic_info(n_channels),
         description="synthetic session",
-        meta={"source": "synthetic"},
+        meta={"source": "synthetic", "seed": 0},
+        subject={"subject_id": "S01", "sex": "F", "age": "P38Y"},
+        study={"experimenter": ["Doe, Jane"], "institution": "OpenBSI test lab"},
     )
     rec.stimulation_electrodes(
         [
@@ -118,6 +120,9 @@ def record_synthetic_session(
     rec.intent(intent_start, n_ticks * TICK_S, intent_state, 1.0)
     rec.phase(0.0, calibration_s, "calibration")
     rec.phase(calibration_s, n_ticks * TICK_S, "closed_loop")
+    rec.annotation(0.5, 1.0, "operator note")
+    rec.summary("link", {"frames_sent": n_ticks, "frames_lost": 0, "faults": {}})
+    rec.summary("run", {"seed": 0, "source": "synthetic", "nested": {"a": 1.5, "b": [1, 2]}})
     if close:
         rec.close()
     return rec
