@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip install --quiet --no-deps "py_neuromodulation==0.1.3"  # real BIDS data
+	$(BIN)/python -m pip install --quiet --no-deps "fcsparser==0.2.8"  # its real FCS test files
 	touch $(STAMP)
 
 demo: $(STAMP)
