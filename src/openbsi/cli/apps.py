@@ -131,8 +131,9 @@ def run(application: typer.Typer) -> None:
         console.print("aborted")
         sys.exit(130)
     except _USAGE_ERRORS as error:  # bad option values, unknown options or commands
-        _json_verdict(error.format_message() if hasattr(error, "format_message") else str(error))
-        error.show()
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        _json_verdict(message)
+        console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
     except Exception as error:  # a bug must still end in one line (OPENBSI_DEBUG=1: traceback)
         if os.environ.get("OPENBSI_DEBUG"):

@@ -217,9 +217,10 @@ class _BaseSide:
             return [
                 self.proven.seal(wrap(clock_sync.KIND_TIME_PING, clock_sync.ping(now_ns)), now_ns)
             ]
-        estimate = self.samples.estimate()
-        assert estimate is not None
-        self.sent_set = clock_sync.offset_set(1, estimate.offset_ns, estimate.rtt_ns)
+        if self.sent_set is None:  # one estimate, repeated until acknowledged
+            estimate = self.samples.estimate()
+            assert estimate is not None
+            self.sent_set = clock_sync.offset_set(1, estimate.offset_ns, estimate.rtt_ns)
         return [self.proven.seal(wrap(clock_sync.KIND_TIME_SET, self.sent_set), now_ns)]
 
     def take_pairing(self, message: object) -> None:
