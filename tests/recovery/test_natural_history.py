@@ -84,4 +84,4 @@ def test_late_conversion_is_rare():
     # complete at 1 year, followed to 5 years (94 % still complete at 5 years, facts.md)
     c = _course(PatientSpec("a", "C6", "A", 35.0, 365.0), 400, 4 * 365, [0, 4 * 365])
     still = np.mean(c.ais[:, -1] == "A")
-    assert still >= 0.9
+    assert 0.9 <= still <= 0.99  # rare, but it happens

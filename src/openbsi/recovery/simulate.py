@@ -179,6 +179,10 @@ def run_course(
     def sync_sensation(day_index: int) -> None:
         elapsed = clock[day_index] - clock[0]
         state.sacral_sensory = 2.0 - (2.0 - sacral_sensory0) * np.exp(-sens_rate * elapsed)
+        late = state.late_sparing_day <= day_index
+        if late.any():  # late sacral sparing (A -> B)
+            state.sacral_sensory = np.where(late, np.maximum(state.sacral_sensory, 1.0),
+                                            state.sacral_sensory)  # fmt: skip
         state.sensory_fraction = 1.0 - (1.0 - sensory_fraction0) * np.exp(
             -0.5 * sens_rate * elapsed
         )
