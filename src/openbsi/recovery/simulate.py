@@ -1,8 +1,9 @@
 """The course engine: a cohort stepped in days under one plan, vectorised across patients.
 
-Patient i draws its random numbers only from rngs[i], in a fixed layout (enrolment block,
-then a (days, k) daily block, then a (visits, m) assessment block), so its course is the same
-whatever the batch it is simulated in.
+Patient i draws its random numbers only from rngs[i], in a fixed layout (enrolment block, a
+daily model block, the visit block, then one daily block per intervention), so its course is
+the same whatever the batch it is simulated in, and arms that share days, visits and the first
+interventions share those draws.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from openbsi.recovery.state import (
 )
 from openbsi.recovery.therapies.base import UNIFORMS_PER_INTERVENTION, DayContext, Therapy
 from openbsi.recovery.therapies.registry import get_therapy, therapy_names
-from openbsi.recovery.types import MEASURES, CohortCourse, PatientSpec, Plan
+from openbsi.recovery.types import MEASURES, SEGMENTS, CohortCourse, PatientSpec, Plan
 
 N_MODEL_UNIFORMS = 2
-_T6 = 13  # SEGMENTS.index("T6")
+_T6 = SEGMENTS.index("T6")
 # Assumption: spontaneous autonomic dysreflexia episodes needing treatment, injuries at T6 or
 # above (common in that group; no rate in facts.md).
 DYSREFLEXIA_PER_DAY = 0.002
