@@ -200,8 +200,44 @@ def run_course(
                 scores[m][:, visit_k] = out[m]
             visit_k += 1
 
+    # A quiet day is one on which no intervention can act (no session, nothing started):
+    # consecutive quiet days up to the next visit are one exact step, since the natural hazards
+    # add and the deficits multiply.
+    quiet = np.ones(days, dtype=bool)
+    for therapy, iv, dose in zip(therapies, plan.interventions, doses, strict=True):
+        quiet &= ~therapy.may_act(np.arange(days), iv.start_day, iv.end_day, dose)
+    visit_set = {int(v) for v in visits}
+    decay = 1.0 - 0.002  # disuse drift per day (assumption, below)
+
+    def natural_stretch(d0: int, d1: int) -> None:
+        dh = clock[d1] - clock[d0]
+        lam = model.lambda_max * dh[:, None] * state.spared_drive
+        root = model.root_recovery_lambda * dh
+        rates = lam[:, :, None] * (m_up + m_lo) + root[:, None, None] * m_root
+        gain = (5.0 - state.strength) * -np.expm1(-rates)
+        state.strength += gain
+        gains[:, 0] += gain.sum(axis=(1, 2))
+        state.sacral_motor += (5.0 - state.sacral_motor) * -np.expm1(-lam.mean(axis=1))
+        if env_daily:  # the therapies' pushes relax; the injury's timeline goes on
+            push = relax ** (d1 - d0)
+            state.inflammation = infl_grid[d1] + (state.inflammation - infl_grid[d0]) * push
+            state.scar = np.clip(scar_grid[d1] + (state.scar - scar_grid[d0]) * push, 0.0, 1.0)
+            state.cavity = 0.5 * state.scar
+        factor = decay ** (d1 - d0)
+        state.muscle_condition = 0.4 + (state.muscle_condition - 0.4) * factor
+        state.fitness = 0.4 + (state.fitness - 0.4) * factor
+
     record(0)
-    for d in range(days):
+    d = 0
+    while d < days:
+        if quiet[d]:
+            e = d + 1
+            while e < days and quiet[e] and e not in visit_set:
+                e += 1
+            natural_stretch(d, e)
+            record(e)
+            d = e
+            continue
         u = u_day[d]
         dh = d_clock[d]
         lam = model.lambda_max * dh[:, None] * state.spared_drive  # (n, 2)
@@ -260,9 +296,10 @@ def run_course(
             state.scar = np.clip(scar_grid[d + 1] + (state.scar - scar_grid[d]) * relax, 0.0, 1.0)
             state.cavity = 0.5 * state.scar
         # Disuse: muscle condition and fitness drift down slowly without training (assumption).
-        state.muscle_condition -= 0.002 * (state.muscle_condition - 0.4)
-        state.fitness -= 0.002 * (state.fitness - 0.4)
+        state.muscle_condition -= (1.0 - decay) * (state.muscle_condition - 0.4)
+        state.fitness -= (1.0 - decay) * (state.fitness - 0.4)
         record(d + 1)
+        d += 1
     sync_sensation(days)
     sync_environment(days)
     ad_days, ad_patients = np.nonzero((u_day[:, :, 0] < DYSREFLEXIA_PER_DAY) & high_lesion[None, :])
