@@ -14,7 +14,7 @@ import numpy as np
 
 from openbsi.recovery.parameters import param
 from openbsi.recovery.state import LOWER
-from openbsi.recovery.surrogate import session_dose
+from openbsi.recovery.surrogate import paired_fraction
 from openbsi.recovery.therapies.base import (
     DayContext,
     DoseField,
@@ -264,4 +264,4 @@ class BsiStimulation(_Stimulation):
 
     def coincidence(self, ctx: DayContext, dose: dict[str, float]) -> np.ndarray:
         lems = ctx.state.strength[:, :, LOWER].sum(axis=(1, 2))
-        return session_dose(lems, dose["decoder_accuracy"])["intent_paired_fraction"]
+        return paired_fraction(lems, dose["decoder_accuracy"])
