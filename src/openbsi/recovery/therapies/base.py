@@ -15,6 +15,7 @@ translational discount (facts.md: no validated rodent-to-human mapping exists).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -63,7 +64,10 @@ class DayContext:
 
     def session_today(self, sessions_per_week: float) -> bool:
         """Sessions spread evenly over the week (deterministic schedule)."""
-        return bool(session_days(np.array([self.day]), self.start_day, sessions_per_week)[0])
+        k = self.day - math.ceil(self.start_day)  # scalar twin of session_days (per-day speed)
+        return math.floor((k + 1) * sessions_per_week / 7.0) > math.floor(
+            k * sessions_per_week / 7.0
+        )
 
 
 def session_days(days: np.ndarray, start_day: float, sessions_per_week: float) -> np.ndarray:
