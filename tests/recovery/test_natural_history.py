@@ -53,3 +53,35 @@ def test_era_raises_conversion():
     old = a_conversion_probability(np.array([True]), np.array([1990]), p)
     new = a_conversion_probability(np.array([True]), np.array([2015]), p)
     assert new > old
+
+
+def _course(spec, n, days, visits):
+    from openbsi.recovery import Plan, simulate_cohort
+
+    return simulate_cohort([spec] * n, Plan(), days=days, visit_days=visits,
+                           rngs=[np.random.default_rng(1000 + s) for s in range(n)])  # fmt: skip
+
+
+def test_plateau_by_12_to_18_months():
+    from openbsi.recovery import PatientSpec
+
+    # enrolled at week 4; visits at 3, 9, 12 and 18 months after injury
+    visits = [0, 91 - 28, 274 - 28, 365 - 28, 548 - 28]
+    c = _course(PatientSpec("c", "T10", "C", 40.0, 28.0), 300, 548 - 28, visits)
+    lems = c.scores["lems"].mean(axis=0)
+    first_3 = lems[1] - lems[0]
+    months_9_12 = lems[3] - lems[2]
+    months_12_18 = lems[4] - lems[3]
+    total = lems[4] - lems[0]
+    assert first_3 > 0.4 * total  # fastest in the first 3 months
+    assert (lems[2] - lems[0]) > 0.85 * total  # most by 9 months
+    assert months_12_18 < 0.05 * total and months_9_12 < 0.1 * total  # plateau
+
+
+def test_late_conversion_is_rare():
+    from openbsi.recovery import PatientSpec
+
+    # complete at 1 year, followed to 5 years (94 % still complete at 5 years, facts.md)
+    c = _course(PatientSpec("a", "C6", "A", 35.0, 365.0), 400, 4 * 365, [0, 4 * 365])
+    still = np.mean(c.ais[:, -1] == "A")
+    assert 0.9 <= still <= 0.99  # rare, but it happens

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
 import pytest
 
@@ -60,17 +62,45 @@ def test_degraded_decoder_makes_wrong_decodes():
     assert np.mean(np.array(states) != 1) == pytest.approx(0.3, abs=0.04)
 
 
-@pytest.mark.slow
-def test_real_session_dose_is_measured(tmp_path):
-    from openbsi.runtime.session_surrogate import calibrate_model, run_dose_session
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    from openbsi.runtime.session_surrogate import calibrate_model
 
-    model = calibrate_model(tmp_path / "cal", seed=3, calibration_s=60.0)
-    row = run_dose_session(tmp_path / "s", nli="T8", ais="C", lems=20.0, muscle_condition=0.6,
-                           days_since_injury=400.0, model=model, seconds=10.0, seed=3)  # fmt: skip
+    return calibrate_model(tmp_path_factory.mktemp("cal"), seed=3, calibration_s=60.0)
+
+
+@pytest.mark.slow
+def test_real_session_dose_is_measured(tmp_path, calibrated):
+    from openbsi.runtime.session_surrogate import run_dose_session
+
+    kw = {"nli": "T8", "ais": "C", "lems": 20.0, "muscle_condition": 0.6,
+          "days_since_injury": 400.0, "model": calibrated, "seconds": 10.0, "seed": 3}  # fmt: skip
+    row = run_dose_session(tmp_path / "s", **kw)
     assert row["pulses"] > 0 and 0.0 <= row["intent_paired_fraction"] <= 1.0
     assert 0.0 <= row["time_on_task_fraction"] <= 1.0
     assert row["decoder_accuracy"] is not None
-    bad = run_dose_session(tmp_path / "b", nli="T8", ais="C", lems=20.0, muscle_condition=0.6,
-                           days_since_injury=400.0, model=model, seconds=10.0, seed=3,
-                           decoder_error=0.6)  # fmt: skip
+    bad = run_dose_session(tmp_path / "b", decoder_error=0.6, **kw)
     assert bad["decoder_accuracy"] < row["decoder_accuracy"]
+    assert bad["intent_paired_fraction"] < row["intent_paired_fraction"]
+
+
+@pytest.mark.slow
+def test_recovery_session_command(tmp_path, calibrated):
+    import json
+
+    from typer.testing import CliRunner
+
+    from openbsi.cli import app
+
+    patient = str(resources.files("openbsi.recovery") / "examples" / "patient.yaml")
+    result = CliRunner().invoke(app, ["recovery", "session", patient, "--week", "8", "--seconds",
+                                      "30", "--model", str(calibrated), "--out", str(tmp_path),
+                                      "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["week"] == 8 and isinstance(data["agrees"], bool)
+    paired = data["dose"]["intent_paired_fraction"]
+    assert paired["measured"] is not None and paired["tolerance"] > 0
+    # the surrogate was fitted on 30 s walking sessions; this one is another patient state,
+    # another calibration and another seed
+    assert paired["agrees"], paired

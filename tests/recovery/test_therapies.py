@@ -75,3 +75,12 @@ def test_safety_events_have_kinds_and_rates():
     assert {"skin_irritation", "autonomic_dysreflexia", "surgical_complication"} <= kinds
     surgical = sum(e["kind"] == "surgical_complication" for e in course.events)
     assert 0 < surgical < 30  # 5 % of 200 implants, with sampling spread
+
+
+def test_progenitors_work_best_in_the_subacute_window():
+    from openbsi.recovery.validation import ignition_fraction
+
+    # the same lot and dose just above threshold in the window, then months later
+    early = ignition_fraction(1.5, n=100, days_since_injury=7.0)
+    late = ignition_fraction(1.5, n=100, days_since_injury=180.0, reference_days=7.0)
+    assert early >= 0.9 and late <= 0.1

@@ -91,6 +91,11 @@ class ModelParams:
         0.18, "fraction", 0.05, 0.4, "human_cohort",
         "calibrated: cervical AIS A LEMS +2.3 +/- 7.4 at 1 year (n=187; Kirshblum 2021)",
     )  # fmt: skip
+    late_conversion_per_year: float = param(
+        0.015, "1/year", 0.0, 0.05, "human_cohort",
+        "calibrated: 94 % of injuries complete at 1 year are still complete at 5 years "
+        "(Kirshblum 2021): 1 - 0.985^4 = 5.9 %; as late sacral sparing (A -> B)",
+    )  # fmt: skip
     # --- zone of partial preservation, sensation -------------------------------------------
     root_recovery_lambda: float = param(
         0.75, "1", 0.3, 1.5, "human_cohort",

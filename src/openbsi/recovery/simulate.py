@@ -1,8 +1,9 @@
 """The course engine: a cohort stepped in days under one plan, vectorised across patients.
 
-Patient i draws its random numbers only from rngs[i], in a fixed layout (enrolment block,
-then a (days, k) daily block, then a (visits, m) assessment block), so its course is the same
-whatever the batch it is simulated in.
+Patient i draws its random numbers only from rngs[i], in a fixed layout (enrolment block, a
+daily model block, the visit block, then one daily block per intervention), so its course is
+the same whatever the batch it is simulated in, and arms that share days, visits and the first
+interventions share those draws.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from openbsi.recovery.state import (
 )
 from openbsi.recovery.therapies.base import UNIFORMS_PER_INTERVENTION, DayContext, Therapy
 from openbsi.recovery.therapies.registry import get_therapy, therapy_names
-from openbsi.recovery.types import MEASURES, CohortCourse, PatientSpec, Plan
+from openbsi.recovery.types import MEASURES, SEGMENTS, CohortCourse, PatientSpec, Plan
 
 N_MODEL_UNIFORMS = 2
-_T6 = 13  # SEGMENTS.index("T6")
+_T6 = SEGMENTS.index("T6")
 # Assumption: spontaneous autonomic dysreflexia episodes needing treatment, injuries at T6 or
 # above (common in that group; no rate in facts.md).
 DYSREFLEXIA_PER_DAY = 0.002
@@ -179,6 +180,10 @@ def run_course(
     def sync_sensation(day_index: int) -> None:
         elapsed = clock[day_index] - clock[0]
         state.sacral_sensory = 2.0 - (2.0 - sacral_sensory0) * np.exp(-sens_rate * elapsed)
+        late = state.late_sparing_day <= day_index
+        if late.any():  # late sacral sparing (A -> B)
+            state.sacral_sensory = np.where(late, np.maximum(state.sacral_sensory, 1.0),
+                                            state.sacral_sensory)  # fmt: skip
         state.sensory_fraction = 1.0 - (1.0 - sensory_fraction0) * np.exp(
             -0.5 * sens_rate * elapsed
         )
@@ -195,8 +200,44 @@ def run_course(
                 scores[m][:, visit_k] = out[m]
             visit_k += 1
 
+    # A quiet day is one on which no intervention can act (no session, nothing started):
+    # consecutive quiet days up to the next visit are one exact step, since the natural hazards
+    # add and the deficits multiply.
+    quiet = np.ones(days, dtype=bool)
+    for therapy, iv, dose in zip(therapies, plan.interventions, doses, strict=True):
+        quiet &= ~therapy.may_act(np.arange(days), iv.start_day, iv.end_day, dose)
+    visit_set = {int(v) for v in visits}
+    decay = 1.0 - 0.002  # disuse drift per day (assumption, below)
+
+    def natural_stretch(d0: int, d1: int) -> None:
+        dh = clock[d1] - clock[d0]
+        lam = model.lambda_max * dh[:, None] * state.spared_drive
+        root = model.root_recovery_lambda * dh
+        rates = lam[:, :, None] * (m_up + m_lo) + root[:, None, None] * m_root
+        gain = (5.0 - state.strength) * -np.expm1(-rates)
+        state.strength += gain
+        gains[:, 0] += gain.sum(axis=(1, 2))
+        state.sacral_motor += (5.0 - state.sacral_motor) * -np.expm1(-lam.mean(axis=1))
+        if env_daily:  # the therapies' pushes relax; the injury's timeline goes on
+            push = relax ** (d1 - d0)
+            state.inflammation = infl_grid[d1] + (state.inflammation - infl_grid[d0]) * push
+            state.scar = np.clip(scar_grid[d1] + (state.scar - scar_grid[d0]) * push, 0.0, 1.0)
+            state.cavity = 0.5 * state.scar
+        factor = decay ** (d1 - d0)
+        state.muscle_condition = 0.4 + (state.muscle_condition - 0.4) * factor
+        state.fitness = 0.4 + (state.fitness - 0.4) * factor
+
     record(0)
-    for d in range(days):
+    d = 0
+    while d < days:
+        if quiet[d]:
+            e = d + 1
+            while e < days and quiet[e] and e not in visit_set:
+                e += 1
+            natural_stretch(d, e)
+            record(e)
+            d = e
+            continue
         u = u_day[d]
         dh = d_clock[d]
         lam = model.lambda_max * dh[:, None] * state.spared_drive  # (n, 2)
@@ -255,9 +296,10 @@ def run_course(
             state.scar = np.clip(scar_grid[d + 1] + (state.scar - scar_grid[d]) * relax, 0.0, 1.0)
             state.cavity = 0.5 * state.scar
         # Disuse: muscle condition and fitness drift down slowly without training (assumption).
-        state.muscle_condition -= 0.002 * (state.muscle_condition - 0.4)
-        state.fitness -= 0.002 * (state.fitness - 0.4)
+        state.muscle_condition -= (1.0 - decay) * (state.muscle_condition - 0.4)
+        state.fitness -= (1.0 - decay) * (state.fitness - 0.4)
         record(d + 1)
+        d += 1
     sync_sensation(days)
     sync_environment(days)
     ad_days, ad_patients = np.nonzero((u_day[:, :, 0] < DYSREFLEXIA_PER_DAY) & high_lesion[None, :])

@@ -53,6 +53,7 @@ class CohortState:
     responsiveness: np.ndarray  # log-normal multiplier of activity-dependent gains
     ignition_sensitivity: np.ndarray  # log-normal multiplier of the ignition pulse
     take: np.ndarray  # uniform 0..1: graft / scaffold integration draw
+    late_sparing_day: np.ndarray  # course day of late sacral sparing (AIS A only; inf = never)
 
     @property
     def n(self) -> int:
@@ -215,7 +216,17 @@ def initial_state(
         responsiveness=np.exp(0.3 * z[:, 27]),
         ignition_sensitivity=np.exp(0.2 * z[:, 24]),
         take=u[:, 29],
+        late_sparing_day=_late_sparing_day(ais, dsi, u[:, 30], p),
     )
+
+
+def _late_sparing_day(ais: np.ndarray, dsi: np.ndarray, u: np.ndarray, p: ModelParams):
+    """Rare late conversion: after the first year, sacral sparing appears at a constant rate."""
+    if p.late_conversion_per_year <= 0:
+        return np.full(ais.shape, np.inf)
+    wait_days = -np.log(np.maximum(u, 1e-300)) / p.late_conversion_per_year * 365.25
+    day = np.maximum(365.0 - dsi, 0.0) + wait_days
+    return np.where(ais == "A", day, np.inf)
 
 
 # Lesion environment after injury (time in days). Shapes are assumptions, labelled: acute

@@ -25,6 +25,14 @@ def load_surrogate() -> dict[str, Any]:
     return json.loads(text)
 
 
+def paired_fraction(lems: np.ndarray, decoder_accuracy: float) -> np.ndarray:
+    """Only the intent-paired fraction (what the BSI therapy needs every session day)."""
+    c = load_surrogate()["outputs"]["intent_paired_fraction"]
+    y = (c["intercept"] + c["decoder_accuracy"] * decoder_accuracy
+         + c["lems_fraction"] * np.minimum(np.maximum(lems / 50.0, 0.0), 1.0))  # fmt: skip
+    return np.minimum(np.maximum(y, c["low"]), c["high"])
+
+
 def session_dose(
     lems: np.ndarray | float, decoder_accuracy: np.ndarray | float
 ) -> dict[str, np.ndarray]:

@@ -77,16 +77,19 @@ def ignition_threshold_pulse(params: ProgenitorParams | None = None) -> float:
 
 
 def ignition_fraction(
-    pulse_multiple: float, *, n: int = 200, seed: int = 2, days_since_injury: float = 7.0
-) -> float:
+    pulse_multiple: float, *, n: int = 200, seed: int = 2, days_since_injury: float = 7.0,
+    reference_days: float | None = None,
+) -> float:  # fmt: skip
     """Share of patients whose repair switch turns on after a graft whose pulse is
-    `pulse_multiple` times the threshold (dose set through the lot potency)."""
+    `pulse_multiple` times the threshold (dose set through the lot potency) when grafted at
+    `reference_days` after injury (default: the cohort's own time)."""
     threshold = ignition_threshold_pulse()
     therapy = Progenitors()
     dose_cells = 5e6
     unit = float(
         therapy.pulse_size(
-            {"dose_cells": dose_cells, "potency": 1.0}, np.array([days_since_injury])
+            {"dose_cells": dose_cells, "potency": 1.0},
+            np.array([days_since_injury if reference_days is None else reference_days]),
         )[0]
     )
     potency = pulse_multiple * threshold / unit

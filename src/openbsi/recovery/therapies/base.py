@@ -15,6 +15,7 @@ translational discount (facts.md: no validated rodent-to-human mapping exists).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -63,10 +64,16 @@ class DayContext:
 
     def session_today(self, sessions_per_week: float) -> bool:
         """Sessions spread evenly over the week (deterministic schedule)."""
-        k = self.day - int(np.ceil(self.start_day))
-        return int(np.floor((k + 1) * sessions_per_week / 7.0)) > int(
-            np.floor(k * sessions_per_week / 7.0)
+        k = self.day - math.ceil(self.start_day)  # scalar twin of session_days (per-day speed)
+        return math.floor((k + 1) * sessions_per_week / 7.0) > math.floor(
+            k * sessions_per_week / 7.0
         )
+
+
+def session_days(days: np.ndarray, start_day: float, sessions_per_week: float) -> np.ndarray:
+    """Which of `days` carry a session: sessions spread evenly over each week from the start."""
+    k = days - int(np.ceil(start_day))
+    return np.floor((k + 1) * sessions_per_week / 7.0) > np.floor(k * sessions_per_week / 7.0)
 
 
 @dataclass
@@ -108,6 +115,13 @@ class Therapy:
         out = {k: f.default for k, f in self.dose_fields.items()}
         out.update(dose)
         return out
+
+    def may_act(
+        self, days: np.ndarray, start_day: float, end_day: float | None, dose: dict[str, float]
+    ) -> np.ndarray:
+        """Days (course days) on which `start` or `step` may do anything; others are skipped.
+        Default: every day from the start on."""
+        return days >= start_day
 
     def start(self, ctx: DayContext, dose: dict[str, float]) -> None:  # pragma: no cover
         return None

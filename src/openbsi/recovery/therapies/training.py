@@ -14,8 +14,14 @@ import numpy as np
 
 from openbsi.recovery.parameters import param
 from openbsi.recovery.state import LOWER
-from openbsi.recovery.surrogate import session_dose
-from openbsi.recovery.therapies.base import DayContext, DoseField, Effect, Therapy
+from openbsi.recovery.surrogate import paired_fraction
+from openbsi.recovery.therapies.base import (
+    DayContext,
+    DoseField,
+    Effect,
+    Therapy,
+    session_days,
+)
 from openbsi.recovery.types import SEGMENTS
 
 _BWSTT = (
@@ -33,6 +39,14 @@ class _SessionTherapy(Therapy):
     """Shared schedule, adherence and conditioning of session-based therapies."""
 
     region: ClassVar[str] = "lower"
+
+    def may_act(
+        self, days: np.ndarray, start_day: float, end_day: float | None, dose: dict[str, float]
+    ) -> np.ndarray:
+        """The first day (start: implant) and the session days while the therapy runs."""
+        running = (days >= start_day) & (days < (np.inf if end_day is None else end_day))
+        first = days == int(np.ceil(start_day))
+        return first | (running & session_days(days, start_day, dose["sessions_per_week"]))
 
     def session_mask(self, ctx: DayContext, dose: dict[str, float], active: bool) -> np.ndarray:
         n = ctx.state.n
@@ -250,4 +264,4 @@ class BsiStimulation(_Stimulation):
 
     def coincidence(self, ctx: DayContext, dose: dict[str, float]) -> np.ndarray:
         lems = ctx.state.strength[:, :, LOWER].sum(axis=(1, 2))
-        return session_dose(lems, dose["decoder_accuracy"])["intent_paired_fraction"]
+        return paired_fraction(lems, dose["decoder_accuracy"])
