@@ -27,9 +27,11 @@ def is_bids(path: Path) -> bool:
 def open_bids(path: Path, stream: str | None = None) -> MneReader:
     from mne_bids import get_bids_path_from_fname, read_raw_bids
 
-    sidecar = channels_tsv(path)
-    if sidecar is not None:
-        check_file(sidecar, 10_000_000)
+    # Sidecars beside the data file (channels, events, electrodes, json): bounded before
+    # mne-bids reads them (assumption: 50 MB, ~1 M rows of events).
+    for sidecar in path.parent.glob("*"):
+        if sidecar.suffix in (".tsv", ".json") and sidecar.is_file():
+            check_file(sidecar, 50_000_000)
 
     def build():
         bids_path = get_bids_path_from_fname(path)
