@@ -133,9 +133,17 @@ def coupling(electrodes: Sequence[Electrode]) -> np.ndarray:
     return np.exp(-(np.hypot(d, CSF_DEPTH_MM) - CSF_DEPTH_MM) / SPREAD_MM)
 
 
-def recruitment(effective_ma: np.ndarray, threshold_scale: float = 1.0) -> dict[str, np.ndarray]:
-    """Fraction of each fibre type recruited by the current reaching a root (reference PW)."""
-    return {f: _sigmoid01(effective_ma, I50_MA[f] * threshold_scale) for f in FIBRES}
+def recruitment(
+    effective_ma: np.ndarray,
+    threshold_scale: float = 1.0,
+    fibre_gain: dict[str, float] | None = None,
+) -> dict[str, np.ndarray]:
+    """Fraction of each fibre type recruited by the current reaching a root (reference PW);
+    fibre_gain scales the current each fibre type feels (a path's geometry, patient/paths.py)."""
+    gain = fibre_gain or {}
+    return {
+        f: _sigmoid01(effective_ma * gain.get(f, 1.0), I50_MA[f] * threshold_scale) for f in FIBRES
+    }
 
 
 def recruitment_curves(
@@ -170,11 +178,25 @@ class SpinalCord:
         *,
         threshold_scale: float = 1.0,
         reflex_gain: float = 1.0,
+        root_coupling: object | None = None,
     ) -> None:
+        """root_coupling: a patient.paths.RootCoupling (None: a paddle over the CSF)."""
         if threshold_scale <= 0:
             raise ValueError(f"threshold_scale must be > 0, got {threshold_scale}")
         self.electrodes = tuple(electrodes)
-        self._coupling = coupling(self.electrodes)
+        if root_coupling is None:
+            self._coupling = coupling(self.electrodes)
+            self._fibre_gain: dict[str, float] | None = None
+            self._waveform_factor = 1.0
+        else:
+            self._coupling = np.asarray(root_coupling.coupling, dtype=float)
+            if self._coupling.shape != (len(self.electrodes), len(ROOT_SITES)):
+                raise ValueError(
+                    f"root_coupling must be ({len(self.electrodes)}, {len(ROOT_SITES)}), "
+                    f"got {self._coupling.shape}"
+                )
+            self._fibre_gain = dict(root_coupling.fibre_gain)
+            self._waveform_factor = float(root_coupling.threshold_factor)
         self._w = innervation_matrix()
         self._threshold_scale = threshold_scale
         self._reflex_gain = reflex_gain
@@ -204,8 +226,9 @@ class SpinalCord:
             raise ValueError(f"pulse amplitude_ma must be >= 0, got {amp.min()}")
         pw = np.array([p.pulse_width_us for p in pulses])
         t_s = np.array([p.t_ns for p in pulses], dtype=float) * 1e-9
-        eff = (amp / strength_duration(pw))[:, None] * self._coupling[idx]  # (n_p, n_sites)
-        rec = recruitment(eff, self._threshold_scale)
+        sd = strength_duration(pw) * self._waveform_factor
+        eff = (amp / sd)[:, None] * self._coupling[idx]  # (n_p, n_sites)
+        rec = recruitment(eff, self._threshold_scale, self._fibre_gain)
         afferent = (rec["Ia"] + GROUP_II_WEIGHT * rec["II"]) @ self._w
         drive = np.clip(self._reflex_gain * afferent - SYNAPTIC_THRESHOLD, 0.0, None)
         reflex = 1.0 - np.exp(-SYNAPTIC_GAIN * drive)

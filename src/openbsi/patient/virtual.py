@@ -15,6 +15,7 @@ from openbsi.patient.body_reduced import ReducedBody
 from openbsi.patient.cortex import DEFAULT_FS_HZ, VirtualCortex
 from openbsi.patient.gait import FAILED_CLEARANCE_M, GaitSummary, StepEvent, summarize
 from openbsi.patient.intent import IntentScript
+from openbsi.patient.paths import root_coupling
 from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile, get_profile
 from openbsi.patient.proprioception import (
     IA_MAX_HZ,
@@ -27,6 +28,7 @@ from openbsi.patient.trace import TraceBuffer
 from openbsi.signals.types import StreamInfo
 from openbsi.states import REST, STATE_INDEX, STATES
 from openbsi.stimulation.electrodes import PADDLE_16
+from openbsi.stimulation.layouts import NodePlacement
 from openbsi.stimulation.types import Electrode, Pulse
 
 __all__ = ["GaitSummary", "StepEvent", "VirtualPatient"]
@@ -80,7 +82,11 @@ class VirtualPatient:
         body: str = "reduced",
         day: int = 0,
         stretch_reflex_gain: float = STRETCH_REFLEX_GAIN,
+        stimulator: str = "paddle",
+        placements: Sequence[NodePlacement] | None = None,
     ) -> None:
+        """stimulator: the path whose current reaches the roots ("paddle", "nodes",
+        "transcutaneous"; patient/paths.py); placements: the nodes' (depth, tilt, gap)."""
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         if body not in BODIES:
             raise ValueError(f"body must be one of {BODIES}, got {body!r}")
@@ -92,8 +98,12 @@ class VirtualPatient:
         self.cortex = VirtualCortex(script, rng, fs_hz=fs_hz, profile=self.profile, day=day)
         self.info: StreamInfo = self.cortex.info
         sp = self.profile.spinal
+        self.root_coupling = root_coupling(stimulator, self.electrodes, placements)
         self.spinal = SpinalCord(
-            self.electrodes, threshold_scale=sp.threshold_scale, reflex_gain=sp.reflex_gain
+            self.electrodes,
+            threshold_scale=sp.threshold_scale,
+            reflex_gain=sp.reflex_gain,
+            root_coupling=self.root_coupling,
         )
         bp = self.profile.body
         if body == "mujoco":

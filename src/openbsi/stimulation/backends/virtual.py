@@ -24,11 +24,7 @@ class VirtualStimulator(Stimulator):
         sink: Callable[[list[Pulse]], None] | None = None,
         **kw: Any,
     ) -> None:
-        super().__init__(supervisor, electrodes, **kw)
-        if sink is not None and not callable(sink):
-            raise ValueError(f"sink must be callable taking list[Pulse], got {sink!r}")
-        self.sink = sink
+        super().__init__(supervisor, electrodes, sink=sink, **kw)
 
     def _emit(self, pulses: list[Pulse]) -> None:
-        if self.sink is not None:
-            self.sink(pulses)
+        """Nothing besides the sink (Stimulator hands delivered pulses to it)."""
