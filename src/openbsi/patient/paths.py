@@ -91,7 +91,7 @@ def node_coupling(
     sy = np.array([s.y_mm for s in ROOT_SITES])[None, :]
     d = np.hypot(ex - sx, ey - sy)
     gap = np.array(
-        [by_id[e.name].root_gap_mm if e.name in by_id else 1.5 for e in electrodes], dtype=float
+        [by_id[e.name].root_gap_mm if e.name in by_id else 1.0 for e in electrodes], dtype=float
     )[:, None]
     gap = np.maximum(gap, NODE_MIN_GAP_MM)
     tilt = np.array(

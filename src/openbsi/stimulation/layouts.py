@@ -50,9 +50,9 @@ class NodePlacement:
     misalignment_deg: float  # tilt of the magnetoelectric film against the field
     lateral_offset_mm: float  # offset from the coil axis
     # Distance from the node's contact to its dorsal-root entry zone (sets the current reaching
-    # the root). Assumption (unconfirmed): a leadless node laid on the dura over the entry zone
-    # sits ~1.5 mm from the rootlets, closer than a paddle contact across the CSF (3 mm).
-    root_gap_mm: float = 1.5
+    # the root). Assumption (unconfirmed): a leadless node placed at the dorsal-root entry zone
+    # sits ~1 mm from the rootlets, closer than a paddle contact across the CSF (3 mm).
+    root_gap_mm: float = 1.0
 
 
 def node_ids(n: int, rng: np.random.Generator) -> tuple[str, ...]:
@@ -111,7 +111,7 @@ def node_placements(
     depth_range_mm: tuple[float, float] = (20.0, 40.0),
 ) -> tuple[NodePlacement, ...]:
     """Random implant depths (default 20–40 mm), misalignments (0–40 deg, 0–10 mm) and gaps
-    to the root (1–2 mm; unconfirmed)."""
+    to the root (0.8–1.5 mm; unconfirmed)."""
     g = rng if rng is not None else np.random.default_rng(7)
     low, high = depth_range_mm
     if not (0.0 <= low <= high <= 200.0):
@@ -124,7 +124,7 @@ def node_placements(
             depth_mm=float(g.uniform(low, high)),
             misalignment_deg=float(g.uniform(0.0, 40.0)),
             lateral_offset_mm=float(g.uniform(0.0, 10.0)),
-            root_gap_mm=float(g.uniform(1.0, 2.0)),
+            root_gap_mm=float(g.uniform(0.8, 1.5)),
         )
         for e in electrodes
     )

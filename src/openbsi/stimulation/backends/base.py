@@ -283,13 +283,15 @@ class Stimulator(ABC):
                 self.sink(pulses)
         return pulses
 
-    def delivery_summary(self) -> dict[str, Any]:
-        """Requested, delivered and refused pulses (by reason) and delivered charge."""
+    def delivery_summary(self, elapsed_s: float | None = None) -> dict[str, Any]:
+        """Requested, delivered and refused pulses (by reason), delivered charge, and the
+        energy spent over elapsed_s (None where the backend has no energy model)."""
         return {
             "pulses_requested": self.pulses_requested,
             "pulses_delivered": self.pulses_delivered,
             "refused": dict(sorted(self.refused_by_reason.items())),
             "charge_uc": self.charge_delivered_uc,
+            "energy_j": None,
         }
 
     def _reconcile(

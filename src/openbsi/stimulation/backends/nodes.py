@@ -88,7 +88,7 @@ class NodesStimulator(Stimulator):
     def delivery_summary(self, elapsed_s: float | None = None) -> dict[str, Any]:
         """Shared figures plus, per node, harvested and spent energy; transmitter duty and
         energy (it powers the nodes for the whole elapsed time)."""
-        out = super().delivery_summary()
+        out = super().delivery_summary(elapsed_s)
         sched = self.scheduler
         t_ns = self.clock_ns or 0
         out["nodes"] = [

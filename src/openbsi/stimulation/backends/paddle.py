@@ -43,6 +43,6 @@ class PaddleStimulator(Stimulator):
 
     def delivery_summary(self, elapsed_s: float | None = None) -> dict[str, Any]:
         """Shared figures plus the IPG battery energy estimate (stimulation.energy)."""
-        return super().delivery_summary() | {
+        return super().delivery_summary(elapsed_s) | {
             "energy_j": ipg_energy_j(self._pulse_energy_j, elapsed_s)
         }

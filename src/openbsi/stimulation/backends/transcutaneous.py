@@ -97,7 +97,7 @@ class TranscutaneousStimulator(Stimulator):
     def delivery_summary(self, elapsed_s: float | None = None) -> dict[str, Any]:
         """Shared figures plus surface stimulator energy and the peak skin current density
         during an envelope (mA/cm^2; the IEC 60601-2-10 warning is on the r.m.s. value)."""
-        return super().delivery_summary() | {
+        return super().delivery_summary(elapsed_s) | {
             "energy_j": self._pulse_energy_j if elapsed_s else None,
             "peak_skin_density_ma_cm2": self.peak_density_ma_cm2,
         }

@@ -7,6 +7,7 @@ from typing import Any
 
 from openbsi.stimulation.backends.base import Stimulator, Supervisor
 from openbsi.stimulation.backends.registry import register_backend
+from openbsi.stimulation.energy import IPG_EFFICIENCY, IPG_LOAD_OHM, ipg_energy_j, pulse_energy_j
 from openbsi.stimulation.profiles import PADDLE_PROFILE
 from openbsi.stimulation.types import Electrode, Pulse
 
@@ -25,6 +26,14 @@ class VirtualStimulator(Stimulator):
         **kw: Any,
     ) -> None:
         super().__init__(supervisor, electrodes, sink=sink, **kw)
+        self._pulse_energy_j = 0.0
 
     def _emit(self, pulses: list[Pulse]) -> None:
-        """Nothing besides the sink (Stimulator hands delivered pulses to it)."""
+        """Only the energy estimate (Stimulator hands delivered pulses to the sink)."""
+        self._pulse_energy_j += pulse_energy_j(pulses, IPG_LOAD_OHM, IPG_EFFICIENCY)
+
+    def delivery_summary(self, elapsed_s: float | None = None) -> dict[str, Any]:
+        """Shared figures plus an IPG battery estimate (paddle hard limits by default)."""
+        return super().delivery_summary(elapsed_s) | {
+            "energy_j": ipg_energy_j(self._pulse_energy_j, elapsed_s)
+        }
