@@ -14,6 +14,8 @@ from rich.table import Table
 
 from openbsi.cli.apps import UserError, app, console
 
+_PROGRAM_HELP = "Program file (YAML) for the --stimulator's path (default: its walking example)."
+
 
 def _writable_folder(out: Path) -> Path:
     """The run folder, created if needed; a one-line error when it cannot be written."""
@@ -104,8 +106,11 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Seed of every random generator in the run."),
     calibration_s: float = typer.Option(240.0, "--calibration-s", help="Cued calibration, s."),
     decoder: str = typer.Option("mslm", "--decoder", help="Decoder name."),
-    program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
+    program: Path | None = typer.Option(None, "--program", help=_PROGRAM_HELP),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
+    stimulator: str = typer.Option(
+        "virtual", "--stimulator", help="virtual (paddle) | paddle | nodes | transcutaneous"
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
 ) -> None:
     """Calibrate a decoder, then walk in closed loop, on the virtual patient (simulated clock)."""
@@ -120,6 +125,7 @@ def demo(
         decoder=decoder,
         program=program,
         body=body,
+        stimulator=stimulator,
     )
     _writable_folder(out)
     with _progress_bars(json_out) as progress:
@@ -131,7 +137,9 @@ def demo(
 def session(
     source: str = typer.Option("virtual", "--source", help="virtual | lsl:NAME | replay:FILE"),
     stimulator: str = typer.Option(
-        "virtual", "--stimulator", help="virtual | paddle | lsl:NAME | link:NAME"
+        "virtual",
+        "--stimulator",
+        help="virtual | paddle | nodes | transcutaneous | lsl:NAME | link:NAME",
     ),
     model: Path | None = typer.Option(None, "--model", help="Decoder model file (.obsi)."),
     seconds: float = typer.Option(60.0, "--seconds", help="Closed-loop duration, s."),
@@ -142,7 +150,7 @@ def session(
         240.0, "--calibration-s", help="Cued calibration on the virtual patient when no --model."
     ),
     fast: bool = typer.Option(False, "--fast", help="Simulated clock: as fast as computed."),
-    program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
+    program: Path | None = typer.Option(None, "--program", help=_PROGRAM_HELP),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
 ) -> None:

@@ -51,7 +51,7 @@ SURFACE_DEPTH_MM = 50.0
 # Length constant of the surface field's fall-off along the cord: much wider than the
 # epidural 4 mm (assumption; posterior-root reflexes appear in most leg muscles at once,
 # bilaterally, with lumbar transcutaneous stimulation).
-SURFACE_SPREAD_MM = 25.0
+SURFACE_SPREAD_MM = 12.0
 # Share of the skin current that reaches a root right under the cathode, paddle-equivalent.
 # Calibrated (assumption) so that the first root response (5 % of Ia fibres) needs ~30 mA
 # with a 1 ms, 10 kHz-carrier envelope: within published transcutaneous intensities of

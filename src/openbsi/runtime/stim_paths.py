@@ -10,7 +10,7 @@ through that path's coupling to the roots (patient/paths.py). Nodes get seeded p
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,10 @@ PATH_OF_STIMULATOR = {
     "transcutaneous": "transcutaneous",
 }
 NODE_PLACEMENT_SEED = 0x0DE5  # the implanted nodes belong to the patient, not the session
-LUMBAR = "lumbar"  # the legs' transcutaneous placement (cervical is the upper-limb path's)
+LUMBAR = "lumbar"
+SURFACE_RAMP_MA_PER_S = (
+    480.0  # the legs' transcutaneous placement (cervical is the upper-limb path's)
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,12 @@ def stim_path(stimulator: str) -> StimPath:
     if path == "paddle":
         return StimPath(path, PADDLE_16, SafetyLimits())
     limits = SafetyLimits.from_profile(get_profile(path))
-    if path == "nodes":
-        layout = node_layout(6)
-        placements = node_placements(layout, np.random.default_rng(NODE_PLACEMENT_SEED))
-        return StimPath(path, layout, limits, placements)
-    return StimPath(path, transcutaneous_layout(LUMBAR), limits)
+    if path == "transcutaneous":
+        # The paddle's ramp-up limit (50 mA/s: its 12.7 mA range 4x a second) scaled to the
+        # surface range (120 mA): 480 mA/s, so a 300 ms burst can reach tens of mA
+        # (assumption, the same relative rate; decreases stay immediate).
+        limits = replace(limits, max_ramp_up_ma_per_s=SURFACE_RAMP_MA_PER_S)
+        return StimPath(path, transcutaneous_layout(LUMBAR), limits)
+    layout = node_layout(6)
+    placements = node_placements(layout, np.random.default_rng(NODE_PLACEMENT_SEED))
+    return StimPath(path, layout, limits, placements)

@@ -94,7 +94,9 @@ def nodes_program() -> Program:
     )
 
 
-def transcutaneous_walking_program() -> Program:
+def transcutaneous_walking_program(
+    push_off_ma: float = 80.0, flexion_ma: float = 90.0, rest_ma: float = 40.0
+) -> Program:
     """Lumbar transcutaneous walking program: T11-L1 (S0, over the L2-L3 segments) and L1-L2
     (S1, over S1) surface cathodes, 1 ms envelopes at 30 Hz with the 10 kHz carrier
     (facts.md). Surface fields are bilateral: a decoded hip intention alternates a push-off
@@ -111,11 +113,13 @@ def transcutaneous_walking_program() -> Program:
         steps = []
         for offset in (0.0, 1000.0):
             timing = {"period_ms": 2000.0}
-            steps.append(make((lower,), 60.0, onset_ms=offset, duration_ms=300.0, **timing))
-            steps.append(make((upper,), 70.0, onset_ms=offset + 300.0, duration_ms=500.0, **timing))
+            steps.append(make((lower,), push_off_ma, onset_ms=offset, duration_ms=300.0, **timing))
+            steps.append(
+                make((upper,), flexion_ma, onset_ms=offset + 300.0, duration_ms=500.0, **timing)
+            )
         return tuple(steps)
 
-    states: dict[str, tuple[StimStep, ...]] = {"rest": (make((upper,), 40.0, scaled=False),)}
+    states: dict[str, tuple[StimStep, ...]] = {"rest": (make((upper,), rest_ma, scaled=False),)}
     for side in ("left", "right"):
         states[f"{side}_hip"] = cycle()
         states[f"{side}_knee"] = (make((upper,), 60.0),)

@@ -154,7 +154,7 @@ class Stimulator(ABC):
         # Requested pulses not delivered, by reason ("device_profile", "safety_gate", and the
         # backend's own, e.g. a node's "energy" or "slot_conflict").
         self.refused_by_reason: dict[str, int] = {}
-        self.charge_delivered_uc = 0.0  # per phase, summed over delivered pulses
+        self.charge_delivered_uc = 0.0  # cathodic charge summed over delivered pulses
         self.commands_accepted = 0
         self.commands_vetoed = 0
 
@@ -278,7 +278,10 @@ class Stimulator(ABC):
         if pulses:
             self._emit(pulses)
             self.pulses_delivered += len(pulses)
-            self.charge_delivered_uc += sum(p.charge_uc for p in pulses)
+            carrier = self.profile is not None and self.profile.carrier_hz > 0
+            # Cathodic charge: one phase of a biphasic pulse, or half a carrier envelope.
+            share = 0.5 if carrier else 1.0
+            self.charge_delivered_uc += share * sum(p.charge_uc for p in pulses)
             if self.sink is not None:
                 self.sink(pulses)
         return pulses
