@@ -206,6 +206,10 @@ class SpinalCord:
         self._pend_pool = np.zeros(0, dtype=int)
         self._pend_v = np.zeros(0)
         self.n_pulses = 0
+        # Per electrode: pulses received and each pool's recruited fraction summed over them
+        # (reflex + direct), for selectivity (target pool's share of all recruited pools).
+        self.pulses_by_electrode = np.zeros(len(self.electrodes))
+        self.recruited_by_electrode = np.zeros((len(self.electrodes), 2 * len(MUSCLES)))
         # Recent pulses: onset and the share of each pool's Ia afferents they recruited.
         self._recent_t = np.zeros(0)
         self._recent_ia = np.zeros((0, 2 * len(MUSCLES)))
@@ -243,6 +247,9 @@ class SpinalCord:
             return np.zeros(0), np.zeros((0, 2 * len(MUSCLES)))
         t_s, reflex, direct, ia_share = self.evoked(pulses)
         self.n_pulses += len(pulses)
+        idx = np.array([p.electrode for p in pulses], dtype=int)
+        np.add.at(self.pulses_by_electrode, idx, 1.0)
+        np.add.at(self.recruited_by_electrode, idx, reflex * (1.0 - direct) + direct)
         keep_recent = self._recent_t >= t_s.min() - 1.0
         self._recent_t = np.concatenate([self._recent_t[keep_recent], t_s])
         self._recent_ia = np.concatenate([self._recent_ia[keep_recent], ia_share])
@@ -316,4 +323,23 @@ def layout_recruitment_curves(
             "coupling": float(c[best, j]),
             **{f: rec[f] for f in FIBRES},
         }
+    return out
+
+
+def selectivity_index(recruited: np.ndarray) -> dict[str, float | None]:
+    """Per muscle: the best electrode's share of its recruited motor pools that goes to this
+    muscle (mean of both sides), from (n_electrodes, n_pools) recruited fractions. None when
+    no electrode recruits the muscle on either side (a share that cannot be computed)."""
+    rec = np.asarray(recruited, dtype=float)
+    totals = rec.sum(axis=1)
+    out: dict[str, float | None] = {}
+    n_m = len(MUSCLES)
+    for m, muscle in enumerate(MUSCLES):
+        sides = []
+        for offset in (0, n_m):
+            col = rec[:, offset + m]
+            ok = (totals > 1e-9) & (col > 1e-3 * np.maximum(totals, 1e-9))
+            if ok.any():
+                sides.append(float(np.max(col[ok] / totals[ok])))
+        out[muscle] = float(np.mean(sides)) if sides else None
     return out

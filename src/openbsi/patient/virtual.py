@@ -23,7 +23,14 @@ from openbsi.patient.proprioception import (
     erased_fraction,
     natural_ia_hz,
 )
-from openbsi.patient.spinal import MAIN_SEGMENT, MUSCLES, POOLS, REFLEX_DELAY_S, SpinalCord
+from openbsi.patient.spinal import (
+    MAIN_SEGMENT,
+    MUSCLES,
+    POOLS,
+    REFLEX_DELAY_S,
+    SpinalCord,
+    selectivity_index,
+)
 from openbsi.patient.trace import TraceBuffer
 from openbsi.signals.types import StreamInfo
 from openbsi.states import REST, STATE_INDEX, STATES
@@ -249,6 +256,15 @@ class VirtualPatient:
             )
         row = np.concatenate([[self.t_s], list(snap.values()), emg, activation, self._ia_hz])
         self._trace.append(row, self._trace_keys)
+
+    def selectivity(self) -> dict[str, float | None]:
+        """Per muscle, the share of the motor pools recruited by the delivered pulses that
+        went to it, on the electrode most selective for it (spinal.selectivity_index)."""
+        spinal = self.spinal
+        per_pulse = (
+            spinal.recruited_by_electrode / np.maximum(spinal.pulses_by_electrode, 1)[:, None]
+        )
+        return selectivity_index(per_pulse)
 
     def step_events(self) -> list[StepEvent]:
         return list(self._events)

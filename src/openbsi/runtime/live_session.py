@@ -32,6 +32,7 @@ from openbsi.patient.intent import (
     cued_calibration_script,
     walking_script,
 )
+from openbsi.patient.profiles import DEFAULT_PROFILE
 from openbsi.patient.virtual import BODIES, VirtualPatient
 from openbsi.runtime.calibration import Progress, calibrate
 from openbsi.runtime.clock import Clock, MonotonicClock
@@ -72,6 +73,7 @@ class LiveSessionConfig:
     tick_ms: float = 100.0  # decode period (Moly 2022: 10 Hz)
     program: Path | None = None  # stimulation program file (None: the path's walking example)
     body: str = "reduced"  # the virtual patient's legs: "reduced" or "mujoco" (MyoLeg)
+    profile: str = DEFAULT_PROFILE  # the virtual patient (openbsi patient profiles)
 
     def __post_init__(self) -> None:
         check_range("seconds", self.seconds, 1.0, 24 * 3600.0)
@@ -127,6 +129,7 @@ def run_live_session(
         rng_patient,
         electrodes=path.electrodes,
         body=config.body,
+        profile=config.profile,
         stimulator=path.path,
         placements=path.placements,
     )
@@ -214,6 +217,7 @@ def run_live_session(
             remote=implant is None,
         )
         _record_body(recorder, patient)
+        recorder.summary("selectivity", patient.selectivity())
         _record_summaries(recorder, config, radio, implant, stats, loop, started)
     finally:
         recorder.close()
