@@ -6,6 +6,7 @@ from openbsi.cli import (  # noqa: F401  (registration)
     compare,
     decode,
     latency_bench,
+    nodes,
     patient,
     program,
     recording,
