@@ -121,3 +121,20 @@ def test_examples_are_walking_programs() -> None:
     assert np.isclose(
         sum(s.amplitude_ma > 0 for s in example_program("transcutaneous").steps("rest")), 1
     )
+
+
+def test_session_config_takes_each_path_and_validates_its_program(tmp_path) -> None:
+    from openbsi.runtime.live_session import LiveSessionConfig
+    from openbsi.stimulation.program import save_program
+
+    for kind in PATHS:
+        config = LiveSessionConfig(out_dir=tmp_path, seconds=5.0, stimulator=kind)
+        assert config.paddle_program.backend == kind
+        assert config.stim_path.path == kind
+    save_program(example_program("paddle"), tmp_path / "paddle.yaml")
+    with pytest.raises(ValueError, match="backend"):
+        LiveSessionConfig(
+            out_dir=tmp_path, seconds=5.0, stimulator="nodes", program=tmp_path / "paddle.yaml"
+        )
+    with pytest.raises(ValueError, match="--stimulator"):
+        LiveSessionConfig(out_dir=tmp_path, seconds=5.0, stimulator="laser")
