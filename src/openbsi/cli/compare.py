@@ -41,6 +41,7 @@ def _table_rows(result: dict) -> list[tuple[str, list[str]]]:
     paths = result["paths"]
     rows = [(label, [_fmt(paths[p].get(key)) for p in paths]) for key, label in ROWS]
     rows.append(("refused (reason: n)", [_fmt(paths[p]["refused"]) for p in paths]))
+    rows.append(("peak knee / hip rad, foot m", [_fmt(paths[p].get("kinematics")) for p in paths]))
     muscles = sorted({m for p in paths.values() for m in p["selectivity"]})
     for m in muscles:
         rows.append((f"selectivity {m}", [_fmt(paths[p]["selectivity"].get(m)) for p in paths]))

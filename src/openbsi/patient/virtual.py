@@ -147,6 +147,7 @@ class VirtualPatient:
         self._trace = TraceBuffer()
         self._trace_keys: tuple[str, ...] = ()
         self._snapshot: dict[str, float] = {}
+        self._peaks: dict[str, float] = {}  # running maxima of the traced kinematics
         self.n_pulses_received = 0
         self._q_prev: np.ndarray | None = None
         self._natural_ia_hz = np.full(len(POOLS), IA_REST_HZ)
@@ -255,7 +256,18 @@ class VirtualPatient:
                 *(f"ia_{p}_hz" for p in POOLS),
             )
         row = np.concatenate([[self.t_s], list(snap.values()), emg, activation, self._ia_hz])
+        for key, value in (
+            ("knee_rad", max(snap["left_knee_rad"], snap["right_knee_rad"])),
+            ("hip_flexion_rad", max(snap["left_hip_rad"], snap["right_hip_rad"])),
+            ("foot_height_m", max(snap["left_foot_height_m"], snap["right_foot_height_m"])),
+        ):
+            self._peaks[key] = max(self._peaks.get(key, -np.inf), float(value))
         self._trace.append(row, self._trace_keys)
+
+    def kinematic_peaks(self) -> dict[str, float | None]:
+        """Largest knee flexion, hip flexion (rad) and foot height (m) of either leg so far."""
+        keys = ("knee_rad", "hip_flexion_rad", "foot_height_m")
+        return {f"peak_{k}": self._peaks.get(k) for k in keys}
 
     def selectivity(self) -> dict[str, float | None]:
         """Per muscle, the share of the motor pools recruited by the delivered pulses that

@@ -70,6 +70,7 @@ def path_figures(metrics: dict[str, Any], seconds: float) -> dict[str, Any]:
             "safety_events": stim_metrics.get("safety_events"),
         },
     }
+    row["kinematics"] = metrics.get("kinematic_peaks", {})  # knee, hip flexion, foot height
     for extra in ("transmitter_duty", "nodes", "peak_skin_density_ma_cm2"):
         if extra in stim:
             row[extra] = stim[extra]

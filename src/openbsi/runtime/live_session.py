@@ -218,6 +218,7 @@ def run_live_session(
         )
         _record_body(recorder, patient)
         recorder.summary("selectivity", patient.selectivity())
+        recorder.summary("kinematic_peaks", patient.kinematic_peaks())
         _record_summaries(recorder, config, radio, implant, stats, loop, started)
     finally:
         recorder.close()
