@@ -11,9 +11,10 @@ planner knows, from the virtual cord (patient/paths.py, patient/spinal.py):
 - for every amplitude up to it, the share of the recruited motor pools that goes to each target
   muscle (its selectivity) and how much of the target's pool it recruits.
 A target counts as served by a node only if the node recruits at least MIN_RECRUITED of its
-pool. Positions are mirrored left/right (a walking plan is symmetric); the planner searches
-every combination of N/2 positions for the largest mean selectivity over the targets (exact,
-not greedy), and compares it with N/2 evenly spaced positions over L1-S2.
+pool. Positions are mirrored left/right (a walking plan is symmetric); the planner tries every
+combination of N/2 positions on a 3 mm grid, then moves one position at a time on the 1 mm grid
+while the mean selectivity over the targets improves (a local refinement, not a proof of the
+optimum), and compares it with N/2 evenly spaced positions over L1-S2.
 """
 
 from __future__ import annotations
