@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from openbsi.cli import (  # noqa: F401  (registration)
+    compare,
     decode,
     graft,
     integrity_bench,
     latency_bench,
+    nodes,
     patient,
     program,
     recording,

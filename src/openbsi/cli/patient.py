@@ -59,29 +59,48 @@ def profiles(
 @patient_app.command("recruitment")
 def recruitment(
     profile: Annotated[str, typer.Option("--profile", help="profile name")] = DEFAULT_PROFILE,
+    stimulator: Annotated[
+        str, typer.Option("--stimulator", help="paddle | nodes | transcutaneous (lumbar)")
+    ] = "paddle",
     side: Annotated[str, typer.Option("--side", help="left or right roots")] = "left",
-    pulse_width_us: Annotated[float, in_range("--pulse-width-us", low=10.0, high=2000.0)] = 300.0,
+    pulse_width_us: Annotated[
+        float | None, typer.Option("--pulse-width-us", help="default: 300 (1000 transcutaneous)")
+    ] = None,
     max_ma: Annotated[
-        float, in_range("--max-ma", low=0.1, high=100.0, help="largest amplitude")
-    ] = 20.0,
+        float | None, typer.Option("--max-ma", help="largest amplitude (default: the device's)")
+    ] = None,
     points: Annotated[int, in_range("--points", low=2, high=1000, help="amplitudes sampled")] = 41,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Recruitment of Ia, group II and motor fibres per root vs amplitude (paddle contacts)."""
-    from openbsi.patient.spinal import layout_recruitment_curves
-    from openbsi.stimulation.electrodes import PADDLE_16
+    """Recruitment of Ia, group II and motor fibres per root vs amplitude, for one path."""
+    from openbsi.patient.paths import PATHS, path_recruitment_curves, root_coupling
+    from openbsi.runtime.stim_paths import stim_path
 
+    if stimulator not in PATHS:
+        raise UserError(f"--stimulator must be one of {PATHS}, got {stimulator!r}")
+    path = stim_path(stimulator)
+    device_max = {"paddle": 20.0, "nodes": 1.5, "transcutaneous": 120.0}[stimulator]
+    max_ma = device_max if max_ma is None else max_ma
+    pw = (
+        (1000.0 if stimulator == "transcutaneous" else 300.0)
+        if pulse_width_us is None
+        else pulse_width_us
+    )
     if not 2 <= points <= 1000:
         raise UserError(f"--points must be in [2, 1000], got {points}")
-    if not 0 < max_ma <= 100:
-        raise UserError(f"--max-ma must be in (0, 100] mA, got {max_ma}")
+    if not 0 < max_ma <= 200:
+        raise UserError(f"--max-ma must be in (0, 200] mA, got {max_ma}")
+    if not 10 <= pw <= 2000:
+        raise UserError(f"--pulse-width-us must be in [10, 2000], got {pw}")
     p = get_profile(profile)
     amp = np.linspace(0.0, max_ma, points)
-    curves = layout_recruitment_curves(
+    coupling = root_coupling(stimulator, path.electrodes, path.placements)
+    curves = path_recruitment_curves(
         amp,
-        PADDLE_16,
+        coupling,
+        path.electrodes,
         side=side,
-        pulse_width_us=pulse_width_us,
+        pulse_width_us=pw,
         threshold_scale=p.spinal.threshold_scale,
     )
     roots = {
@@ -93,13 +112,16 @@ def recruitment(
         for root, c in curves.items()
     }
     if as_json:
-        typer.echo(
-            json.dumps(
-                {"profile": p.name, "side": side, "pulse_width_us": pulse_width_us, "roots": roots}
-            )
-        )
+        payload = {
+            "profile": p.name,
+            "stimulator": stimulator,
+            "side": side,
+            "pulse_width_us": pw,
+            "roots": roots,
+        }
+        typer.echo(json.dumps(payload))
         return
-    table = Table(title=f"recruitment onsets (5 %), {p.name}, {side} roots, {pulse_width_us} us")
+    table = Table(title=f"recruitment onsets (5 %), {p.name}, {stimulator}, {side} roots, {pw} us")
     for col in ("root", "contact", "Ia mA", "II mA", "motor mA"):
         table.add_column(col)
     for root, c in roots.items():

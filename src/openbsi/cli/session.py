@@ -23,6 +23,8 @@ from openbsi.cli.apps import (
     output_folder,
 )
 
+_PROGRAM_HELP = "Program file (YAML) for the --stimulator's path (default: its walking example)."
+
 
 def _writable_folder(out: Path, force: bool = False) -> Path:
     """The run folder, created if needed; a one-line error when it cannot be written or holds
@@ -139,8 +141,11 @@ def demo(
         240.0, "--calibration-s", low=30.0, high=3600.0, help="Cued calibration, s."
     ),
     decoder: str = typer.Option("mslm", "--decoder", help="Decoder name."),
-    program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
+    program: Path | None = typer.Option(None, "--program", help=_PROGRAM_HELP),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
+    stimulator: str = typer.Option(
+        "virtual", "--stimulator", help="virtual (paddle) | paddle | nodes | transcutaneous"
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
     force: bool = typer.Option(False, "--force", help="Write into a folder holding a run."),
     metadata: meta.MetadataFile = None,
@@ -169,6 +174,7 @@ def demo(
         body=body,
         subject=subject,
         study=study,
+        stimulator=stimulator,
     )
     _writable_folder(out, force)
     with _progress_bars(json_out) as progress:
@@ -180,7 +186,9 @@ def demo(
 def session(
     source: str = typer.Option("virtual", "--source", help="virtual | lsl:NAME | replay:FILE"),
     stimulator: str = typer.Option(
-        "virtual", "--stimulator", help="virtual | paddle | lsl:NAME | link:NAME"
+        "virtual",
+        "--stimulator",
+        help="virtual | paddle | nodes | transcutaneous | lsl:NAME | link:NAME",
     ),
     model: Path | None = typer.Option(None, "--model", help="Decoder model file (.obsi)."),
     seconds: float = bounded(
@@ -197,7 +205,7 @@ def session(
         help="Cued calibration on the virtual patient when no --model.",
     ),
     fast: bool = typer.Option(False, "--fast", help="Simulated clock: as fast as computed."),
-    program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
+    program: Path | None = typer.Option(None, "--program", help=_PROGRAM_HELP),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
     pairing_secret_file: Path | None = typer.Option(
         None,

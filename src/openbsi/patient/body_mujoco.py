@@ -40,10 +40,17 @@ MUSCLE_STRENGTH = 0.5
 # hyperextension). MyoLeg's hard limits stay as backstops.
 PASSIVE_STOPS: dict[str, tuple[tuple[float, float, float, float], ...]] = {
     "hip_flexion": ((0.6, 3.0, 8.0, 1.0), (-0.3, 3.0, 8.0, -1.0)),
-    "knee_angle": ((1.1, 2.0, 8.0, 1.0), (0.08, 2.0, 20.0, -1.0)),
+    # knee flexion stop from 1.0 rad (4 N m, 12/rad): caps swing knee flexion near the healthy
+    # ~1.1 rad (Winter) where 2 N m / 8 per rad from 1.1 let it reach ~1.45 (unconfirmed).
+    "knee_angle": ((1.0, 4.0, 12.0, 1.0), (0.08, 2.0, 20.0, -1.0)),
     "ankle_angle": ((0.2, 2.0, 10.0, 1.0), (-0.35, 2.0, 10.0, -1.0)),
 }
-PASSIVE_MAX_NM = 200.0  # cap, so a numerical overshoot cannot produce a huge kick
+PASSIVE_MAX_NM = 200.0
+# Passive ankle viscosity (N m s/rad), in place of MyoLeg's 0.5: with the stretch reflex on
+# (gain 0.3) MyoLeg's light feet otherwise keep a ~9 Hz ankle clonus at rest (std 0.048 rad);
+# at 4 the ankle std at rest falls to ~0.007 rad (20 s, bsi-walker). Same order as the reduced
+# body's 3 N m s/rad; unconfirmed (modelling assumption).
+ANKLE_DAMPING_NMS_RAD = 4.0  # cap, so a numerical overshoot cannot produce a huge kick
 CONTACT_MIN_SWING_S = 0.1
 CONTACT_HEIGHT_M = 0.005  # lowest foot point this close to the belt counts as contact
 MIN_STEP_ADVANCE_M = 0.05
@@ -122,6 +129,8 @@ def _compiled(body_weight_support: float, mass_kg: float, strength: float):
     # Disuse atrophy after chronic SCI: scale every muscle's peak isometric force.
     model.actuator_gainprm[:, 2] *= strength
     model.actuator_biasprm[:, 2] *= strength
+    for suffix in SIDE_SUFFIX.values():
+        model.dof_damping[model.joint(f"ankle_angle{suffix}").dofadr[0]] = ANKLE_DAMPING_NMS_RAD
     return model
 
 

@@ -133,9 +133,17 @@ def coupling(electrodes: Sequence[Electrode]) -> np.ndarray:
     return np.exp(-(np.hypot(d, CSF_DEPTH_MM) - CSF_DEPTH_MM) / SPREAD_MM)
 
 
-def recruitment(effective_ma: np.ndarray, threshold_scale: float = 1.0) -> dict[str, np.ndarray]:
-    """Fraction of each fibre type recruited by the current reaching a root (reference PW)."""
-    return {f: _sigmoid01(effective_ma, I50_MA[f] * threshold_scale) for f in FIBRES}
+def recruitment(
+    effective_ma: np.ndarray,
+    threshold_scale: float = 1.0,
+    fibre_gain: dict[str, float] | None = None,
+) -> dict[str, np.ndarray]:
+    """Fraction of each fibre type recruited by the current reaching a root (reference PW);
+    fibre_gain scales the current each fibre type feels (a path's geometry, patient/paths.py)."""
+    gain = fibre_gain or {}
+    return {
+        f: _sigmoid01(effective_ma * gain.get(f, 1.0), I50_MA[f] * threshold_scale) for f in FIBRES
+    }
 
 
 def recruitment_curves(
@@ -170,11 +178,25 @@ class SpinalCord:
         *,
         threshold_scale: float = 1.0,
         reflex_gain: float = 1.0,
+        root_coupling: object | None = None,
     ) -> None:
+        """root_coupling: a patient.paths.RootCoupling (None: a paddle over the CSF)."""
         if threshold_scale <= 0:
             raise ValueError(f"threshold_scale must be > 0, got {threshold_scale}")
         self.electrodes = tuple(electrodes)
-        self._coupling = coupling(self.electrodes)
+        if root_coupling is None:
+            self._coupling = coupling(self.electrodes)
+            self._fibre_gain: dict[str, float] | None = None
+            self._waveform_factor = 1.0
+        else:
+            self._coupling = np.asarray(root_coupling.coupling, dtype=float)
+            if self._coupling.shape != (len(self.electrodes), len(ROOT_SITES)):
+                raise ValueError(
+                    f"root_coupling must be ({len(self.electrodes)}, {len(ROOT_SITES)}), "
+                    f"got {self._coupling.shape}"
+                )
+            self._fibre_gain = dict(root_coupling.fibre_gain)
+            self._waveform_factor = float(root_coupling.threshold_factor)
         self._w = innervation_matrix()
         self._threshold_scale = threshold_scale
         self._reflex_gain = reflex_gain
@@ -184,6 +206,10 @@ class SpinalCord:
         self._pend_pool = np.zeros(0, dtype=int)
         self._pend_v = np.zeros(0)
         self.n_pulses = 0
+        # Per electrode: pulses received and each pool's recruited fraction summed over them
+        # (reflex + direct), for selectivity (target pool's share of all recruited pools).
+        self.pulses_by_electrode = np.zeros(len(self.electrodes))
+        self.recruited_by_electrode = np.zeros((len(self.electrodes), 2 * len(MUSCLES)))
         # Recent pulses: onset and the share of each pool's Ia afferents they recruited.
         self._recent_t = np.zeros(0)
         self._recent_ia = np.zeros((0, 2 * len(MUSCLES)))
@@ -204,8 +230,9 @@ class SpinalCord:
             raise ValueError(f"pulse amplitude_ma must be >= 0, got {amp.min()}")
         pw = np.array([p.pulse_width_us for p in pulses])
         t_s = np.array([p.t_ns for p in pulses], dtype=float) * 1e-9
-        eff = (amp / strength_duration(pw))[:, None] * self._coupling[idx]  # (n_p, n_sites)
-        rec = recruitment(eff, self._threshold_scale)
+        sd = strength_duration(pw) * self._waveform_factor
+        eff = (amp / sd)[:, None] * self._coupling[idx]  # (n_p, n_sites)
+        rec = recruitment(eff, self._threshold_scale, self._fibre_gain)
         afferent = (rec["Ia"] + GROUP_II_WEIGHT * rec["II"]) @ self._w
         drive = np.clip(self._reflex_gain * afferent - SYNAPTIC_THRESHOLD, 0.0, None)
         reflex = 1.0 - np.exp(-SYNAPTIC_GAIN * drive)
@@ -220,6 +247,9 @@ class SpinalCord:
             return np.zeros(0), np.zeros((0, 2 * len(MUSCLES)))
         t_s, reflex, direct, ia_share = self.evoked(pulses)
         self.n_pulses += len(pulses)
+        idx = np.array([p.electrode for p in pulses], dtype=int)
+        np.add.at(self.pulses_by_electrode, idx, 1.0)
+        np.add.at(self.recruited_by_electrode, idx, reflex * (1.0 - direct) + direct)
         keep_recent = self._recent_t >= t_s.min() - 1.0
         self._recent_t = np.concatenate([self._recent_t[keep_recent], t_s])
         self._recent_ia = np.concatenate([self._recent_ia[keep_recent], ia_share])
@@ -293,4 +323,23 @@ def layout_recruitment_curves(
             "coupling": float(c[best, j]),
             **{f: rec[f] for f in FIBRES},
         }
+    return out
+
+
+def selectivity_index(recruited: np.ndarray) -> dict[str, float | None]:
+    """Per muscle: the best electrode's share of its recruited motor pools that goes to this
+    muscle (mean of both sides), from (n_electrodes, n_pools) recruited fractions. None when
+    no electrode recruits the muscle on either side (a share that cannot be computed)."""
+    rec = np.asarray(recruited, dtype=float)
+    totals = rec.sum(axis=1)
+    out: dict[str, float | None] = {}
+    n_m = len(MUSCLES)
+    for m, muscle in enumerate(MUSCLES):
+        sides = []
+        for offset in (0, n_m):
+            col = rec[:, offset + m]
+            ok = (totals > 1e-9) & (col > 1e-3 * np.maximum(totals, 1e-9))
+            if ok.any():
+                sides.append(float(np.max(col[ok] / totals[ok])))
+        out[muscle] = float(np.mean(sides)) if sides else None
     return out

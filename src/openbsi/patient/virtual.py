@@ -15,6 +15,7 @@ from openbsi.patient.body_reduced import ReducedBody
 from openbsi.patient.cortex import DEFAULT_FS_HZ, VirtualCortex
 from openbsi.patient.gait import FAILED_CLEARANCE_M, GaitSummary, StepEvent, summarize
 from openbsi.patient.intent import IntentScript
+from openbsi.patient.paths import root_coupling
 from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile, get_profile
 from openbsi.patient.proprioception import (
     IA_MAX_HZ,
@@ -22,11 +23,19 @@ from openbsi.patient.proprioception import (
     erased_fraction,
     natural_ia_hz,
 )
-from openbsi.patient.spinal import MAIN_SEGMENT, MUSCLES, POOLS, REFLEX_DELAY_S, SpinalCord
+from openbsi.patient.spinal import (
+    MAIN_SEGMENT,
+    MUSCLES,
+    POOLS,
+    REFLEX_DELAY_S,
+    SpinalCord,
+    selectivity_index,
+)
 from openbsi.patient.trace import TraceBuffer
 from openbsi.signals.types import StreamInfo
 from openbsi.states import REST, STATE_INDEX, STATES
 from openbsi.stimulation.electrodes import PADDLE_16
+from openbsi.stimulation.layouts import NodePlacement
 from openbsi.stimulation.types import Electrode, Pulse
 
 __all__ = ["GaitSummary", "StepEvent", "VirtualPatient"]
@@ -80,7 +89,11 @@ class VirtualPatient:
         body: str = "reduced",
         day: int = 0,
         stretch_reflex_gain: float = STRETCH_REFLEX_GAIN,
+        stimulator: str = "paddle",
+        placements: Sequence[NodePlacement] | None = None,
     ) -> None:
+        """stimulator: the path whose current reaches the roots ("paddle", "nodes",
+        "transcutaneous"; patient/paths.py); placements: the nodes' (depth, tilt, gap)."""
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         if body not in BODIES:
             raise ValueError(f"body must be one of {BODIES}, got {body!r}")
@@ -92,8 +105,12 @@ class VirtualPatient:
         self.cortex = VirtualCortex(script, rng, fs_hz=fs_hz, profile=self.profile, day=day)
         self.info: StreamInfo = self.cortex.info
         sp = self.profile.spinal
+        self.root_coupling = root_coupling(stimulator, self.electrodes, placements)
         self.spinal = SpinalCord(
-            self.electrodes, threshold_scale=sp.threshold_scale, reflex_gain=sp.reflex_gain
+            self.electrodes,
+            threshold_scale=sp.threshold_scale,
+            reflex_gain=sp.reflex_gain,
+            root_coupling=self.root_coupling,
         )
         bp = self.profile.body
         if body == "mujoco":
@@ -130,6 +147,7 @@ class VirtualPatient:
         self._trace = TraceBuffer()
         self._trace_keys: tuple[str, ...] = ()
         self._snapshot: dict[str, float] = {}
+        self._peaks: dict[str, float] = {}  # running maxima of the traced kinematics
         self.n_pulses_received = 0
         self._q_prev: np.ndarray | None = None
         self._natural_ia_hz = np.full(len(POOLS), IA_REST_HZ)
@@ -238,7 +256,27 @@ class VirtualPatient:
                 *(f"ia_{p}_hz" for p in POOLS),
             )
         row = np.concatenate([[self.t_s], list(snap.values()), emg, activation, self._ia_hz])
+        for key, value in (
+            ("knee_rad", max(snap["left_knee_rad"], snap["right_knee_rad"])),
+            ("hip_flexion_rad", max(snap["left_hip_rad"], snap["right_hip_rad"])),
+            ("foot_height_m", max(snap["left_foot_height_m"], snap["right_foot_height_m"])),
+        ):
+            self._peaks[key] = max(self._peaks.get(key, -np.inf), float(value))
         self._trace.append(row, self._trace_keys)
+
+    def kinematic_peaks(self) -> dict[str, float | None]:
+        """Largest knee flexion, hip flexion (rad) and foot height (m) of either leg so far."""
+        keys = ("knee_rad", "hip_flexion_rad", "foot_height_m")
+        return {f"peak_{k}": self._peaks.get(k) for k in keys}
+
+    def selectivity(self) -> dict[str, float | None]:
+        """Per muscle, the share of the motor pools recruited by the delivered pulses that
+        went to it, on the electrode most selective for it (spinal.selectivity_index)."""
+        spinal = self.spinal
+        per_pulse = (
+            spinal.recruited_by_electrode / np.maximum(spinal.pulses_by_electrode, 1)[:, None]
+        )
+        return selectivity_index(per_pulse)
 
     def step_events(self) -> list[StepEvent]:
         return list(self._events)

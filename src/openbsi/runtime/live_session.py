@@ -47,19 +47,16 @@ from openbsi.runtime.run_folder import SessionResult, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
 from openbsi.runtime.session_stop import SessionStop, StopRequested, wind_down
 from openbsi.runtime.sources import open_source
-from openbsi.safety.limits import SafetyLimits
-from openbsi.safety.program_check import load_valid_program
+from openbsi.runtime.stim_paths import PATH_OF_STIMULATOR, StimPath, stim_path
 from openbsi.safety.supervisor import SafetySupervisor
 from openbsi.signals import RingBuffer
 from openbsi.states import STATES
-from openbsi.stimulation.backends.registry import create_stimulator
-from openbsi.stimulation.electrodes import PADDLE_16
 from openbsi.stimulation.mapper import Mapper
-from openbsi.stimulation.program import Program, default_paddle_program
+from openbsi.stimulation.program import Program
 from openbsi.store.session_log import SessionRecorder
 
 logger = logging.getLogger(__name__)
-STIMULATOR_KINDS = ("virtual", "paddle", "lsl:NAME", "link:NAME")
+STIMULATOR_KINDS = ("virtual", "paddle", "nodes", "transcutaneous", "lsl:NAME", "link:NAME")
 TRACE_EVERY_TICKS = 10  # the body's trace goes to the recorder once a second
 
 
@@ -81,13 +78,14 @@ class LiveSessionConfig:
     calibration_s: float = 240.0  # "within a few minutes" (Lorach 2023)
     decoder: str = "mslm"
     tick_ms: float = 100.0  # decode period (Moly 2022: 10 Hz)
-    program: Path | None = None  # stimulation program file (None: default_paddle_program)
+    program: Path | None = None  # stimulation program file (None: the path's walking example)
     body: str = "reduced"  # the virtual patient's legs: "reduced" or "mujoco" (MyoLeg)
     subject: dict | None = None  # store.sealed.SUBJECT_KEYS: id, sex, age / date_of_birth, ...
     study: dict | None = None  # store.sealed.STUDY_KEYS: experimenter, institution, lab
     continue_unrecorded: bool = False  # go on when the recording cannot be written (alarmed)
     pairing_secret_file: Path | None = None  # out-of-band secret for --stimulator link:NAME
     patient: PatientProfile | None = None  # the virtual patient (None: the default profile)
+    profile: str = DEFAULT_PROFILE  # the virtual patient (openbsi patient profiles)
 
     def __post_init__(self) -> None:
         check_range("seconds", self.seconds, 1.0, 24 * 3600.0)
@@ -95,7 +93,7 @@ class LiveSessionConfig:
         check_range("tick_ms", self.tick_ms, 10.0, 1000.0)
         kind = self.stimulator.partition(":")[0]
         named = kind in ("lsl", "link")
-        if kind not in ("virtual", "paddle", "lsl", "link") or named != (":" in self.stimulator):
+        if kind not in PATH_OF_STIMULATOR or named != (":" in self.stimulator):
             raise ValueError(
                 f"--stimulator must be one of {STIMULATOR_KINDS}, got {self.stimulator!r}"
             )
@@ -105,12 +103,15 @@ class LiveSessionConfig:
         _ = self.paddle_program  # load and validate the program before anything runs
 
     @cached_property
+    def stim_path(self) -> StimPath:
+        """The stimulation path (layout, limits, node placements) of --stimulator."""
+        return stim_path(self.stimulator)
+
+    @cached_property
     def paddle_program(self) -> Program:
-        """The session's paddle program: the file's (validated against the paddle's limits,
-        every violation named) or the default."""
-        if self.program is None:
-            return default_paddle_program()
-        return load_valid_program(self.program, backend="paddle", electrodes=PADDLE_16)
+        """The session's program (name kept from the paddle-only days): the file's, validated
+        against the path's limits (every violation named), or the path's walking example."""
+        return self.stim_path.load_program(self.program)
 
 
 def run_live_session(
@@ -134,10 +135,16 @@ def run_live_session(
         )
 
     script, calibration_end_s = _intent_script(config, needs_calibration, rng_cues, rng_walk)
+    path = config.stim_path
     patient = VirtualPatient(
-        script, rng_patient, electrodes=PADDLE_16, body=config.body,
-        profile=config.patient if config.patient is not None else DEFAULT_PROFILE,
-    )  # fmt: skip
+        script,
+        rng_patient,
+        electrodes=path.electrodes,
+        body=config.body,
+        profile=config.patient if config.patient is not None else config.profile,
+        stimulator=path.path,
+        placements=path.placements,
+    )
     # The stimulator first: its LSL outlet must exist before we wait for the source, since a
     # patient process may wait for our pulses before it publishes its ECoG.
     delivered: list = []
@@ -148,13 +155,17 @@ def run_live_session(
         radio = _remote_implant(config.stimulator[5:], config.pairing_secret_file)
         stimulator, implant = None, None
     else:
-        limits = SafetyLimits()
+        limits = path.limits
         radio = SimulatedRadio(FaultConfig.parse(config.faults), rng_link)
-        supervisor = SafetySupervisor(limits, PADDLE_16)
+        supervisor = SafetySupervisor(limits, path.electrodes)
         # The virtual stimulator's pulses wait here and reach the body after the tick's compute
         # path, as a real stimulator's output would: the body's simulation is not stimulator
         # time.
-        stimulator = _make_stimulator(config.stimulator, supervisor, delivered.extend)
+        kind, _, name = config.stimulator.partition(":")
+        # Pulses reach the patient only from a simulated path (an lsl outlet's go to its
+        # listener); the paddle backend stands for the real IPG driving this virtual cord.
+        sink = None if kind == "lsl" else delivered.extend
+        stimulator = path.make_stimulator(kind, supervisor, sink, name)
         if wrap_stimulator is not None:
             stimulator = wrap_stimulator(stimulator)
         implant = Implant(radio, stimulator, limits)
@@ -193,7 +204,7 @@ def run_live_session(
         if virtual:
             for block in script.blocks:
                 recorder.intent(block.start_s, block.stop_s, block.state, block.amplitude)
-        recorder.stimulation_electrodes([vars(e) for e in PADDLE_16])
+        recorder.stimulation_electrodes([vars(e) for e in path.electrodes])
         feature_config = FeatureConfig() if model is None else model.feature_config
         extractor = FeatureExtractor(feature_config, source.info.sfreq_hz, source.info.n_channels)
         buffer = RingBuffer(source.info.n_channels, 2 * extractor.window_samples)
@@ -211,7 +222,7 @@ def run_live_session(
             buffer,
             extractor,
             decoder,
-            Mapper(config.paddle_program, PADDLE_16),
+            Mapper(config.paddle_program, path.electrodes),
             radio,
             implant,
             recorder,
@@ -230,6 +241,8 @@ def run_live_session(
             remote=implant is None,
         )
         _record_body(recorder, patient)
+        recorder.summary("selectivity", patient.selectivity())
+        recorder.summary("kinematic_peaks", patient.kinematic_peaks())
         _record_summaries(recorder, config, radio, implant, stats, loop, started)
     except StopRequested:  # stopped during calibration: no closed loop, the recording is kept
         pass
@@ -358,17 +371,6 @@ def _load_model(path: Path | None, info, state_set: tuple[str, ...]):
     )
 
 
-def _make_stimulator(spec: str, supervisor: SafetySupervisor, sink: Callable):
-    kind, _, name = spec.partition(":")
-    if kind == "virtual":
-        return create_stimulator("virtual", supervisor=supervisor, electrodes=PADDLE_16, sink=sink)
-    if kind == "lsl":
-        return create_stimulator(
-            "lsl", supervisor=supervisor, electrodes=PADDLE_16, stream_name=name
-        )
-    return create_stimulator("paddle", supervisor=supervisor, electrodes=PADDLE_16)
-
-
 def _close(stimulator) -> None:
     close = getattr(stimulator, "close", None)
     if close is not None:
@@ -426,6 +428,10 @@ def _record_summaries(recorder, config, radio, implant, stats, loop, started):
         recorder.summary("safety", {"implant": remote, **loop_figures})
     else:
         recorder.summary("safety", _implant_figures(link, implant) | loop_figures)
+        delivery = getattr(implant.stimulator, "delivery_summary", None)  # wrapped in tests
+        if callable(delivery):
+            figures = {"path": config.stim_path.path} | delivery(config.seconds)
+            recorder.summary("stimulator", figures)
     _record_run_summary(recorder, config, stats, started)
 
 

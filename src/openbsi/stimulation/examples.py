@@ -13,32 +13,123 @@ from openbsi.stimulation.program import BACKEND_KINDS, Program, StimStep, defaul
 WALKING_PROGRAM_FILE = Path(__file__).parent / "examples" / "paddle-walking.yaml"
 
 
-def nodes_program() -> Program:
-    """Hotspot program on the default 6-node network (L1, L3, S1 on each side).
+def _walking_states(
+    left: dict[str, int],
+    right: dict[str, int],
+    make: object,
+    amplitudes: dict[str, float],
+) -> dict[str, tuple[StimStep, ...]]:
+    """The walking map of paddle-walking.yaml on any layout: a decoded hip intention steps every
+    second while it holds (period 2000 ms), led by the decoded side: push-off of the swing leg
+    (S1, 300 ms), its hip-flexion train (L1, 500 ms) while the stance leg's L3 accepts the
+    weight (400 ms); knee -> L3, ankle -> S1; tonic L3 at rest (not scaled). Wagner 2018 /
+    Lorach 2023 hotspots (facts.md); amplitudes and timing are modelling defaults."""
+    a = amplitudes
+    hz = {"push_off": a.get("push_off_hz", 40.0), "hip": a.get("hip_hz", 40.0)}
 
-    Same map as the paddle (Wagner 2018 via facts.md) within the MagNI range: 0.05–1.5 mA,
-    64–512 us, 0–200 Hz (facts.md).
-    """
-    layout = node_layout(6)
+    def cycle(lead: dict[str, int], other: dict[str, int]) -> tuple[StimStep, ...]:
+        steps = []
+        for offset, swing, stance in ((0.0, lead, other), (1000.0, other, lead)):
+            timing = {"period_ms": 2000.0}
+            push = {"onset_ms": offset, "duration_ms": 300.0, "frequency_hz": hz["push_off"]}
+            swing_kw = {"onset_ms": offset + 300.0, "duration_ms": 500.0, "frequency_hz": hz["hip"]}
+            steps.append(make((swing["S1"],), a["push_off"], **push, **timing))
+            steps.append(make((swing["L1"],), a["hip"], **swing_kw, **timing))
+            steps.append(
+                make(
+                    (stance["L3"],),
+                    a["stance"],
+                    onset_ms=offset + 300.0,
+                    duration_ms=400.0,
+                    **timing,
+                )
+            )
+        return tuple(steps)
 
-    def at(side: str, root: str) -> int:
-        return find_electrode(layout, side, root).index
-
-    def step(indices: tuple[int, ...], amplitude_ma: float, **kw: object) -> StimStep:
-        return StimStep(indices, amplitude_ma, 200.0, 40.0, **kw)  # type: ignore[arg-type]
-
-    states: dict[str, tuple[StimStep, ...]] = {
-        "rest": (step((at("left", "L3"), at("right", "L3")), 0.4),),
+    return {
+        "rest": (make((left["L3"], right["L3"]), a["rest"], scaled=False),),
+        "left_hip": cycle(left, right),
+        "right_hip": cycle(right, left),
+        "left_knee": (make((left["L3"],), a["knee"]),),
+        "right_knee": (make((right["L3"],), a["knee"]),),
+        "left_ankle": (make((left["S1"],), a["ankle"]),),
+        "right_ankle": (make((right["S1"],), a["ankle"]),),
     }
-    for side in ("left", "right"):
-        states[f"{side}_hip"] = (step((at(side, "L1"),), 1.0, duration_ms=500.0),)
-        states[f"{side}_knee"] = (step((at(side, "L3"),), 1.0),)
-        states[f"{side}_ankle"] = (step((at(side, "S1"),), 1.1),)
+
+
+def nodes_program() -> Program:
+    """Walking program on the default 6-node network (L1, L3, S1 on each side): the paddle's
+    walking map (paddle-walking.yaml) within the MagNI range, 0.05-1.5 mA, 64-512 us,
+    0-200 Hz (facts.md); 380 us (1.5 mA stays under 30 uC/cm^2 on 2 mm^2). A node sits
+    closer to its root than a paddle contact (patient/paths.py) but reaches one root where a
+    contact reaches two: 1.5 mA at 60 Hz on the phasic trains (modelling defaults)."""
+    layout = node_layout(6)
+    sides = {
+        side: {root: find_electrode(layout, side, root).index for root in ("L1", "L3", "S1")}
+        for side in ("left", "right")
+    }
+
+    def make(indices: tuple[int, ...], amplitude_ma: float, **kw: object) -> StimStep:
+        # A node recruits one root where a paddle contact reaches two: 60 Hz on the phasic
+        # (push-off, swing) trains makes up the drive (within 30-120 Hz SCS, facts.md).
+        hz = float(kw.pop("frequency_hz", 40.0))  # type: ignore[arg-type]
+        return StimStep(indices, amplitude_ma, 380.0, hz, **kw)  # type: ignore[arg-type]
+
+    amplitudes = {
+        "push_off": 1.5,
+        "hip": 1.5,
+        "stance": 1.2,
+        "rest": 0.8,
+        "knee": 1.2,
+        "ankle": 1.3,
+        "push_off_hz": 60.0,
+        "hip_hz": 60.0,
+    }
     return Program(
-        name="nodes-hotspots",
+        name="nodes-walking",
         backend="nodes",
+        states=_walking_states(sides["left"], sides["right"], make, amplitudes),
+        description="6 magnetoelectric nodes: the paddle's walking map (S1 push-off, L1 swing, "
+        "stance-side L3, every second while hip is decoded); tonic L3 at rest",
+    )
+
+
+def transcutaneous_walking_program(
+    push_off_ma: float = 80.0, flexion_ma: float = 90.0, rest_ma: float = 40.0
+) -> Program:
+    """Lumbar transcutaneous walking program: T11-L1 (S0, over the L2-L3 segments) and L1-L2
+    (S1, over S1) surface cathodes, 1 ms envelopes at 30 Hz with the 10 kHz carrier
+    (facts.md). Surface fields are bilateral: a decoded hip intention alternates a push-off
+    burst on L1-L2 (300 ms) and a flexion burst on T11-L1 (500 ms) every second; the decoded
+    side's residual drive decides which leg swings. Tonic T11-L1 at rest. Amplitudes inside
+    the 25-120 mA published range (facts.md); timing is a modelling default."""
+    layout = transcutaneous_layout("lumbar")
+    upper, lower = layout[0].index, layout[1].index
+
+    def make(indices: tuple[int, ...], amplitude_ma: float, **kw: object) -> StimStep:
+        return StimStep(indices, amplitude_ma, 1000.0, 30.0, interphase_gap_us=0.0, **kw)  # type: ignore[arg-type]
+
+    def cycle() -> tuple[StimStep, ...]:
+        steps = []
+        for offset in (0.0, 1000.0):
+            timing = {"period_ms": 2000.0}
+            steps.append(make((lower,), push_off_ma, onset_ms=offset, duration_ms=300.0, **timing))
+            steps.append(
+                make((upper,), flexion_ma, onset_ms=offset + 300.0, duration_ms=500.0, **timing)
+            )
+        return tuple(steps)
+
+    states: dict[str, tuple[StimStep, ...]] = {"rest": (make((upper,), rest_ma, scaled=False),)}
+    for side in ("left", "right"):
+        states[f"{side}_hip"] = cycle()
+        states[f"{side}_knee"] = (make((upper,), 60.0),)
+        states[f"{side}_ankle"] = (make((lower,), 60.0),)
+    return Program(
+        name="transcutaneous-lumbar-walking",
+        backend="transcutaneous",
         states=states,
-        description="6 magnetoelectric nodes: hip L1, knee L3, ankle S1; tonic L3 at rest",
+        description="lumbar transcutaneous (T11-L1, L1-L2): bilateral push-off and flexion "
+        "bursts every second while hip is decoded; tonic T11-L1 at rest",
     )
 
 
@@ -58,11 +149,12 @@ def transcutaneous_program(amplitude_ma: float = 90.0) -> Program:
 
 
 def example_program(backend: str) -> Program:
-    """The example program of a backend kind."""
+    """The walking example of a backend kind (the cervical transcutaneous program for the
+    upper-limb path is transcutaneous_program())."""
     if backend == "paddle":
         return default_paddle_program()
     if backend == "nodes":
         return nodes_program()
     if backend == "transcutaneous":
-        return transcutaneous_program()
+        return transcutaneous_walking_program()
     raise ValueError(f"backend must be one of {BACKEND_KINDS}, got {backend!r}")

@@ -49,6 +49,10 @@ class NodePlacement:
     depth_mm: float  # tissue depth from the transmitter coil
     misalignment_deg: float  # tilt of the magnetoelectric film against the field
     lateral_offset_mm: float  # offset from the coil axis
+    # Distance from the node's contact to its dorsal-root entry zone (sets the current reaching
+    # the root). Assumption (unconfirmed): a leadless node placed at the dorsal-root entry zone
+    # sits ~1 mm from the rootlets, closer than a paddle contact across the CSF (3 mm).
+    root_gap_mm: float = 1.0
 
 
 def node_ids(n: int, rng: np.random.Generator) -> tuple[str, ...]:
@@ -79,12 +83,35 @@ def node_layout(n: int = 6, rng: np.random.Generator | None = None) -> tuple[Ele
     )
 
 
+def node_layout_at(
+    sites: tuple[tuple[str, float, str], ...], rng: np.random.Generator | None = None
+) -> tuple[Electrode, ...]:
+    """Nodes at chosen (side, y_mm, nearest root) sites, each with a unique ID."""
+    if not 1 <= len(sites) <= 16:
+        raise ValueError(f"sites must list 1..16 nodes, got {len(sites)}")
+    ids = node_ids(len(sites), rng if rng is not None else np.random.default_rng(0x0DE5))
+    return tuple(
+        Electrode(
+            index=i,
+            name=ids[i],
+            root=root,
+            side=side,
+            x_mm=_SIDE_X_MM[side],
+            y_mm=float(y_mm),
+            area_mm2=NODE_CONTACT_AREA_MM2,
+            material="platinum",
+        )
+        for i, (side, y_mm, root) in enumerate(sites)
+    )
+
+
 def node_placements(
     electrodes: tuple[Electrode, ...],
     rng: np.random.Generator | None = None,
     depth_range_mm: tuple[float, float] = (20.0, 40.0),
 ) -> tuple[NodePlacement, ...]:
-    """Random implant depths (default 20–40 mm) and misalignments (0–40 deg, 0–10 mm)."""
+    """Random implant depths (default 20–40 mm), misalignments (0–40 deg, 0–10 mm) and gaps
+    to the root (0.8–1.5 mm; unconfirmed)."""
     g = rng if rng is not None else np.random.default_rng(7)
     low, high = depth_range_mm
     if not (0.0 <= low <= high <= 200.0):
@@ -97,6 +124,7 @@ def node_placements(
             depth_mm=float(g.uniform(low, high)),
             misalignment_deg=float(g.uniform(0.0, 40.0)),
             lateral_offset_mm=float(g.uniform(0.0, 10.0)),
+            root_gap_mm=float(g.uniform(0.8, 1.5)),
         )
         for e in electrodes
     )
@@ -108,6 +136,11 @@ TRANSCUTANEOUS_PLACEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
     # Lumbar placement over T11-L1 and L1-L2 (unconfirmed, common in transcutaneous walking work).
     "lumbar": (("midline", "T11-L1"), ("midline", "L1-L2")),
 }
+# Where each surface cathode sits along the cord's segments (mm, the paddle's frame: L1 at 5,
+# S2 at 59). Vertebrae and segments do not align: the lumbosacral enlargement lies under the
+# T11-L1 vertebrae and the conus near L1-L2 (unconfirmed mapping): T11-L1 over the L2-L3
+# segments, L1-L2 over the S1 segment. Cervical sites keep their 60 mm spacing.
+_SURFACE_Y_MM = {"T11-L1": 15.0, "L1-L2": 50.0}
 
 
 def transcutaneous_layout(placement: str = "cervical") -> tuple[Electrode, ...]:
@@ -125,7 +158,7 @@ def transcutaneous_layout(placement: str = "cervical") -> tuple[Electrode, ...]:
             root=root,
             side=side,
             x_mm=0.0,
-            y_mm=60.0 * i,
+            y_mm=_SURFACE_Y_MM.get(root, 60.0 * i),
             area_mm2=SURFACE_AREA_MM2,
             material="hydrogel",
         )

@@ -35,6 +35,10 @@ class HarvestModel:
     max_voltage_v: float = 3.5
     tissue_resistance_kohm: float = 1.0  # electrode-tissue load (unconfirmed)
     store_capacity_uj: float = 30.0  # ~4.7 uF charged to 3.5 V (unconfirmed)
+    # Electrical power the shared transmitter draws while it powers the nodes. Assumption
+    # (unconfirmed): magnetoelectric links to mm-scale implants deliver a few mW (MagNI,
+    # facts.md) at a few per cent end-to-end efficiency, i.e. ~0.5 W at the transmitter.
+    transmitter_power_w: float = 0.5
 
     def harvested_power_uw(self, placement: NodePlacement) -> float:
         """Net power into the store (harvest minus the chip's own draw), >= -chip draw."""
@@ -107,6 +111,9 @@ class NodeScheduler:
         self._energy_t_ns: dict[int, int | None] = {e.index: None for e in electrodes}
         self._busy: list[tuple[int, int]] = []  # recent transmitter slots (start, end)
         self.rejected_by_reason = dict.fromkeys(REASONS, 0)
+        self.harvested_uj = {e.index: 0.0 for e in electrodes}  # into the store (capped)
+        self.spent_uj = {e.index: 0.0 for e in electrodes}  # drawn by delivered pulses
+        self.slots_used = 0  # transmitter slots that carried a pulse
 
     def energy_at(self, electrode: int, t_ns: int) -> float:
         """Energy in a node's store at t_ns (harvesting since its last update)."""
@@ -167,11 +174,14 @@ class NodeScheduler:
                 continue
             need = self.harvest.pulse_energy_uj(pulse.amplitude_ma, pulse.pulse_width_us)
             have = self.energy_at(e, start)
+            self.harvested_uj[e] += max(have - self.energy_uj[e], 0.0)
             if need > have:
                 self.energy_uj[e], self._energy_t_ns[e] = have, start
                 reject(pulse, "energy", f"needs {need:.3g} uJ, store holds {have:.3g} uJ")
                 continue
             self.energy_uj[e], self._energy_t_ns[e] = have - need, start
+            self.spent_uj[e] += need
+            self.slots_used += 1
             self._busy.append((start, end))
             if len(self._busy) > 64:
                 self._busy = self._busy[-32:]

@@ -111,6 +111,7 @@ class Stimulator(ABC):
         eval_step_ms: float = 5.0,
         on_decision: Callable[[Any], None] | None = None,
         clock_start_ns: int = 0,
+        sink: Callable[[list[Pulse]], None] | None = None,
     ) -> None:
         if not isinstance(supervisor, Supervisor):
             raise ValueError(
@@ -126,7 +127,11 @@ class Stimulator(ABC):
             e.index for e in electrodes
         }:
             raise ValueError("electrodes must be the layout the supervisor guards")
+        if sink is not None and not callable(sink):
+            raise ValueError(f"sink must be callable taking list[Pulse], got {sink!r}")
         self._supervisor = supervisor
+        # Where delivered pulses go besides the hardware hook (e.g. the virtual patient's cord).
+        self.sink = sink
         self.electrodes = tuple(electrodes)
         self._area_mm2 = {e.index: e.area_mm2 for e in self.electrodes}
         self.profile = profile if profile is not None else self.default_profile
@@ -143,8 +148,13 @@ class Stimulator(ABC):
         self._last_pulse_ns: dict[int, int] = {}
         self._last_setpoints: tuple[ChannelCommand, ...] | None = None
         self._last_active: dict[int, ChannelCommand] = {}
+        self.pulses_requested = 0  # every pulse the setpoints asked for
         self.pulses_delivered = 0
         self.pulses_blocked = 0
+        # Requested pulses not delivered, by reason ("device_profile", "safety_gate", and the
+        # backend's own, e.g. a node's "energy" or "slot_conflict").
+        self.refused_by_reason: dict[str, int] = {}
+        self.charge_delivered_uc = 0.0  # cathodic charge summed over delivered pulses
         self.commands_accepted = 0
         self.commands_vetoed = 0
 
@@ -201,14 +211,21 @@ class Stimulator(ABC):
             return []
         candidates = self._generate(self._clock_ns, t_end)
         self._clock_ns = t_end
+        self.pulses_requested += len(candidates)
         scheduled = sorted(self._schedule(candidates, t_end), key=_pulse_time)
         accepted: list[Pulse] = []
         for pulse in scheduled:
-            if self._pulse_passes(pulse):
+            reason = self._refusal(pulse)
+            if reason is None:
                 accepted.append(pulse)
             else:
                 self.pulses_blocked += 1
+                self.refuse(reason)
         return self._emit_checked(accepted)
+
+    def refuse(self, reason: str, n: int = 1) -> None:
+        """Count n requested pulses that were not delivered, under their reason."""
+        self.refused_by_reason[reason] = self.refused_by_reason.get(reason, 0) + n
 
     def _generate(self, t: int, t_end: int) -> list[Pulse]:
         """Pulses the supervisor's setpoints ask for in [t, t_end), continuing each phase."""
@@ -246,18 +263,39 @@ class Stimulator(ABC):
             setpoints = self._reconcile(t, output(t))
 
     def _pulse_passes(self, pulse: Pulse) -> bool:
+        return self._refusal(pulse) is None
+
+    def _refusal(self, pulse: Pulse) -> str | None:
+        """Why a pulse may not be emitted (None: it may)."""
         area = self._area_mm2.get(pulse.electrode)
         if area is None:
-            return False  # not a contact of this device
+            return "unknown_electrode"  # not a contact of this device
         if self.profile is not None and not self.profile.pulse_within(pulse, area):
-            return False
-        return bool(self._supervisor.pulse_ok(pulse))
+            return "device_profile"
+        return None if self._supervisor.pulse_ok(pulse) else "safety_gate"
 
     def _emit_checked(self, pulses: list[Pulse]) -> list[Pulse]:
         if pulses:
             self._emit(pulses)
             self.pulses_delivered += len(pulses)
+            carrier = self.profile is not None and self.profile.carrier_hz > 0
+            # Cathodic charge: one phase of a biphasic pulse, or half a carrier envelope.
+            share = 0.5 if carrier else 1.0
+            self.charge_delivered_uc += share * sum(p.charge_uc for p in pulses)
+            if self.sink is not None:
+                self.sink(pulses)
         return pulses
+
+    def delivery_summary(self, elapsed_s: float | None = None) -> dict[str, Any]:
+        """Requested, delivered and refused pulses (by reason), delivered charge, and the
+        energy spent over elapsed_s (None where the backend has no energy model)."""
+        return {
+            "pulses_requested": self.pulses_requested,
+            "pulses_delivered": self.pulses_delivered,
+            "refused": dict(sorted(self.refused_by_reason.items())),
+            "charge_uc": self.charge_delivered_uc,
+            "energy_j": None,
+        }
 
     def _reconcile(
         self, t: int, setpoints: tuple[ChannelCommand, ...]

@@ -81,7 +81,35 @@ class NodesStimulator(Stimulator):
     def _schedule(self, pulses: list[Pulse], t_end_ns: int) -> list[Pulse]:
         placed, rejected = self.scheduler.place(pulses, t_end_ns)
         self.rejections.extend(rejected)
+        for rejection in rejected:
+            self.refuse(rejection.reason)
         return placed
+
+    def delivery_summary(self, elapsed_s: float | None = None) -> dict[str, Any]:
+        """Shared figures plus, per node, harvested and spent energy; transmitter duty and
+        energy (it powers the nodes for the whole elapsed time)."""
+        out = super().delivery_summary(elapsed_s)
+        sched = self.scheduler
+        t_ns = self.clock_ns or 0
+        out["nodes"] = [
+            {
+                "id": status.node_id,
+                "root": status.root,
+                "side": status.side,
+                "harvest_uw": status.harvested_power_uw,
+                "harvested_uj": sched.harvested_uj[status.electrode],
+                "spent_uj": sched.spent_uj[status.electrode],
+                "stored_uj": status.energy_uj,
+            }
+            for status in self.node_status(t_ns)
+        ]
+        if elapsed_s is None or elapsed_s <= 0:
+            out["transmitter_duty"] = None
+            out["energy_j"] = None
+        else:
+            out["transmitter_duty"] = sched.slots_used * sched.slot_ns * 1e-9 / elapsed_s
+            out["energy_j"] = sched.harvest.transmitter_power_w * elapsed_s
+        return out
 
     def _emit(self, pulses: list[Pulse]) -> None:
         # One addressed trigger per pulse on the shared transmitter.

@@ -12,6 +12,7 @@ from typing import Any
 from openbsi.stimulation.backends.base import Stimulator, Supervisor
 from openbsi.stimulation.backends.registry import register_backend
 from openbsi.stimulation.electrodes import PADDLE_16
+from openbsi.stimulation.energy import IPG_EFFICIENCY, IPG_LOAD_OHM, ipg_energy_j, pulse_energy_j
 from openbsi.stimulation.profiles import PADDLE_PROFILE
 from openbsi.stimulation.types import Electrode, Pulse
 
@@ -34,6 +35,14 @@ class PaddleStimulator(Stimulator):
         if history < 0:
             raise ValueError(f"history must be >= 0 pulses, got {history}")
         self.emitted: deque[Pulse] = deque(maxlen=history)
+        self._pulse_energy_j = 0.0
 
     def _emit(self, pulses: list[Pulse]) -> None:
         self.emitted.extend(pulses)
+        self._pulse_energy_j += pulse_energy_j(pulses, IPG_LOAD_OHM, IPG_EFFICIENCY)
+
+    def delivery_summary(self, elapsed_s: float | None = None) -> dict[str, Any]:
+        """Shared figures plus the IPG battery energy estimate (stimulation.energy)."""
+        return super().delivery_summary(elapsed_s) | {
+            "energy_j": ipg_energy_j(self._pulse_energy_j, elapsed_s)
+        }

@@ -12,6 +12,7 @@ import numpy as np
 
 from openbsi.stimulation.backends.base import Stimulator, Supervisor
 from openbsi.stimulation.backends.registry import register_backend
+from openbsi.stimulation.energy import SURFACE_EFFICIENCY, SURFACE_LOAD_OHM, pulse_energy_j
 from openbsi.stimulation.layouts import transcutaneous_layout
 from openbsi.stimulation.profiles import TRANSCUTANEOUS_PROFILE
 from openbsi.stimulation.types import Electrode, Pulse
@@ -60,6 +61,8 @@ class TranscutaneousStimulator(Stimulator):
         self.session_ramp_ns = int(session_ramp_s * _NS_PER_S)
         self.session_start_ns: int | None = None
         self.emitted: deque[Pulse] = deque(maxlen=history)
+        self._pulse_energy_j = 0.0
+        self.peak_density_ma_cm2 = 0.0
 
     def deliver(self, command: Any, now_ns: int) -> Any:
         decision = super().deliver(command, now_ns)
@@ -84,3 +87,17 @@ class TranscutaneousStimulator(Stimulator):
 
     def _emit(self, pulses: list[Pulse]) -> None:
         self.emitted.extend(pulses)
+        self._pulse_energy_j += pulse_energy_j(
+            pulses, SURFACE_LOAD_OHM, SURFACE_EFFICIENCY, carrier=True
+        )
+        for p in pulses:  # r.m.s. skin current density over the envelope at this rate
+            area_cm2 = self._area_mm2[p.electrode] / 100.0
+            self.peak_density_ma_cm2 = max(self.peak_density_ma_cm2, p.amplitude_ma / area_cm2)
+
+    def delivery_summary(self, elapsed_s: float | None = None) -> dict[str, Any]:
+        """Shared figures plus surface stimulator energy and the peak skin current density
+        during an envelope (mA/cm^2; the IEC 60601-2-10 warning is on the r.m.s. value)."""
+        return super().delivery_summary(elapsed_s) | {
+            "energy_j": self._pulse_energy_j if elapsed_s else None,
+            "peak_skin_density_ma_cm2": self.peak_density_ma_cm2,
+        }

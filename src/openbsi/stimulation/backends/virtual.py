@@ -7,6 +7,7 @@ from typing import Any
 
 from openbsi.stimulation.backends.base import Stimulator, Supervisor
 from openbsi.stimulation.backends.registry import register_backend
+from openbsi.stimulation.energy import IPG_EFFICIENCY, IPG_LOAD_OHM, ipg_energy_j, pulse_energy_j
 from openbsi.stimulation.profiles import PADDLE_PROFILE
 from openbsi.stimulation.types import Electrode, Pulse
 
@@ -24,11 +25,15 @@ class VirtualStimulator(Stimulator):
         sink: Callable[[list[Pulse]], None] | None = None,
         **kw: Any,
     ) -> None:
-        super().__init__(supervisor, electrodes, **kw)
-        if sink is not None and not callable(sink):
-            raise ValueError(f"sink must be callable taking list[Pulse], got {sink!r}")
-        self.sink = sink
+        super().__init__(supervisor, electrodes, sink=sink, **kw)
+        self._pulse_energy_j = 0.0
 
     def _emit(self, pulses: list[Pulse]) -> None:
-        if self.sink is not None:
-            self.sink(pulses)
+        """Only the energy estimate (Stimulator hands delivered pulses to the sink)."""
+        self._pulse_energy_j += pulse_energy_j(pulses, IPG_LOAD_OHM, IPG_EFFICIENCY)
+
+    def delivery_summary(self, elapsed_s: float | None = None) -> dict[str, Any]:
+        """Shared figures plus an IPG battery estimate (paddle hard limits by default)."""
+        return super().delivery_summary(elapsed_s) | {
+            "energy_j": ipg_energy_j(self._pulse_energy_j, elapsed_s)
+        }
