@@ -48,7 +48,10 @@ def signal_once(
         str(folder),
         "--json",
     ]
-    env = dict(os.environ)
+    import openbsi
+
+    source = str(Path(openbsi.__file__).resolve().parents[1])  # this openbsi, wherever we run
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([source, os.environ.get("PYTHONPATH", "")]))
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True
     )
