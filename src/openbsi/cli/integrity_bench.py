@@ -239,8 +239,17 @@ def _cli_cases(work: Path, log: Path, nwb: Path) -> list[tuple[str, list[str], b
     ]
 
 
+def _child_env() -> dict[str, str]:
+    """This very openbsi for child processes, whatever their working folder."""
+    import openbsi
+
+    source = str(Path(openbsi.__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH", "")
+    return dict(os.environ, PYTHONWARNINGS="ignore", PYTHONPATH=os.pathsep.join([source, path]))
+
+
 def _hostile_cli(work: Path, log: Path, nwb: Path) -> Iterator[tuple[str, bool, str]]:
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    env = _child_env()
     for name, argv, prints_json in _cli_cases(work, log, nwb):
         try:
             done = subprocess.run(

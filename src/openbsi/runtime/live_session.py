@@ -19,7 +19,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -255,7 +255,7 @@ def run_live_session(
         source.close()
         _close(stimulator)
     try:  # a signal while the run folder is written is noted, not obeyed: it gets finished
-        return finish_run_folder(
+        result = finish_run_folder(
             out_dir,
             recorder.log_path,
             stop_reason=stop.reason,
@@ -264,6 +264,11 @@ def run_live_session(
         )
     finally:
         stop.restore_signal_handlers()
+    if stop.reason is not None and result.stop_reason is None:  # it came while finishing
+        result = replace(
+            result, stop_reason=f"{stop.reason} (while finishing)", exit_code=stop.exit_code()
+        )
+    return result
 
 
 def _calibrated_decoder(
