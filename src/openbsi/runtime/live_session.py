@@ -35,6 +35,7 @@ from openbsi.patient.intent import (
 from openbsi.patient.virtual import BODIES, VirtualPatient
 from openbsi.runtime.calibration import Progress, calibrate
 from openbsi.runtime.clock import Clock, MonotonicClock
+from openbsi.runtime.control import channel_from_env
 from openbsi.runtime.implant import Implant
 from openbsi.runtime.loop import Loop
 from openbsi.runtime.run_folder import SessionResult, finish_run_folder
@@ -262,8 +263,12 @@ def _closed_loop(
     if remote:  # a remote implant judges command age on the machine's monotonic clock
         loop.link_offset_ns = loop_start_ns - offset_ns
 
+    control = _control_channel(config, loop)
+
     def work(k: int, deadline_ns: int) -> None:
         now_ns = offset_ns + (clock.now_ns() - loop_start_ns)
+        if control is not None:  # the app's signed e-stop / annotations, before the tick
+            control.poll(now_ns)
         loop.tick(k, now_ns, tick_ns)
         patient.receive_pulses(delivered)
         delivered.clear()
@@ -283,6 +288,24 @@ def _closed_loop(
         stats = scheduler.run(work, math.floor(config.seconds * 1e3 / config.tick_ms + 1e-9))
     recorder.phase(start_s, start_s + (clock.now_ns() - loop_start_ns) / 1e9, "closed_loop")
     return stats
+
+
+def _control_channel(config, loop: Loop):
+    """The app's control channel (runtime/control.py), when the app started this session."""
+
+    def estop(now_ns: int, command: dict) -> None:
+        if loop.implant is None:  # a remote implant is stopped from its own process
+            logger.error("e-stop from %s cannot reach a remote implant", command.get("user"))
+            return
+        loop.implant.stimulator.supervisor.emergency_stop(now_ns)
+
+    def annotate(command: dict) -> None:
+        t_s = float(command.get("t_s", 0.0))
+        loop.recorder.annotation(
+            t_s, str(command.get("text", ""))[:1000], str(command.get("user", ""))
+        )
+
+    return channel_from_env(config.out_dir, estop, annotate)
 
 
 def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[IntentScript, float]:

@@ -45,6 +45,7 @@ class RecordType(IntEnum):
     DROPPED = 13  # records lost to a write error (e.g. a full disk), written once writes resume
     CLOSE = 14
     SUMMARY = 15  # a named dict of figures (e.g. link quality) for metrics.json
+    ANNOTATION = 16  # a note typed during the session, at the session time it refers to
 
 
 def encode_payload(meta: dict, arrays: tuple[np.ndarray, ...] = ()) -> bytes:

@@ -104,6 +104,8 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
                 data.stim_electrodes = meta["electrodes"]
             elif record_type == RecordType.SUMMARY:
                 data.summaries[meta["name"]] = meta["values"]
+            elif record_type == RecordType.ANNOTATION:
+                data.annotations.append(meta)
             elif record_type == RecordType.DROPPED:
                 data.problems.append(f"{meta['count']} record(s) lost to write errors")
             elif record_type == RecordType.CLOSE:

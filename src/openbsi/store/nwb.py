@@ -3,7 +3,7 @@
 Layout of recording.nwb:
 - acquisition/ECoG: ElectricalSeries, samples x channels, float32 uV stored with conversion 1e-6
   (volts), rate = stream rate, one ElectrodeGroup per implant (channel_meta "group").
-- intervals/intent (state, amplitude), intervals/phases (name).
+- intervals/intent (state, amplitude), intervals/phases (name), intervals/annotations.
 - processing/decoding/decodes: t_s, state, amplitude, probabilities (n x 7, openbsi.states order).
 - processing/stimulation/{commands, pulses, safety_events, electrodes}.
 - processing/runtime/latency: tick + one monotonic stamp column (ns) per hop.
@@ -194,6 +194,22 @@ def _columns(events: Iterable[dict], *keys: str) -> dict[str, list]:
 
 
 def _add_events(nwb: NWBFile, data: SessionData) -> None:
+    if data.annotations:
+        c = _columns(data.annotations, "t_s", "sample", "text", "author")
+        nwb.add_time_intervals(
+            make_table(
+                "annotations",
+                "notes typed during the session, at the sample they refer to",
+                [
+                    ("start_time", c["t_s"], "s"),
+                    ("stop_time", c["t_s"], "s"),
+                    ("sample", c["sample"], "ECoG sample index"),
+                    ("text", c["text"], "the note"),
+                    ("author", c["author"], "who typed it"),
+                ],
+                cls=TimeIntervals,
+            )
+        )
     if data.intents:
         c = _columns(data.intents, "start_s", "stop_s", "state", "amplitude")
         nwb.add_time_intervals(
@@ -404,7 +420,11 @@ def write_nwb(data: SessionData, path: Path, *, compression_level: int | None = 
             subject_id=str(data.meta.get("subject", data.meta.get("profile", "unknown"))),
             species="Homo sapiens",
             description="participant with spinal cord injury, or the OpenBSI virtual patient",
+            sex=str(data.meta.get("subject_sex", "U")),  # NWB: M, F, U or O
+            age=data.meta.get("subject_age"),  # ISO 8601 duration, e.g. P45Y
         ),
+        experimenter=data.meta.get("experimenter"),
+        institution=data.meta.get("institution"),
     )
     _add_ecog(nwb, data, compression_level or ECOG_COMPRESSION_LEVEL)
     _add_integrity(nwb, data)

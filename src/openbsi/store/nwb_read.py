@@ -117,6 +117,19 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
             intent, {"start_time": "f8", "stop_time": "f8", "state": "str", "amplitude": "f8"}
         )
     )
+    notes = _table(nwb, "intervals", "annotations")
+    if notes is not None:
+        data.annotations = [
+            {
+                "t_s": r["start_time"],
+                "sample": r["sample"],
+                "text": r["text"],
+                "author": r["author"],
+            }
+            for r in _records(
+                notes, {"start_time": "f8", "sample": "i8", "text": "str", "author": "str"}
+            )
+        ]
     phases = _table(nwb, "intervals", "phases")
     data.phases = EventList(
         {"start_s": r["start_time"], "stop_s": r["stop_time"], "name": r["phase"]}

@@ -151,6 +151,7 @@ class SessionData:
     kinematics: dict[str, np.ndarray] = field(default_factory=dict)  # "t_s" + one per column
     stim_electrodes: list[dict] = field(default_factory=list)
     summaries: dict[str, dict] = field(default_factory=dict)  # name -> figures (last one wins)
+    annotations: list[dict] = field(default_factory=list)  # t_s, sample, text, author
     closed: bool = False  # the recorder reached close() (False after a crash)
     dropped_records: int = 0  # records the writer could not store (write errors)
     problems: list[str] = field(default_factory=list)  # integrity: torn tail, lost records

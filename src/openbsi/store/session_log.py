@@ -346,6 +346,16 @@ class SessionRecorder:
             payload = encode_payload({"columns": names}, (times, *values))
             self._append(RecordType.KINEMATICS, payload)
 
+    def annotation(self, t_s: float, text: str, author: str = "") -> None:
+        """A note at session time t_s, stored with the ECoG sample index it refers to."""
+        sample = max(0, round(float(t_s) * self.info.sfreq_hz))
+        self._append(
+            RecordType.ANNOTATION,
+            encode_payload(
+                {"t_s": float(t_s), "sample": int(sample), "text": str(text), "author": author}
+            ),
+        )
+
     def stimulation_electrodes(self, electrodes: list[dict]) -> None:
         self._event(RecordType.STIM_ELECTRODES, electrodes=[dict(e) for e in electrodes])
 
