@@ -298,6 +298,8 @@ def _control_channel(config, loop: Loop):
             logger.error("e-stop from %s cannot reach a remote implant", command.get("user"))
             return
         loop.implant.stimulator.supervisor.emergency_stop(now_ns)
+        # recorded at once (the tick's own record of supervisor events starts after this)
+        loop.recorder.safety_event(now_ns / 1e9, "emergency_stop", "command", 1.0, 0.0, "estop", -1)
 
     def annotate(command: dict) -> None:
         t_s = float(command.get("t_s", 0.0))
