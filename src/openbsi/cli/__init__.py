@@ -9,6 +9,7 @@ from openbsi.cli import (  # noqa: F401  (registration)
     program,
     recording,
     safety_bench,
+    serve,
     session,
     stream,
 )

@@ -19,8 +19,16 @@ from sqlalchemy.orm import Session
 from openbsi.web.models import AuditEntry, utc_now
 
 GENESIS = hashlib.sha256(b"openbsi-clinic-audit-v1").hexdigest()
-FIELDS = ("at", "username", "action", "record_type", "record_id", "old_value", "new_value",
-          "reason")
+FIELDS = (
+    "at",
+    "username",
+    "action",
+    "record_type",
+    "record_id",
+    "old_value",
+    "new_value",
+    "reason",
+)
 _lock = threading.Lock()  # one writer at a time in this process (the chain is a sequence)
 
 

@@ -67,8 +67,11 @@ def _event(record_type: int, payload: memoryview) -> dict[str, Any] | None:
     if kind == RecordType.CLOSE:
         return {"type": "closed", "end_time": meta.get("end_time")}
     if kind == RecordType.HEADER:
-        return {"type": "header", "session_id": meta["session_id"], "sfreq_hz": meta["info"][
-            "sfreq_hz"]}
+        return {
+            "type": "header",
+            "session_id": meta["session_id"],
+            "sfreq_hz": meta["info"]["sfreq_hz"],
+        }
     return None
 
 

@@ -35,9 +35,22 @@ def prepare_model(data_dir: Path, seed: int) -> Path:
         return path
     out = path.parent
     command = [
-        sys.executable, "-m", "openbsi", "demo", "--out", str(out), "--seconds", "1",
-        "--calibration-s", str(CALIBRATION_S), "--body", BODY, "--seed", str(seed), "--json",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "openbsi",
+        "demo",
+        "--out",
+        str(out),
+        "--seconds",
+        "1",
+        "--calibration-s",
+        str(CALIBRATION_S),
+        "--body",
+        BODY,
+        "--seed",
+        str(seed),
+        "--json",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0 or not path.is_file():
         tail = (done.stderr or "").strip().splitlines()[-1:] or ["no output"]
@@ -47,11 +60,28 @@ def prepare_model(data_dir: Path, seed: int) -> Path:
 
 def session_command(run_dir: Path, model: Path, source: str, seconds: float, seed: int) -> list:
     return [
-        sys.executable, "-m", "openbsi", "session", "--source", source,
-        "--stimulator", "virtual", "--model", str(model), "--seconds", f"{seconds:g}",
-        "--out", str(run_dir), "--program", str(run_dir / "program.yaml"), "--body", BODY,
-        "--seed", str(seed), "--json",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "openbsi",
+        "session",
+        "--source",
+        source,
+        "--stimulator",
+        "virtual",
+        "--model",
+        str(model),
+        "--seconds",
+        f"{seconds:g}",
+        "--out",
+        str(run_dir),
+        "--program",
+        str(run_dir / "program.yaml"),
+        "--body",
+        BODY,
+        "--seed",
+        str(seed),
+        "--json",
+    ]
 
 
 def start_session(

@@ -60,9 +60,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 def throttled(db: Session, username: str, client: str) -> bool:
     since = utc_now() - FAILURE_WINDOW
     for column, value in ((LoginFailure.username, username), (LoginFailure.client, client)):
-        count = db.scalar(
-            select(func.count()).where(column == value, LoginFailure.at >= since)
-        )
+        count = db.scalar(select(func.count()).where(column == value, LoginFailure.at >= since))
         if count >= MAX_FAILURES:
             return True
     return False

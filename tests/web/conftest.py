@@ -1,0 +1,116 @@
+"""Shared fixtures: an app on a fresh data dir, one user per role, logged-in clients."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from openbsi.stimulation.program import default_paddle_program, dump_program
+from openbsi.web.app import Settings, create_app
+from openbsi.web.models import ROLES, User, utc_now
+from openbsi.web.security import hash_password
+
+PASSWORD = "correct-horse-9"
+FULL_NAMES = {
+    "clinician": "Claire Clinician",
+    "engineer": "Eric Engineer",
+    "researcher": "Rita Researcher",
+    "auditor": "Aldo Auditor",
+}
+
+
+def add_users(app) -> None:
+    hashed = hash_password(PASSWORD)
+    with app.state.sessions() as db:
+        for role in ROLES:
+            db.add(
+                User(
+                    username=role,
+                    full_name=FULL_NAMES[role],
+                    role=role,
+                    password_hash=hashed,
+                    active=True,
+                    created_at=utc_now(),
+                )
+            )
+        db.commit()
+
+
+class Client:
+    """A TestClient logged in as one role; sends the CSRF header on every request."""
+
+    def __init__(self, app, role: str | None) -> None:
+        self.http = TestClient(app)
+        self.csrf = ""
+        self.role = role
+        if role is not None:
+            response = self.http.post("/api/login", json={"username": role, "password": PASSWORD})
+            assert response.status_code == 200, response.text
+            self.csrf = response.json()["csrf_token"]
+
+    def request(self, method: str, url: str, **kw):
+        headers = {"X-CSRF-Token": self.csrf, **kw.pop("headers", {})}
+        return self.http.request(method, url, headers=headers, follow_redirects=False, **kw)
+
+    def get(self, url: str, **kw):
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw):
+        return self.request("POST", url, **kw)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "clinic"
+
+
+@pytest.fixture
+def app(data_dir: Path):
+    application = create_app(Settings(data_dir=data_dir))
+    add_users(application)
+    return application
+
+
+@pytest.fixture
+def clients(app) -> dict[str, Client]:
+    return {role: Client(app, role) for role in ROLES}
+
+
+def program_text(amplitude_ma: float | None = None) -> str:
+    text = dump_program(default_paddle_program())
+    if amplitude_ma is not None:
+        text = text.replace("amplitude_ma: 3.5", f"amplitude_ma: {amplitude_ma}", 1)
+    return text
+
+
+def seed_records(clients: dict[str, Client], warning_uc_cm2: float = 30.0) -> dict:
+    """A virtual patient, a paddle and a program with one draft version."""
+    patient = clients["clinician"].post(
+        "/api/patients",
+        json={
+            "pseudonym": "VP-001",
+            "kind": "virtual",
+            "injury_level": "C5",
+            "ais": "C",
+            "profile": "bsi-walker",
+        },
+    )
+    assert patient.status_code == 201, patient.text
+    device = clients["engineer"].post(
+        "/api/devices",
+        json={
+            "name": "paddle-1",
+            "kind": "paddle",
+            "profile": "paddle",
+            "charge_warning_uc_cm2": warning_uc_cm2,
+        },
+    )
+    assert device.status_code == 201, device.text
+    program = clients["engineer"].post(
+        "/api/programs",
+        json={"name": "walking", "device_id": device.json()["id"], "yaml_text": program_text()},
+    )
+    assert program.status_code == 201, program.text
+    return {"patient": patient.json(), "device": device.json(), "program": program.json()}
