@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from openbsi.stimulation.program import default_paddle_program, dump_program
@@ -114,3 +120,52 @@ def seed_records(clients: dict[str, Client], warning_uc_cm2: float = 30.0) -> di
     )
     assert program.status_code == 201, program.text
     return {"patient": patient.json(), "device": device.json(), "program": program.json()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, settings: Settings) -> None:
+        self.app = create_app(settings)
+        add_users(self.app)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def client(self, role: str) -> httpx.Client:
+        http = httpx.Client(base_url=self.url, timeout=30)
+        response = http.post("/api/login", json={"username": role, "password": PASSWORD})
+        response.raise_for_status()
+        http.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return http
+
+
+@pytest.fixture
+def helpers():
+    """The module's helpers for tests (pytest's importlib mode has no shared test modules)."""
+    return SimpleNamespace(
+        program_text=program_text,
+        seed_records=seed_records,
+        Client=Client,
+        LiveServer=LiveServer,
+        PASSWORD=PASSWORD,
+    )

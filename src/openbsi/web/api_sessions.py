@@ -153,13 +153,13 @@ def start_session(
             "seconds": body.seconds,
         },
     )
-    model = runner.model_path(settings.data_dir, body.seed)
+    model = runner.model_path(settings.models, body.seed)
     command = runner.session_command(run_dir, model, body.source, body.seconds, body.seed)
     factory = request.app.state.sessions
     session_id = record.id
 
     def prepare() -> None:
-        runner.prepare_model(settings.data_dir, body.seed)
+        runner.prepare_model(settings.models, body.seed)
         _set_status(factory, session_id, "running")
 
     def on_exit(code: int) -> None:

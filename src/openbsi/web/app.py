@@ -22,6 +22,11 @@ class Settings:
     data_dir: Path
     db_url: str | None = None
     secure_cookies: bool = False  # True behind TLS; loopback http needs False
+    models_dir: Path | None = None  # calibrated decoder models (default: data_dir/models)
+
+    @property
+    def models(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def url(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import struct
 import time
@@ -24,6 +25,7 @@ from openbsi.states import STATES
 from openbsi.store.framing import HEADER, MAGIC, MAX_PAYLOAD_BYTES, SYNC, RecordType, decode_payload
 from openbsi.store.session_log import LATENCY_HOPS, LOG_NAME
 
+logger = logging.getLogger(__name__)
 POLL_S = 0.02  # the log is read every 20 ms: well inside the 250 ms event-to-page bar
 MAX_QUEUE = 2000  # a subscriber this far behind is dropped (it reconnects and resumes)
 
@@ -93,7 +95,7 @@ class LogTail:
             return []
         self._buffer += chunk
         events: list[dict[str, Any]] = []
-        view = memoryview(self._buffer)
+        view = memoryview(bytes(self._buffer))  # a copy: the buffer can shrink below
         position = 0
         if self.offset == 0:
             if len(view) < len(MAGIC):
@@ -119,7 +121,6 @@ class LogTail:
                     if event["type"] == "closed":
                         self.closed = True
             position = end if check == crc else position + 1
-        del view
         self.offset += position
         del self._buffer[:position]
         return events
@@ -166,6 +167,13 @@ class LiveHub:
                 self._waiters[session_id].remove((kind, future))
 
     async def _run(self, session_id: int, path: Path) -> None:
+        try:
+            await self._tail(session_id, path)
+        except Exception:
+            logger.exception("live view of session %d stopped", session_id)
+            raise
+
+    async def _tail(self, session_id: int, path: Path) -> None:
         tail = LogTail(path)
         history = self._history.setdefault(session_id, [])
         idle_since = time.monotonic()

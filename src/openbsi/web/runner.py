@@ -24,13 +24,13 @@ CALIBRATION_S = 60.0  # cued calibration of the app's decoder models (simulated,
 BODY = "reduced"  # the fast planar legs: the live view needs real time on a shared machine
 
 
-def model_path(data_dir: Path, seed: int) -> Path:
-    return Path(data_dir) / "models" / f"seed-{seed}" / "model.obsi"
+def model_path(models_dir: Path, seed: int) -> Path:
+    return Path(models_dir) / f"seed-{seed}" / "model.obsi"
 
 
-def prepare_model(data_dir: Path, seed: int) -> Path:
+def prepare_model(models_dir: Path, seed: int) -> Path:
     """The calibrated decoder for the virtual patient of `seed` (made once, in a subprocess)."""
-    path = model_path(data_dir, seed)
+    path = model_path(models_dir, seed)
     if path.is_file():
         return path
     out = path.parent
