@@ -168,4 +168,50 @@ def helpers():
         Client=Client,
         LiveServer=LiveServer,
         PASSWORD=PASSWORD,
+        wait_for=wait_for,
+        seed_over_http=seed_over_http,
     )
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory) -> Path:
+    """One calibrated decoder for every session test (the app's own calibration subprocess)."""
+    from openbsi.web.runner import prepare_model
+
+    folder = tmp_path_factory.mktemp("models")
+    prepare_model(folder, 0)
+    return folder
+
+
+def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 0.2):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def seed_over_http(server, *, approve: bool = True) -> dict:
+    """Records through a live server: patient, device, program v1 validated (and approved)."""
+
+    class Poster:
+        def __init__(self, http):
+            self.http = http
+
+        def post(self, url, json):
+            return self.http.post(url, json=json)
+
+    clinician, engineer = server.client("clinician"), server.client("engineer")
+    records = seed_records({"clinician": Poster(clinician), "engineer": Poster(engineer)})
+    base = f"/api/programs/{records['program']['id']}/versions/1"
+    assert clinician.post(f"{base}/validate", json={}).status_code == 200
+    if approve:
+        sign = {
+            "printed_name": FULL_NAMES["clinician"],
+            "meaning": "approval",
+            "password": PASSWORD,
+        }
+        assert clinician.post(f"{base}/approve", json=sign).status_code == 200
+    return records

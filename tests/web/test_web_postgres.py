@@ -50,10 +50,16 @@ def postgres_url(tmp_path_factory):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    run = lambda *c: subprocess.run(  # noqa: E731
-        _as_server_user([str(bin_dir / c[0]), *c[1:]]), capture_output=True, text=True,
-        timeout=120, check=True,
-    )
+
+    def run(*command: str) -> None:
+        subprocess.run(
+            _as_server_user([str(bin_dir / command[0]), *command[1:]]),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+
     run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
     run("pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
