@@ -159,7 +159,7 @@ class LiveServer:
         return http
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def helpers():
     """The module's helpers for tests (pytest's importlib mode has no shared test modules)."""
     return SimpleNamespace(

@@ -18,7 +18,9 @@ async function loadReview() {
   document.getElementById("session-facts").innerHTML = Object.entries(facts)
     .map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("");
   document.getElementById("verification").textContent = verdict(s.verification);
-  if (s.has_report) document.getElementById("report").src = `/api/sessions/${reviewId}/files/report.html`;
+  const frame = document.getElementById("report");
+  if (s.has_report && !frame.src.includes("report.html")) frame.src = `/api/sessions/${reviewId}/files/report.html`;
+  if (s.status === "starting" || s.status === "running") setTimeout(loadReview, 2000);
   return s;
 }
 document.getElementById("verify")?.addEventListener("click", async () => {
