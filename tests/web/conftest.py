@@ -169,6 +169,7 @@ def helpers():
         LiveServer=LiveServer,
         PASSWORD=PASSWORD,
         wait_for=wait_for,
+        add_users=add_users,
         seed_over_http=seed_over_http,
     )
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,6 +28,8 @@ from openbsi.web.schemas import (
     LoginIn,
     PatientIn,
     ProgramIn,
+    QueryId,
+    RecordId,
     SignIn,
     ValidateIn,
     VersionIn,
@@ -146,14 +149,14 @@ def _device(db: Session, device_id: int) -> Device:
     return device
 
 
-def _program(db: Session, program_id: int) -> Program:
+def _program(db: Session, program_id: RecordId) -> Program:
     program = db.get(Program, program_id)
     if program is None:
         raise HTTPException(404, f"program {program_id} not found")
     return program
 
 
-def _version(db: Session, program_id: int, number: int) -> ProgramVersion:
+def _version(db: Session, program_id: RecordId, number: RecordId) -> ProgramVersion:
     version = db.scalar(
         select(ProgramVersion).where(
             ProgramVersion.program_id == program_id, ProgramVersion.number == number
@@ -274,7 +277,7 @@ def create_program(
 
 
 @router.get("/programs/{program_id}")
-def get_program(program_id: int, _: User = Depends(require("read")), db=Depends(get_db)):
+def get_program(program_id: RecordId, _: User = Depends(require("read")), db=Depends(get_db)):
     program = _program(db, program_id)
     versions = db.scalars(
         select(ProgramVersion)
@@ -292,7 +295,7 @@ def get_program(program_id: int, _: User = Depends(require("read")), db=Depends(
 
 @router.get("/programs/{program_id}/versions/{number}")
 def get_version(
-    program_id: int, number: int, _: User = Depends(require("read")), db=Depends(get_db)
+    program_id: RecordId, number: RecordId, _: User = Depends(require("read")), db=Depends(get_db)
 ):
     program = _program(db, program_id)
     version = _version(db, program_id, number)
@@ -303,7 +306,11 @@ def get_version(
 
 @router.get("/programs/{program_id}/diff")
 def version_diff(
-    program_id: int, a: int, b: int, _: User = Depends(require("read")), db=Depends(get_db)
+    program_id: RecordId,
+    a: QueryId,
+    b: QueryId,
+    _: User = Depends(require("read")),
+    db=Depends(get_db),
 ):
     old, new = _version(db, program_id, a), _version(db, program_id, b)
     return {"a": a, "b": b, "diff": diff(old.yaml_text, new.yaml_text, f"v{a}", f"v{b}")}
@@ -311,7 +318,7 @@ def version_diff(
 
 @router.post("/programs/{program_id}/versions", status_code=201)
 def add_version(
-    program_id: int,
+    program_id: RecordId,
     body: VersionIn,
     user: User = Depends(require("program.edit")),
     db: Session = Depends(get_db),
@@ -333,8 +340,8 @@ def add_version(
 
 @router.post("/programs/{program_id}/versions/{number}/validate")
 def validate_version(
-    program_id: int,
-    number: int,
+    program_id: RecordId,
+    number: RecordId,
     body: ValidateIn,
     user: User = Depends(require("program.edit")),
     db: Session = Depends(get_db),
@@ -374,8 +381,8 @@ def validate_version(
 
 @router.post("/programs/{program_id}/versions/{number}/approve")
 def approve_version(
-    program_id: int,
-    number: int,
+    program_id: RecordId,
+    number: RecordId,
     body: SignIn,
     user: User = Depends(require("program.approve")),
     db: Session = Depends(get_db),
@@ -423,11 +430,10 @@ def approve_version(
 # ----------------------------------------------------------------------------- audit
 @router.get("/audit")
 def audit_trail(
-    limit: int = 200,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
     _: User = Depends(require("audit.read")),
     db: Session = Depends(get_db),
 ):
-    limit = max(1, min(limit, 5000))
     rows = db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
     return [audit.entry_json(e) for e in rows]
 

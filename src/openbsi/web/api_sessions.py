@@ -26,7 +26,7 @@ from openbsi.web.models import (
     utc_now,
 )
 from openbsi.web.roles import allowed
-from openbsi.web.schemas import AnnotationIn, EstopIn, SessionIn
+from openbsi.web.schemas import AnnotationIn, EstopIn, RecordId, SessionIn
 from openbsi.web.security import _aware, get_db, require
 
 router = APIRouter(prefix="/api")
@@ -69,7 +69,7 @@ def session_json(db: Session, record: SessionRecord) -> dict:
     }
 
 
-def _record(db: Session, session_id: int) -> SessionRecord:
+def _record(db: Session, session_id: RecordId) -> SessionRecord:
     record = db.get(SessionRecord, session_id)
     if record is None:
         raise HTTPException(404, f"session {session_id} not found")
@@ -169,7 +169,7 @@ def start_session(
     return session_json(db, record)
 
 
-def _set_status(factory, session_id: int, status: str) -> None:
+def _set_status(factory, session_id: RecordId, status: str) -> None:
     with factory() as db:
         record = db.get(SessionRecord, session_id)
         if record.status in ("starting", "running"):
@@ -177,7 +177,7 @@ def _set_status(factory, session_id: int, status: str) -> None:
             db.commit()
 
 
-def _finished(factory, session_id: int, code: int) -> None:
+def _finished(factory, session_id: RecordId, code: int) -> None:
     with factory() as db:
         record = db.get(SessionRecord, session_id)
         old = record.status
@@ -196,13 +196,13 @@ def _finished(factory, session_id: int, code: int) -> None:
 
 
 @router.get("/sessions/{session_id}")
-def get_session(session_id: int, _: User = Depends(require("read")), db=Depends(get_db)):
+def get_session(session_id: RecordId, _: User = Depends(require("read")), db=Depends(get_db)):
     return session_json(db, _record(db, session_id))
 
 
 @router.get("/sessions/{session_id}/live")
 async def live(
-    session_id: int,
+    session_id: RecordId,
     request: Request,
     _: User = Depends(require("read")),
     db: Session = Depends(get_db),
@@ -249,7 +249,7 @@ def _require_running(record: SessionRecord) -> None:
 
 @router.post("/sessions/{session_id}/estop")
 async def estop(
-    session_id: int,
+    session_id: RecordId,
     body: EstopIn,
     request: Request,
     user: User = Depends(require("session.control")),
@@ -288,7 +288,7 @@ async def estop(
 
 @router.post("/sessions/{session_id}/annotations", status_code=202)
 def annotate(
-    session_id: int,
+    session_id: RecordId,
     body: AnnotationIn,
     user: User = Depends(require("session.control")),
     db: Session = Depends(get_db),
@@ -321,7 +321,7 @@ def annotate(
 
 @router.post("/sessions/{session_id}/verify")
 async def verify(
-    session_id: int,
+    session_id: RecordId,
     user: User = Depends(require("recording.verify")),
     db: Session = Depends(get_db),
 ):
@@ -351,7 +351,9 @@ async def verify(
 
 
 @router.get("/sessions/{session_id}/files/{name}")
-def run_file(session_id: int, name: str, _: User = Depends(require("read")), db=Depends(get_db)):
+def run_file(
+    session_id: RecordId, name: str, _: User = Depends(require("read")), db=Depends(get_db)
+):
     """The report, its figures and metrics.json of a run folder (nothing else)."""
     record = _record(db, session_id)
     run_dir = Path(record.run_dir).resolve()
@@ -364,7 +366,7 @@ def run_file(session_id: int, name: str, _: User = Depends(require("read")), db=
 
 @router.get("/sessions/{session_id}/export/{kind}")
 async def export(
-    session_id: int,
+    session_id: RecordId,
     kind: str,
     request: Request,
     user: User = Depends(require("export")),

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from openbsi.web.models import User
 from openbsi.web.roles import PERMISSIONS
+from openbsi.web.schemas import RecordId
 from openbsi.web.security import Auth, current_auth, require
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +51,7 @@ _simple("/audit", "audit.html", "audit.read")
 
 @router.get("/programs/{program_id}", response_class=HTMLResponse)
 def program_page(
-    program_id: int,
+    program_id: RecordId,
     request: Request,
     auth: Auth = Depends(current_auth),
     _: User = Depends(require("read")),
@@ -60,7 +61,7 @@ def program_page(
 
 @router.get("/sessions/{session_id}/live", response_class=HTMLResponse)
 def live_page(
-    session_id: int,
+    session_id: RecordId,
     request: Request,
     auth: Auth = Depends(current_auth),
     _: User = Depends(require("read")),
@@ -70,7 +71,7 @@ def live_page(
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
 def review_page(
-    session_id: int,
+    session_id: RecordId,
     request: Request,
     auth: Auth = Depends(current_auth),
     _: User = Depends(require("read")),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # a database id in a URL
+QueryId = Annotated[int, Query(ge=1, le=2**31 - 1)]
 Name = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
 
 
