@@ -57,7 +57,7 @@ def _event(record_type: int, payload: memoryview) -> dict[str, Any] | None:
             for hop, (a, b) in LATENCY_HOPS.items()
             if stamps.get(a, -1) >= 0 and stamps.get(b, -1) >= 0
         }
-        return {"type": "latency", "tick": meta["tick"], "hops_ms": hops}
+        return {"type": "latency", "tick": meta["tick"], "hops_ms": hops, "stamps_ns": stamps}
     if kind == RecordType.GAIT_EVENT:
         return {"type": "gait", **meta}
     if kind == RecordType.SUMMARY:
