@@ -76,9 +76,37 @@ def _record(db: Session, session_id: RecordId) -> SessionRecord:
     return record
 
 
+def reconcile(request: Request, db: Session, record: SessionRecord) -> None:
+    """A session this server process did not start (the app was restarted while it ran): its
+    status follows its process and its run folder."""
+    if record.status not in ("starting", "running") or record.id in request.app.state.watched:
+        return
+    pid_file = Path(record.run_dir) / "session.pid"
+    pid = int(pid_file.read_text()) if pid_file.is_file() else None
+    if pid is not None and runner.process_alive(pid):
+        return
+    old = record.status
+    record.status = "finished" if (Path(record.run_dir) / "recording.nwb").is_file() else "failed"
+    record.ended_at = utc_now()
+    audit.record(
+        db,
+        "system",
+        "reconcile",
+        "session",
+        record.id,
+        old={"status": old},
+        new={"status": record.status},
+        reason="the app restarted while it ran",
+    )
+
+
 @router.get("/sessions")
-def list_sessions(_: User = Depends(require("read")), db: Session = Depends(get_db)):
-    records = db.scalars(select(SessionRecord).order_by(SessionRecord.id.desc()).limit(500))
+def list_sessions(
+    request: Request, _: User = Depends(require("read")), db: Session = Depends(get_db)
+):
+    records = db.scalars(select(SessionRecord).order_by(SessionRecord.id.desc()).limit(500)).all()
+    for record in records:
+        reconcile(request, db, record)
     return [{k: v for k, v in session_json(db, r).items() if k != "metrics"} for r in records]
 
 
@@ -164,7 +192,9 @@ def start_session(
 
     def on_exit(code: int) -> None:
         _finished(factory, session_id, code)
+        request.app.state.watched.discard(session_id)
 
+    request.app.state.watched.add(session_id)
     runner.start_session(run_dir, command, key_hex, on_exit, prepare)
     return session_json(db, record)
 
@@ -196,8 +226,12 @@ def _finished(factory, session_id: RecordId, code: int) -> None:
 
 
 @router.get("/sessions/{session_id}")
-def get_session(session_id: RecordId, _: User = Depends(require("read")), db=Depends(get_db)):
-    return session_json(db, _record(db, session_id))
+def get_session(
+    session_id: RecordId, request: Request, _: User = Depends(require("read")), db=Depends(get_db)
+):
+    record = _record(db, session_id)
+    reconcile(request, db, record)
+    return session_json(db, record)
 
 
 @router.get("/sessions/{session_id}/live")

@@ -159,7 +159,7 @@ def run_bench(
             page.wait_for_function("() => window.__obsiArrivals.length > 0", timeout=60_000)
             progress(f"watched phase {load_s:.0f} s: browser + {clients} clients")
             watched_start = time.monotonic_ns()
-            load = asyncio.run(_load(server, http.cookies, session_id, clients, load_s))
+            load = _in_thread(_load(server, http.cookies, session_id, clients, load_s))
             watched = (watched_start, time.monotonic_ns())
             arrivals = page.evaluate("() => window.__obsiArrivals")
             estops = [_click_estop(page)]
@@ -191,6 +191,17 @@ def run_bench(
         "loop_p99_change_watched": _ratio(loop),
         "load_average": os.getloadavg(),
     }
+
+
+def _in_thread(coroutine) -> dict:
+    """Run the load clients' event loop in a thread (Playwright's sync API owns this one)."""
+    import threading
+
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(asyncio.run(coroutine)))
+    thread.start()
+    thread.join()
+    return result
 
 
 def _seed_all(server: Server, http: httpx.Client) -> dict:
