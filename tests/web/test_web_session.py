@@ -79,8 +79,11 @@ def test_session_live_estop_annotation_review_export(tmp_path, models_dir, helpe
         round_trip_ms = (time.perf_counter() - clicked) * 1e3
         assert stopped.status_code == 200, stopped.text
         assert stopped.json()["stopped"] is True
-        assert round_trip_ms < 1000  # the bar (200 ms) is measured by `openbsi bench web`
-        estop_t_s = stopped.json()["zero_output_from_t_s"]
+        answer = stopped.json()
+        # the bar (200 ms) is measured by `openbsi bench web`; here a generous bound
+        assert round_trip_ms + answer["already_scheduled_ms"] < 1000
+        estop_t_s = answer["zero_output_from_t_s"]
+        assert answer["applied_t_s"] <= estop_t_s <= answer["applied_t_s"] + 0.2
 
         helpers.wait_for(
             lambda: (
@@ -99,7 +102,7 @@ def test_session_live_estop_annotation_review_export(tmp_path, models_dir, helpe
         assert data.closed and not data.problems
         # zero output from the stop on: no pulse at or after it, every later command vetoed
         assert data.pulses.t_s.size and float(data.pulses.t_s.max()) < estop_t_s
-        later = [c for c in data.stim_commands if c["t_s"] > estop_t_s]
+        later = [c for c in data.stim_commands if c["t_s"] > answer["applied_t_s"]]
         assert later and all(c["vetoed"] for c in later)
         (note,) = data.annotations
         assert note["text"] == "left knee buckled" and note["author"] == "clinician"

@@ -297,9 +297,16 @@ def _control_channel(config, loop: Loop):
         if loop.implant is None:  # a remote implant is stopped from its own process
             logger.error("e-stop from %s cannot reach a remote implant", command.get("user"))
             return
-        loop.implant.stimulator.supervisor.emergency_stop(now_ns)
+        stimulator = loop.implant.stimulator
+        stimulator.supervisor.emergency_stop(now_ns)
+        # Pulses already handed to the stimulator (its schedule runs to the end of the last
+        # tick's window) still go out: the output is zero from the end of that window.
+        horizon_ns = getattr(stimulator, "_clock_ns", None) or now_ns
+        zero_from_s = max(now_ns, horizon_ns) / 1e9
         # recorded at once (the tick's own record of supervisor events starts after this)
-        loop.recorder.safety_event(now_ns / 1e9, "emergency_stop", "command", 1.0, 0.0, "estop", -1)
+        loop.recorder.safety_event(
+            now_ns / 1e9, "emergency_stop", "output_zero_from_s", zero_from_s, 0.0, "estop", -1
+        )
 
     def annotate(command: dict) -> None:
         t_s = float(command.get("t_s", 0.0))

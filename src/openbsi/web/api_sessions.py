@@ -294,11 +294,12 @@ async def estop(
     received_ns = time.monotonic_ns()
     record = _record(db, session_id)
     _require_running(record)
+    run_dir = Path(record.run_dir)
+    hub = request.app.state.hub
+    confirmation = hub.expect(session_id, run_dir, "estop")  # before the command: no race
     seq = _next_seq(db, record)
     runner.send_control(
-        Path(record.run_dir),
-        record.control_key_hex,
-        {"seq": seq, "action": "estop", "user": user.username},
+        run_dir, record.control_key_hex, {"seq": seq, "action": "estop", "user": user.username}
     )
     audit.record(
         db,
@@ -309,15 +310,19 @@ async def estop(
         new={"seq": seq},
         reason=body.reason,
     )
-    run_dir = Path(record.run_dir)
     db.close()
-    event = await request.app.state.hub.wait_for(
-        session_id, run_dir, "estop", ESTOP_CONFIRM_TIMEOUT_S
-    )
+    event = await hub.wait(session_id, confirmation, ESTOP_CONFIRM_TIMEOUT_S)
     confirmed_ms = (time.monotonic_ns() - received_ns) / 1e6
     if event is None:
         raise HTTPException(504, "the session did not confirm the stop within 2 s")
-    return {"stopped": True, "zero_output_from_t_s": event["t_s"], "server_ms": confirmed_ms}
+    already_emitted_ms = max(0.0, (event["value"] - event["t_s"]) * 1e3)
+    return {
+        "stopped": True,
+        "applied_t_s": event["t_s"],  # session time the supervisor's stop was applied
+        "zero_output_from_t_s": event["value"],  # after the pulses already scheduled
+        "already_scheduled_ms": already_emitted_ms,
+        "server_ms": confirmed_ms,
+    }
 
 
 @router.post("/sessions/{session_id}/annotations", status_code=202)

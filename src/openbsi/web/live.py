@@ -9,7 +9,6 @@ writer; nothing here can slow it (we only read its file).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -153,18 +152,24 @@ class LiveHub:
                 self._run(session_id, Path(run_dir) / LOG_NAME)
             )
 
-    async def wait_for(self, session_id: int, run_dir: Path, kind: str, timeout_s: float):
-        """The next event of `kind` (e.g. the supervisor's emergency stop), or None."""
+    def expect(self, session_id: int, run_dir: Path, kind: str) -> asyncio.Future:
+        """A future for the next event of `kind` (e.g. the supervisor's emergency stop),
+        registered before the command that causes it is sent (no race with the tail)."""
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(session_id, []).append((kind, future))
         self.ensure(session_id, run_dir)
+        return future
+
+    async def wait(self, session_id: int, future: asyncio.Future, timeout_s: float):
+        """The awaited event, or None after timeout_s."""
         try:
-            return await asyncio.wait_for(future, timeout_s)
+            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
         except TimeoutError:
             return None
         finally:
-            with contextlib.suppress(ValueError):
-                self._waiters[session_id].remove((kind, future))
+            for entry in list(self._waiters.get(session_id, [])):
+                if entry[1] is future:
+                    self._waiters[session_id].remove(entry)
 
     async def _run(self, session_id: int, path: Path) -> None:
         try:

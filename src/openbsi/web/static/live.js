@@ -76,9 +76,11 @@ document.getElementById("estop")?.addEventListener("click", async () => {
   set("estop-result", "stopping...");
   try {
     const r = await api("POST", `/api/sessions/${sessionId}/estop`, { reason: "all stimulation off (page)" });
-    const ms = performance.now() - clicked;
+    // click -> stop confirmed in the log, plus the pulses already scheduled when it was
+    // applied: an upper bound on click -> zero output
+    const ms = performance.now() - clicked + r.already_scheduled_ms;
     window.__obsiEstopMs = ms;
-    set("estop-result", `All stimulation OFF from t = ${r.zero_output_from_t_s.toFixed(2)} s (confirmed ${ms.toFixed(0)} ms after the click)`);
+    set("estop-result", `All stimulation OFF from t = ${r.zero_output_from_t_s.toFixed(3)} s (zero output at most ${ms.toFixed(0)} ms after the click)`);
   } catch (e) { set("estop-result", `STOP NOT CONFIRMED: ${e.message}`); }
 });
 
