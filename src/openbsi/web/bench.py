@@ -142,7 +142,7 @@ def run_bench(
     with Server(work / "clinic", None) as server:
         http = server.client()
         records = _seed_all(server, http)
-        session_s = unwatched_s + load_s + 15.0
+        session_s = unwatched_s + load_s + 90.0  # margin: browser start-up on a busy machine
         progress(f"session of {session_s:.0f} s; calibrating the decoder model if needed")
         session_id = _start(http, records, session_s)
         run_dir = work / "clinic" / "runs" / f"session-{session_id:05d}"
