@@ -34,7 +34,7 @@ ESTOP_CONFIRM_TIMEOUT_S = 2.0
 REPORT_FILES = frozenset({"report.html", "metrics.json"})
 
 
-def session_json(db: Session, record: SessionRecord) -> dict:
+def session_json(db: Session, record: SessionRecord, *, metrics: bool = True) -> dict:
     patient = db.get(Patient, record.patient_id)
     version = db.get(ProgramVersion, record.version_id)
     program = db.get(Program, version.program_id)
@@ -64,7 +64,9 @@ def session_json(db: Session, record: SessionRecord) -> dict:
         "has_log": (run_dir / "session.obsilog").is_file(),
         "has_nwb": (run_dir / "recording.nwb").is_file(),
         "has_report": (run_dir / "report.html").is_file(),
-        "metrics": json.loads(metrics_path.read_text()) if metrics_path.is_file() else None,
+        "metrics": json.loads(metrics_path.read_text())
+        if metrics and metrics_path.is_file()
+        else None,
         "verification": json.loads(record.verification_json) if record.verification_json else None,
     }
 
@@ -107,7 +109,12 @@ def list_sessions(
     records = db.scalars(select(SessionRecord).order_by(SessionRecord.id.desc()).limit(500)).all()
     for record in records:
         reconcile(request, db, record)
-    return [{k: v for k, v in session_json(db, r).items() if k != "metrics"} for r in records]
+    out = []
+    for record in records:
+        summary = session_json(db, record, metrics=False)
+        del summary["metrics"]
+        out.append(summary)
+    return out
 
 
 @router.post("/sessions", status_code=201)
