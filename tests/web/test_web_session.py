@@ -25,7 +25,7 @@ def _collect(server, session_id: int, cookies, events: list, stop: threading.Eve
     with httpx.stream("GET", url, cookies=cookies, timeout=120) as response:
         for line in response.iter_lines():
             if line.startswith("data: "):
-                events.append(json.loads(line[6:]))
+                events.extend(json.loads(line[6:]))
             if stop.is_set():
                 return
 

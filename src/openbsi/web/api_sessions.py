@@ -31,6 +31,7 @@ from openbsi.web.security import _aware, get_db, require
 
 router = APIRouter(prefix="/api")
 ESTOP_CONFIRM_TIMEOUT_S = 2.0
+LIST_CACHE_S = 0.5  # many viewers polling the list share one query per half second
 REPORT_FILES = frozenset({"report.html", "metrics.json"})
 
 
@@ -106,6 +107,9 @@ def reconcile(request: Request, db: Session, record: SessionRecord) -> None:
 def list_sessions(
     request: Request, _: User = Depends(require("read")), db: Session = Depends(get_db)
 ):
+    cached = request.app.state.list_cache
+    if cached and time.monotonic() - cached[0] < LIST_CACHE_S:
+        return cached[1]
     records = db.scalars(select(SessionRecord).order_by(SessionRecord.id.desc()).limit(500)).all()
     for record in records:
         reconcile(request, db, record)
@@ -114,6 +118,7 @@ def list_sessions(
         summary = session_json(db, record, metrics=False)
         del summary["metrics"]
         out.append(summary)
+    request.app.state.list_cache = (time.monotonic(), out)
     return out
 
 

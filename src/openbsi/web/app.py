@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.hub = LiveHub()
+    app.state.list_cache = None  # (monotonic s, the session list)
     app.state.watched = set()  # ids of the sessions this process started and watches
     app.include_router(api_records.router)
     app.include_router(api_sessions.router)

@@ -185,6 +185,7 @@ def run_bench(
         "session_list_ms": _stats(load["list_ms"]),
         "live_events_per_client": load["events_per_client"],
         "errors": load["errors"],
+        "error_kinds": load["error_kinds"],
         "estop_click_to_confirmed_zero_ms": _stats([e for e in estops if e is not None]),
         "estop_unconfirmed": sum(e is None for e in estops),
         "loop_end_to_end_ms": loop,

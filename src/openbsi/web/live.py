@@ -137,7 +137,7 @@ class LiveHub:
     def subscribe(self, session_id: int, run_dir: Path) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(MAX_QUEUE)
         self._subscribers.setdefault(session_id, set()).add(queue)
-        for message in self._history.get(session_id, [])[-200:]:
+        for message in self._history.get(session_id, [])[-100:]:
             queue.put_nowait(message)
         self.ensure(session_id, run_dir)
         return queue
@@ -184,19 +184,20 @@ class LiveHub:
         idle_since = time.monotonic()
         while True:
             events = await asyncio.to_thread(tail.read_new) if path.exists() else []
-            for event in events:
-                event["sent_wall_ms"] = time.time() * 1e3
-                message = f"data: {json.dumps(_finite(event), allow_nan=False)}\n\n"
+            if events:
+                # one message per read (a tick's records together): fewer writes per viewer
+                message = f"data: {json.dumps(_finite(events), allow_nan=False)}\n\n"
                 history.append(message)
                 for queue in list(self._subscribers.get(session_id, ())):
                     try:
                         queue.put_nowait(message)
                     except asyncio.QueueFull:
                         self._subscribers[session_id].discard(queue)
+            for event in events:
                 for kind, future in list(self._waiters.get(session_id, [])):
                     if _matches(event, kind) and not future.done():
                         future.set_result(event)
-            del history[:-500]
+            del history[:-200]
             if tail.closed:
                 for queue in list(self._subscribers.get(session_id, ())):
                     queue.put_nowait("event: end\ndata: {}\n\n")

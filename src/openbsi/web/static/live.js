@@ -64,9 +64,10 @@ const handlers = {
 const source = new EventSource(`/api/sessions/${sessionId}/live`);
 source.onopen = () => set("live-status", "live");
 source.onmessage = (message) => {
-  const ev = JSON.parse(message.data);
-  const handler = handlers[ev.type];
-  if (handler) handler(ev);
+  for (const ev of JSON.parse(message.data)) { // one message: the records of one log read
+    const handler = handlers[ev.type];
+    if (handler) handler(ev);
+  }
 };
 source.addEventListener("end", () => { set("live-status", "ended"); source.close(); });
 source.onerror = () => { if (source.readyState === EventSource.CLOSED) set("live-status", "disconnected"); };
