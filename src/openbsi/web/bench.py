@@ -360,12 +360,22 @@ async def _load(server: Server, cookies, session_id: int, n: int, seconds: float
     }
 
 
+def _all_events(path: Path) -> list[dict]:
+    """Every event of a log (LogTail reads at most 4 MB a call)."""
+    tail, out = LogTail(path), []
+    while True:
+        before = tail.offset
+        out += tail.read_new()
+        if tail.offset == before:
+            return out
+
+
 def _decode_write_ns(run_dir: Path) -> dict[float, int]:
     """Each decode's t_s -> the monotonic stamp taken just before its tick's records are
     written (the "stimulated" stamp of the LATENCY record that follows it in the log)."""
     out: dict[float, int] = {}
     pending: float | None = None
-    for event in LogTail(run_dir / LOG_NAME).read_new():
+    for event in _all_events(run_dir / LOG_NAME):
         if event["type"] == "decode":
             pending = event["t_s"]
         elif event["type"] == "latency" and pending is not None:
@@ -387,7 +397,7 @@ def _event_to_page_ms(run_dir, arrivals, offset_ns: int, window) -> list[float]:
 
 def _loop_latency(run_dir: Path, unwatched, watched) -> dict[str, Any]:
     phases: dict[str, list[float]] = {"unwatched": [], "watched": []}
-    for event in LogTail(run_dir / LOG_NAME).read_new():
+    for event in _all_events(run_dir / LOG_NAME):
         if event["type"] != "latency" or "end_to_end" not in event["hops_ms"]:
             continue
         stamp = event["stamps_ns"]["acquired"]
