@@ -55,7 +55,9 @@ def test_report_leads_with_the_summary_then_figures_then_grouped_metrics(
     metrics = compute_metrics(nwb_path)
     text = write_report(nwb_path, metrics, tmp_path).read_text()
     summary, figures_at, table = (
-        text.index("id='summary'"), text.index("<h2>Figures</h2>"), text.index("All metrics")
+        text.index("id='summary'"),
+        text.index("<h2>Figures</h2>"),
+        text.index("All metrics"),
     )
     assert summary < figures_at < table
     head = text[summary:figures_at]
