@@ -144,6 +144,12 @@ def session(
     fast: bool = typer.Option(False, "--fast", help="Simulated clock: as fast as computed."),
     program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
+    pairing_secret_file: Path | None = typer.Option(
+        None,
+        "--pairing-secret-file",
+        help="With --stimulator link:NAME: a secret (>= 16 bytes) delivered out of band; a man "
+        "in the middle without it cannot pair. Without it, compare the codes on both ends.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
 ) -> None:
     """Run the interface in real time over the authenticated link, and record it."""
@@ -161,6 +167,7 @@ def session(
         calibration_s=calibration_s,
         program=program,
         body=body,
+        pairing_secret_file=pairing_secret_file,
     )
     if model is not None and not model.is_file():
         raise UserError(f"--model: file {model} does not exist")
