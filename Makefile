@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/openbsi demo --out runs/demo
 
 test: $(STAMP)
+	./scripts/install-system-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -47,3 +47,25 @@ def test_report_command_writes_metrics_and_html(nwb_path: Path, tmp_path: Path) 
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert metrics == json.loads(json.dumps(compute_metrics(nwb_path)))
     assert (tmp_path / "o" / "report.html").stat().st_size > 10_000
+
+
+def test_report_leads_with_the_summary_then_figures_then_grouped_metrics(
+    nwb_path: Path, tmp_path: Path
+) -> None:
+    metrics = compute_metrics(nwb_path)
+    text = write_report(nwb_path, metrics, tmp_path).read_text()
+    summary, figures_at, table = (
+        text.index("id='summary'"),
+        text.index("<h2>Figures</h2>"),
+        text.index("All metrics"),
+    )
+    assert summary < figures_at < table
+    head = text[summary:figures_at]
+    for card in ("Decoding", "Gait", "Safety", "Latency", "Recording integrity"):
+        assert f"<h3>{card}</h3>" in head
+    if all(k in metrics.get("safety", {}) for k in ("executed_stale_commands",)):
+        assert "unsafe commands executed" in head
+    # the raster comes first among the figures; every metrics group is collapsible
+    assert text.index("Decoded vs intended state") < text.index("Decoder confusion matrix")
+    assert text.count("<details>") == len(metrics)
+    assert "decoder.state_accuracy" not in head  # the flat keys live only in the table

@@ -14,6 +14,7 @@ from openbsi.cli import (  # noqa: F401  (registration)
     recording,
     recovery,
     safety_bench,
+    serve,
     session,
     stream,
     trial,

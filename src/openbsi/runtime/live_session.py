@@ -40,6 +40,7 @@ from openbsi.patient.intent import (
 from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile
 from openbsi.patient.virtual import BODIES, VirtualPatient
 from openbsi.runtime.clock import Clock, MonotonicClock
+from openbsi.runtime.control import channel_from_env
 from openbsi.runtime.implant import Implant
 from openbsi.runtime.loop import Loop
 from openbsi.runtime.pseudo_online import Progress, calibrate
@@ -321,12 +322,16 @@ def _closed_loop(
     if remote:  # a remote implant judges command age on the machine's monotonic clock
         loop.link_offset_ns = loop_start_ns - offset_ns
 
+    control = _control_channel(config, loop)
+
     def session_ns() -> int:
         return offset_ns + (clock.now_ns() - loop_start_ns)
 
     def work(k: int, deadline_ns: int) -> None:
         stop.check()  # a signal or a failed write: no further command
         now_ns = session_ns()
+        if control is not None:  # the app's signed e-stop / annotations, before the tick
+            control.poll(now_ns)
         loop.tick(k, now_ns, tick_ns)
         patient.receive_pulses(delivered)
         delivered.clear()
@@ -350,6 +355,32 @@ def _closed_loop(
             wind_down(loop, clock, session_ns, tick_ns, delivered, stop)
     recorder.phase(start_s, start_s + (clock.now_ns() - loop_start_ns) / 1e9, "closed_loop")
     return stats
+
+
+def _control_channel(config, loop: Loop):
+    """The app's control channel (runtime/control.py), when the app started this session."""
+
+    def estop(now_ns: int, command: dict) -> None:
+        if loop.implant is None:  # a remote implant is stopped from its own process
+            logger.error("e-stop from %s cannot reach a remote implant", command.get("user"))
+            return
+        stimulator = loop.implant.stimulator
+        stimulator.supervisor.emergency_stop(now_ns)
+        # Pulses already handed to the stimulator (its schedule runs to the end of the last
+        # tick's window) still go out: the output is zero from the end of that window.
+        horizon_ns = getattr(stimulator, "_clock_ns", None) or now_ns
+        zero_from_s = max(now_ns, horizon_ns) / 1e9
+        # recorded at once (the tick's own record of supervisor events starts after this)
+        loop.recorder.safety_event(
+            now_ns / 1e9, "emergency_stop", "output_zero_from_s", zero_from_s, 0.0, "estop", -1
+        )
+
+    def annotate(command: dict) -> None:
+        t_s = float(command.get("t_s", 0.0))
+        author, text = str(command.get("user", "")), str(command.get("text", ""))[:1000]
+        loop.recorder.annotation(t_s, t_s, f"{author}: {text}" if author else text)
+
+    return channel_from_env(config.out_dir, estop, annotate)
 
 
 def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[IntentScript, float]:

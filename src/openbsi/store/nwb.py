@@ -3,7 +3,7 @@
 Layout of recording.nwb:
 - acquisition/ECoG: ElectricalSeries, samples x channels, float32 uV stored with conversion 1e-6
   (volts), rate = stream rate, one ElectrodeGroup per implant (channel_meta "group").
-- intervals/intent (state, amplitude), intervals/phases (name).
+- intervals/intent (state, amplitude), intervals/phases (name), intervals/annotations.
 - processing/decoding/decodes: t_s, state, amplitude, probabilities (n x 7, openbsi.states order).
 - processing/stimulation/{commands, pulses, safety_events, electrodes}.
 - processing/runtime/latency: tick + one monotonic stamp column (ns) per hop.
