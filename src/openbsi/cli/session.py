@@ -144,6 +144,15 @@ def session(
     fast: bool = typer.Option(False, "--fast", help="Simulated clock: as fast as computed."),
     program: Path | None = typer.Option(None, "--program", help="Paddle program file (YAML)."),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
+    grace_s: float = typer.Option(
+        2.0, "--grace-s", help="A lost signal ends the session (exit 3) this long after."
+    ),
+    wait_reconnect: bool = typer.Option(
+        False, "--wait-reconnect", help="A lost signal waits for its return instead of ending."
+    ),
+    realtime: bool = typer.Option(
+        False, "--realtime", help="SCHED_FIFO, CPU affinity, locked memory, gc control."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
 ) -> None:
     """Run the interface in real time over the authenticated link, and record it."""
@@ -161,11 +170,23 @@ def session(
         calibration_s=calibration_s,
         program=program,
         body=body,
+        grace_s=grace_s,
+        wait_reconnect=wait_reconnect,
+        realtime=realtime,
     )
     if model is not None and not model.is_file():
         raise UserError(f"--model: file {model} does not exist")
     _writable_folder(out)
     clock = SimulatedClock() if fast else MonotonicClock()
     with _progress_bars(json_out) as progress:
-        result = run_live_session(config, progress, clock=clock)
+        result = run_live_session(config, progress, clock=clock, notify=_notify)
     _report(result, json_out, "OpenBSI session")
+    if result.end_reason is not None:
+        console.print(f"session ended early: {result.end_reason}", highlight=False)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _notify(message: str) -> None:
+    """What happens to the signal, on the console at once."""
+    console.print(f"[yellow]{message}[/yellow]", highlight=False, soft_wrap=True)

@@ -10,6 +10,7 @@ identical computation, no waiting.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -39,7 +40,13 @@ from openbsi.runtime.implant import Implant
 from openbsi.runtime.loop import Loop
 from openbsi.runtime.run_folder import SessionResult, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
-from openbsi.runtime.sources import open_source
+from openbsi.runtime.sources import (
+    DEFAULT_GRACE_S,
+    SessionEnd,
+    SourceEvent,
+    SourceWatch,
+    open_source,
+)
 from openbsi.safety.limits import SafetyLimits
 from openbsi.safety.program_check import validate_program
 from openbsi.safety.supervisor import SafetySupervisor
@@ -75,11 +82,15 @@ class LiveSessionConfig:
     tick_ms: float = 100.0  # decode period (Moly 2022: 10 Hz)
     program: Path | None = None  # stimulation program file (None: default_paddle_program)
     body: str = "reduced"  # the virtual patient's legs: "reduced" or "mujoco" (MyoLeg)
+    grace_s: float = DEFAULT_GRACE_S  # a lost signal ends the session this long after loss
+    wait_reconnect: bool = False  # a lost signal waits for its return instead
+    realtime: bool = False  # SCHED_FIFO, CPU affinity, mlockall, gc control where permitted
 
     def __post_init__(self) -> None:
         check_range("seconds", self.seconds, 1.0, 24 * 3600.0)
         check_range("calibration_s", self.calibration_s, 30.0, 3600.0)
         check_range("tick_ms", self.tick_ms, 10.0, 1000.0)
+        check_range("grace_s", self.grace_s, 0.0, 3600.0)
         kind = self.stimulator.partition(":")[0]
         named = kind in ("lsl", "link")
         if kind not in ("virtual", "paddle", "lsl", "link") or named != (":" in self.stimulator):
@@ -113,9 +124,17 @@ def run_live_session(
     wrap_source: Callable | None = None,
     wrap_decoder: Callable | None = None,
     wrap_stimulator: Callable | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> SessionResult:
-    """Run a session; `wrap_*` let fault-injection tests replace parts with failing ones."""
+    """Run a session; `wrap_*` let fault-injection tests replace parts with failing ones.
+
+    `notify(message)` hears at once what happens to the signal (lost, resumed, ended); the
+    result's exit_code is non-zero when the session ended because its signal was lost."""
     clock = clock or MonotonicClock()
+    if config.source.startswith("lsl:") and not isinstance(clock, MonotonicClock):
+        raise ValueError(
+            f"--source {config.source} is a live stream on the real clock: drop --fast"
+        )
     rng = np.random.default_rng(config.seed)
     rng_cues, rng_walk, rng_patient, rng_link = rng.spawn(4)
     virtual = config.source == "virtual"
@@ -196,7 +215,14 @@ def run_live_session(
             implant,
             recorder,
         )
-        stats = _closed_loop(
+        watch = SourceWatch(
+            config.source,
+            grace_s=config.grace_s,
+            wait_reconnect=config.wait_reconnect,
+            notify=notify,
+            on_event=_event_recorder(recorder),
+        )
+        stats, ended = _closed_loop(
             config,
             clock,
             loop,
@@ -204,15 +230,20 @@ def run_live_session(
             delivered,
             calibration_end_s,
             progress,
+            watch,
             remote=implant is None,
         )
+        _record_segments(recorder, loop, source)
         _record_body(recorder, patient)
         _record_summaries(recorder, config, radio, implant, stats, loop, started)
     finally:
         recorder.close()
         source.close()
         _close(stimulator)
-    return finish_run_folder(out_dir, recorder.log_path)
+    result = finish_run_folder(out_dir, recorder.log_path)
+    if ended is None:
+        return result
+    return dataclasses.replace(result, end_reason=ended.reason, exit_code=ended.exit_code)
 
 
 def _calibrated_decoder(
@@ -251,20 +282,44 @@ def _closed_loop(
     delivered: list,
     start_s: float,
     progress: Progress | None,
+    watch: SourceWatch,
     *,
     remote: bool = False,
-):
-    """Drift-free ticks on `clock`; the body feels each tick's pulses after its compute path."""
+) -> tuple:
+    """Drift-free ticks on `clock`; the body feels each tick's pulses after its compute path.
+    Returns the tick stats and the SessionEnd that stopped it early (None: ran its course)."""
     recorder = loop.recorder
     tick_ns = round(config.tick_ms * 1e6)
     loop_start_ns = clock.now_ns()
     offset_ns = round(start_s * 1e9)
+    loop.session_zero_ns = loop_start_ns - offset_ns  # the session clock in monotonic terms
+    if recorder is not None:
+        recorder.summary(
+            "clock",
+            {
+                "session_zero_monotonic_ns": loop.session_zero_ns,
+                "clock": type(clock).__name__,
+                "closed_loop_start_s": start_s,
+            },
+        )
     if remote:  # a remote implant judges command age on the machine's monotonic clock
         loop.link_offset_ns = loop_start_ns - offset_ns
 
     def work(k: int, deadline_ns: int) -> None:
         now_ns = offset_ns + (clock.now_ns() - loop_start_ns)
+        n_segments = len(loop.segments)
         loop.tick(k, now_ns, tick_ns)
+        if n_segments and len(loop.segments) > n_segments:
+            gap_s = loop.segments[-1].start_s - loop.segments[-2].stop_s
+            watch.emit(
+                SourceEvent(
+                    now_ns / 1e9,
+                    "gap",
+                    f"ECoG gap of {gap_s:.3f} s before {loop.segments[-1].start_s:.3f} s: "
+                    "recorded as a new segment, never joined",
+                )
+            )
+        watch.observe(now_ns / 1e9, loop.new_samples, bool(getattr(loop.source, "exhausted", 0)))
         patient.receive_pulses(delivered)
         delivered.clear()
         patient.advance((now_ns + tick_ns) / 1e9)
@@ -276,13 +331,54 @@ def _closed_loop(
     start = getattr(loop.source, "start", None)  # virtual and replay sources start their clock
     if callable(start):
         start()
+    watch.start(start_s)
+    backlog = getattr(getattr(loop.source, "stats", None), "backlog_discarded", 0)
+    if backlog:
+        watch.emit(
+            SourceEvent(
+                start_s,
+                "backlog_discarded",
+                f"{backlog} samples ({backlog / loop.source.info.sfreq_hz:.3f} s) buffered before "
+                "the session's clock started were discarded, not recorded",
+            )
+        )
     scheduler = TickScheduler(config.tick_ms, clock_ns=clock.now_ns, sleep_s=clock.sleep)
+    ended: SessionEnd | None = None
     # One BLAS thread: multithreaded BLAS on a busy machine turns a 0.5 ms feature transform
     # into tens of ms at p99; a real-time loop wants the predictable path.
     with threadpool_limits(limits=1):
-        stats = scheduler.run(work, math.floor(config.seconds * 1e3 / config.tick_ms + 1e-9))
+        try:
+            scheduler.run(work, math.floor(config.seconds * 1e3 / config.tick_ms + 1e-9))
+        except SessionEnd as end:
+            ended = end
     recorder.phase(start_s, start_s + (clock.now_ns() - loop_start_ns) / 1e9, "closed_loop")
-    return stats
+    return scheduler.stats, ended
+
+
+def _event_recorder(recorder: SessionRecorder) -> Callable[[SourceEvent], None]:
+    """Source events go into the log at once, as one cumulative summary record."""
+    events: list[dict] = []
+
+    def record(event: SourceEvent) -> None:
+        events.append(event.as_dict())
+        recorder.summary("source_events", {"events": list(events)})
+
+    return record
+
+
+def _record_segments(recorder: SessionRecorder, loop: Loop, source) -> None:
+    """The closed loop's ECoG as runs without a break, on the session clock."""
+    stats = getattr(source, "stats", None)
+    recorder.summary(
+        "ecog_segments",
+        {
+            "segments": [segment.as_dict() for segment in loop.segments],
+            "gaps": max(0, len(loop.segments) - 1),
+            "source_failures": loop.source_failures,
+            "backlog_discarded_samples": getattr(stats, "backlog_discarded", None),
+            "max_stamp_drift_ms": getattr(stats, "max_drift_ms", None),
+        },
+    )
 
 
 def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[IntentScript, float]:

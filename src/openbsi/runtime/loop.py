@@ -6,7 +6,7 @@ code."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,36 @@ class Decoded:
     amplitude: float
 
 
+@dataclass(frozen=True)
+class TimedPiece:
+    """New samples and the session time of the first one; starts_segment: a break before."""
+
+    chunk: Chunk
+    t_s: float
+    starts_segment: bool
+
+
+@dataclass
+class Segment:
+    """A run of ECoG samples on the session clock without a break."""
+
+    start_s: float
+    n_samples: int
+    sfreq_hz: float
+
+    @property
+    def stop_s(self) -> float:
+        """Session time one sample past the last."""
+        return self.start_s + self.n_samples / self.sfreq_hz
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "start_s": round(self.start_s, 6),
+            "n_samples": self.n_samples,
+            "stop_s": round(self.stop_s, 6),
+        }
+
+
 @dataclass
 class Loop:
     source: Source
@@ -47,15 +77,26 @@ class Loop:
     decoder_failures: int = 0
     starved_ticks: int = 0  # ticks without new samples or without a full window yet
 
+    session_zero_ns: int = 0  # time.monotonic_ns() at session time 0 (places LSL samples)
+    source_failures: int = 0  # pulls that raised (a lost stream): counted, never fatal
+    new_samples: int = 0  # samples the last tick pulled
+    segments: list[Segment] = field(default_factory=list)  # runs of ECoG without a break
+
     def tick(self, k: int, now_ns: int, tick_ns: int) -> TickStamps:
         """Run tick k at session time now_ns; emit the pulses due until now_ns + tick_ns."""
         stamps = TickStamps()
         n_events = len(self._safety_events())
-        chunk = self.source.pull()
-        stamps.stamps_ns["acquired"] = chunk.t_ns
+        pieces = self._pull(now_ns)
+        # One clock for latency: this process's monotonic clock when the chunk is in hand,
+        # whatever clock the source or the session runs on (a simulated one with --fast).
+        stamps.stamp("acquired")
+        self.new_samples = sum(piece.chunk.n_samples for piece in pieces)
+        for piece in pieces:
+            if piece.starts_segment and self.buffer.n_pushed:  # never a window across a break
+                self.buffer = RingBuffer(self.buffer.n_channels, self.buffer.capacity)
+            self.buffer.push(piece.chunk)
         decoded = None
-        if chunk.n_samples:
-            self.buffer.push(chunk)
+        if self.new_samples:
             decoded = self._decode(k, stamps)
         else:  # a silent source: no new window, no command, so the watchdog takes over
             self.starved_ticks += 1
@@ -68,8 +109,45 @@ class Loop:
         if span.first_decision_ns is not None:
             stamps.stamps_ns["safety"] = span.first_decision_ns
         if self.recorder is not None:
-            self._record(k, now_ns, chunk, decoded, span.executed, span.pulses, n_events, stamps)
+            self._record(k, now_ns, pieces, decoded, span.executed, span.pulses, n_events, stamps)
         return stamps
+
+    def _pull(self, now_ns: int) -> list[TimedPiece]:
+        """New samples with the session time of their first sample; a break (gap, reconnect)
+        before a piece opens a new segment."""
+        try:
+            timed = getattr(self.source, "pull_timed", None)
+            if timed is not None:  # an LSL inlet: its own stamps place the samples
+                pieces = [
+                    TimedPiece(
+                        t.chunk,
+                        (t.first_sample_t_ns - self.session_zero_ns) / 1e9,
+                        t.starts_segment,
+                    )
+                    for t in timed()
+                ]
+            else:  # the source's sample clock is the session's
+                chunk = self.source.pull()
+                first_s = chunk.first_sample / self.source.info.sfreq_hz
+                pieces = [TimedPiece(chunk, first_s, False)] if chunk.n_samples else []
+        except Exception:  # a lost stream must not end the loop: the watchdog takes over
+            self.source_failures += 1
+            logger.exception("source failed to deliver at %.3f s", now_ns / 1e9)
+            return []
+        sfreq_hz = self.source.info.sfreq_hz
+        for piece in pieces:
+            last = self.segments[-1] if self.segments else None
+            contiguous = (
+                last is not None
+                and not piece.starts_segment
+                and abs(piece.t_s - last.stop_s) <= 1.5 / sfreq_hz
+            )
+            if contiguous:
+                assert last is not None
+                last.n_samples += piece.chunk.n_samples
+            else:
+                self.segments.append(Segment(piece.t_s, piece.chunk.n_samples, sfreq_hz))
+        return pieces
 
     def _safety_events(self) -> list:
         """The supervisor's log, when the implant (and so its supervisor) is local."""
@@ -99,7 +177,7 @@ class Loop:
         self,
         k,
         now_ns,
-        chunk: Chunk,
+        pieces: list[TimedPiece],
         decoded,
         executed,
         pulses: list[Pulse],
@@ -109,8 +187,8 @@ class Loop:
         recorder = self.recorder
         assert recorder is not None
         t_s = now_ns / 1e9
-        if chunk.n_samples:
-            recorder.ecog(chunk.data, chunk.first_sample / self.source.info.sfreq_hz, chunk.t_ns)
+        for piece in pieces:
+            recorder.ecog(piece.chunk.data, piece.t_s, stamps.stamps_ns["acquired"])
         if decoded is not None:
             recorder.decode(t_s, decoded.state, decoded.probs, decoded.amplitude)
         for command, decision in executed:

@@ -18,6 +18,8 @@ class SessionResult:
     metrics_path: Path
     report_path: Path
     metrics: dict
+    end_reason: str | None = None  # why the session stopped early (None: it ran its course)
+    exit_code: int = 0  # non-zero when the session ended because its signal was lost
 
 
 def finish_run_folder(out_dir: Path, log_path: Path) -> SessionResult:
