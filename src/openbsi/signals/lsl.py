@@ -382,6 +382,12 @@ class LslSource:
             drift = np.abs(stamps_ns[start:] - expected)
             bad = np.flatnonzero((steps > gap_ns) | (steps < 0) | (drift[1:] > gap_ns))
             stop = n_new if bad.size == 0 else start + int(bad[0]) + 1
+            # Sending jitter only ever delays a stamp: the segment's start is the earliest one
+            # its samples imply (one stamp alone would carry its own lateness into all).
+            implied = (
+                stamps_ns[start:stop] - (self._segment_n + np.arange(stop - start)) * period_ns
+            )
+            self._segment_t0_ns = min(self._segment_t0_ns, int(np.floor(implied.min())))
             t0_ns = self._segment_t0_ns + round(self._segment_n * period_ns)
             self.stats.max_drift_ms = max(
                 self.stats.max_drift_ms, float(drift[: stop - start].max()) / 1e6
