@@ -38,6 +38,7 @@ from openbsi.runtime.calibration import Progress, calibrate
 from openbsi.runtime.clock import Clock, MonotonicClock
 from openbsi.runtime.implant import Implant
 from openbsi.runtime.loop import Loop
+from openbsi.runtime.realtime import RealtimeSettings
 from openbsi.runtime.run_folder import SessionResult, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
 from openbsi.runtime.sources import (
@@ -320,6 +321,8 @@ def _closed_loop(
                 )
             )
         watch.observe(now_ns / 1e9, loop.new_samples, bool(getattr(loop.source, "exhausted", 0)))
+        if realtime is not None:
+            realtime.between_ticks()  # the young generation, in the idle time
         patient.receive_pulses(delivered)
         delivered.clear()
         patient.advance((now_ns + tick_ns) / 1e9)
@@ -346,11 +349,23 @@ def _closed_loop(
     ended: SessionEnd | None = None
     # One BLAS thread: multithreaded BLAS on a busy machine turns a 0.5 ms feature transform
     # into tens of ms at p99; a real-time loop wants the predictable path.
+    realtime = RealtimeSettings() if config.realtime else None
     with threadpool_limits(limits=1):
+        if realtime is not None:
+            report = realtime.enter()
+            for line in report.lines():
+                logger.info(line)
+                if watch.notify is not None:
+                    watch.notify(line)
+            if recorder is not None:
+                recorder.summary("realtime", report.as_dict())
         try:
             scheduler.run(work, math.floor(config.seconds * 1e3 / config.tick_ms + 1e-9))
         except SessionEnd as end:
             ended = end
+        finally:
+            if realtime is not None:
+                realtime.exit()
     recorder.phase(start_s, start_s + (clock.now_ns() - loop_start_ns) / 1e9, "closed_loop")
     return scheduler.stats, ended
 

@@ -82,6 +82,10 @@ class Loop:
     new_samples: int = 0  # samples the last tick pulled
     segments: list[Segment] = field(default_factory=list)  # runs of ECoG without a break
 
+    def __post_init__(self) -> None:
+        if self.implant is not None:
+            self.implant.defer_audit = True  # audited right after the stimulated stamp
+
     def tick(self, k: int, now_ns: int, tick_ns: int) -> TickStamps:
         """Run tick k at session time now_ns; emit the pulses due until now_ns + tick_ns."""
         stamps = TickStamps()
@@ -106,6 +110,8 @@ class Loop:
             self.radio.send_down(encode_command(command), link_ns)
         span = ImplantSpan() if self.implant is None else self.implant.run_until(now_ns + tick_ns)
         stamps.stamp("stimulated")
+        if self.implant is not None and self.implant.defer_audit:
+            self.implant.audit(span.pulses)  # the independent count, after the compute path
         if span.first_decision_ns is not None:
             stamps.stamps_ns["safety"] = span.first_decision_ns
         if self.recorder is not None:
