@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from openbsi.decoding import make_decoder
 from openbsi.decoding.model_file import load_model, save_model
+from openbsi.features.artifacts import ArtifactRemover
 from openbsi.features.extractor import FeatureConfig, FeatureExtractor
 from openbsi.link.faults import FaultConfig
 from openbsi.link.radio import SimulatedRadio
@@ -33,6 +34,7 @@ from openbsi.patient.intent import (
     cued_calibration_script,
     walking_script,
 )
+from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile, get_profile
 from openbsi.patient.virtual import BODIES, VirtualPatient
 from openbsi.runtime.calibration import Progress, calibrate
 from openbsi.runtime.clock import Clock, MonotonicClock
@@ -86,12 +88,16 @@ class LiveSessionConfig:
     grace_s: float = DEFAULT_GRACE_S  # a lost signal ends the session this long after loss
     wait_reconnect: bool = False  # a lost signal waits for its return instead
     realtime: bool = False  # SCHED_FIFO, CPU affinity, mlockall, gc control where permitted
+    artifact_uv_per_ma: float | None = None  # the virtual cortex's artifact (None: profile's)
+    artifact_removal: bool = True  # subtract stimulation artifacts at the loop's pulse times
 
     def __post_init__(self) -> None:
         check_range("seconds", self.seconds, 1.0, 24 * 3600.0)
         check_range("calibration_s", self.calibration_s, 30.0, 3600.0)
         check_range("tick_ms", self.tick_ms, 10.0, 1000.0)
         check_range("grace_s", self.grace_s, 0.0, 3600.0)
+        if self.artifact_uv_per_ma is not None:
+            check_range("artifact_uv_per_ma", self.artifact_uv_per_ma, 0.0, 10_000.0)
         kind = self.stimulator.partition(":")[0]
         named = kind in ("lsl", "link")
         if kind not in ("virtual", "paddle", "lsl", "link") or named != (":" in self.stimulator):
@@ -146,7 +152,9 @@ def run_live_session(
         )
 
     script, calibration_end_s = _intent_script(config, needs_calibration, rng_cues, rng_walk)
-    patient = VirtualPatient(script, rng_patient, electrodes=PADDLE_16, body=config.body)
+    patient = VirtualPatient(
+        script, rng_patient, electrodes=PADDLE_16, body=config.body, profile=_profile(config)
+    )
     # The stimulator first: its LSL outlet must exist before we wait for the source, since a
     # patient process may wait for our pulses before it publishes its ECoG.
     delivered: list = []
@@ -215,6 +223,7 @@ def run_live_session(
             radio,
             implant,
             recorder,
+            artifacts=ArtifactRemover(source.info.n_channels) if config.artifact_removal else None,
         )
         watch = SourceWatch(
             config.source,
@@ -394,6 +403,15 @@ def _record_segments(recorder: SessionRecorder, loop: Loop, source) -> None:
             "max_stamp_drift_ms": getattr(stats, "max_drift_ms", None),
         },
     )
+
+
+def _profile(config: LiveSessionConfig) -> PatientProfile:
+    """The virtual patient's profile, with the artifact level the config asks for."""
+    profile = get_profile(DEFAULT_PROFILE)
+    if config.artifact_uv_per_ma is None:
+        return profile
+    cortex = dataclasses.replace(profile.cortex, stim_artifact_uv_per_ma=config.artifact_uv_per_ma)
+    return dataclasses.replace(profile, cortex=cortex)
 
 
 def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[IntentScript, float]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from openbsi.features.artifacts import ArtifactRemover, pulse_scale
 from openbsi.features.extractor import FeatureExtractor
 from openbsi.link.radio import SimulatedRadio
 from openbsi.runtime.command_codec import encode_command
@@ -81,6 +82,10 @@ class Loop:
     source_failures: int = 0  # pulls that raised (a lost stream): counted, never fatal
     new_samples: int = 0  # samples the last tick pulled
     segments: list[Segment] = field(default_factory=list)  # runs of ECoG without a break
+    artifacts: ArtifactRemover | None = None  # subtracts stimulation artifacts at pulse times
+    _pulse_t_s: list[float] = field(default_factory=list)  # pulses the window may still hold
+    _pulse_scale: list[float] = field(default_factory=list)
+    _window_end_s: float = 0.0  # session time one sample past the newest sample
 
     def __post_init__(self) -> None:
         if self.implant is not None:
@@ -99,6 +104,7 @@ class Loop:
             if piece.starts_segment and self.buffer.n_pushed:  # never a window across a break
                 self.buffer = RingBuffer(self.buffer.n_channels, self.buffer.capacity)
             self.buffer.push(piece.chunk)
+            self._window_end_s = piece.t_s + piece.chunk.n_samples / self.source.info.sfreq_hz
         decoded = None
         if self.new_samples:
             decoded = self._decode(k, stamps)
@@ -112,6 +118,8 @@ class Loop:
         stamps.stamp("stimulated")
         if self.implant is not None and self.implant.defer_audit:
             self.implant.audit(span.pulses)  # the independent count, after the compute path
+        if self.artifacts is not None and span.pulses:
+            self._remember_pulses(span.pulses)
         if span.first_decision_ns is not None:
             stamps.stamps_ns["safety"] = span.first_decision_ns
         if self.recorder is not None:
@@ -155,6 +163,30 @@ class Loop:
                 self.segments.append(Segment(piece.t_s, piece.chunk.n_samples, sfreq_hz))
         return pieces
 
+    def _remember_pulses(self, pulses: list[Pulse]) -> None:
+        self._pulse_t_s.extend(p.t_ns / 1e9 for p in pulses)
+        self._pulse_scale.extend(
+            float(pulse_scale(p.amplitude_ma, p.pulse_width_us)) for p in pulses
+        )
+
+    def _clean(self, window: np.ndarray) -> np.ndarray:
+        """Subtract the artifacts of the pulses whose samples (or tails) the window holds."""
+        assert self.artifacts is not None
+        sfreq_hz = self.source.info.sfreq_hz
+        n = window.shape[1]
+        t_s = np.asarray(self._pulse_t_s)
+        start_s = self._window_end_s - (n + self.artifacts.n_lags) / sfreq_hz
+        keep = t_s >= start_s
+        if not keep.all():  # forget pulses older than any window can show
+            first = int(np.argmax(keep)) if keep.any() else len(self._pulse_t_s)
+            del self._pulse_t_s[:first], self._pulse_scale[:first]
+            t_s = t_s[first:]
+        inside = t_s < self._window_end_s + 0.5 / sfreq_hz
+        if not inside.any():
+            return window
+        index = np.round((t_s[inside] - self._window_end_s) * sfreq_hz).astype(np.int64) + n
+        return self.artifacts.clean(window, index, np.asarray(self._pulse_scale)[inside])
+
     def _safety_events(self) -> list:
         """The supervisor's log, when the implant (and so its supervisor) is local."""
         return [] if self.implant is None else self.implant.stimulator.supervisor.events
@@ -163,7 +195,10 @@ class Loop:
         if self.buffer.n_available < self.extractor.window_samples:
             self.starved_ticks += 1
             return None
-        x = self.extractor.transform(self.buffer.latest(self.extractor.window_samples))
+        window = self.buffer.latest(self.extractor.window_samples)
+        if self.artifacts is not None and self._pulse_t_s:
+            window = self._clean(window)
+        x = self.extractor.transform(window)
         stamps.stamp("features")
         try:
             probs, amplitude = self.decoder.step(x)
