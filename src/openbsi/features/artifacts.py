@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-# Kernel length (samples) and how many of them precede the pulse's sample: at 586 Hz, 12
+# Kernel length (samples) and how many of them precede the pulse's sample: at 586 Hz, 13
 # samples = 20 ms cover the deflection and its recovery (the virtual cortex's kernel lasts
 # 12 samples; an assumption for real amplifiers, whose recovery the template shows).
-TEMPLATE_SAMPLES = 12
+TEMPLATE_SAMPLES = 13
 PRE_SAMPLES = 1  # the pulse may fall just before the sample it is rounded to
 FORGETTING = 0.9  # per window: old windows' weight in the fit (~10 windows = 1 s of ticks)
 CHARGE_REF_MA_US = 300.0  # the charge unit: 1 mA x 300 us (the cortex model's unit)

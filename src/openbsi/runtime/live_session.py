@@ -50,6 +50,7 @@ from openbsi.runtime.sources import (
     SourceWatch,
     open_source,
 )
+from openbsi.runtime.stim_calibration import calibrate_with_stimulation
 from openbsi.safety.limits import SafetyLimits
 from openbsi.safety.program_check import validate_program
 from openbsi.safety.supervisor import SafetySupervisor
@@ -90,6 +91,7 @@ class LiveSessionConfig:
     realtime: bool = False  # SCHED_FIFO, CPU affinity, mlockall, gc control where permitted
     artifact_uv_per_ma: float | None = None  # the virtual cortex's artifact (None: profile's)
     artifact_removal: bool = True  # subtract stimulation artifacts at the loop's pulse times
+    calibration_stimulation: bool = False  # calibrate with the cued state's stimulation on
 
     def __post_init__(self) -> None:
         check_range("seconds", self.seconds, 1.0, 24 * 3600.0)
@@ -205,26 +207,31 @@ def run_live_session(
         feature_config = FeatureConfig() if model is None else model.feature_config
         extractor = FeatureExtractor(feature_config, source.info.sfreq_hz, source.info.n_channels)
         buffer = RingBuffer(source.info.n_channels, 2 * extractor.window_samples)
-        if model is not None:
-            decoder = model.decoder
-            decoder.reset_filter()
-        else:
-            decoder = _calibrated_decoder(
-                config, extractor, buffer, source, recorder, script, calibration_end_s, progress
-            )
-        if wrap_decoder is not None:
-            decoder = wrap_decoder(decoder)
         loop = Loop(
             source,
             buffer,
             extractor,
-            decoder,
+            None,  # the decoder: the model's, or calibrated below
             Mapper(config.paddle_program, PADDLE_16),
             radio,
             implant,
             recorder,
             artifacts=ArtifactRemover(source.info.n_channels) if config.artifact_removal else None,
         )
+        if model is not None:
+            decoder = model.decoder
+            decoder.reset_filter()
+        elif config.calibration_stimulation:
+            decoder = _calibrated_with_stimulation(
+                config, loop, patient, delivered, script, calibration_end_s, progress
+            )
+        else:
+            decoder = _calibrated_decoder(
+                config, extractor, buffer, source, recorder, script, calibration_end_s, progress
+            )
+        if wrap_decoder is not None:
+            decoder = wrap_decoder(decoder)
+        loop.decoder = decoder
         watch = SourceWatch(
             config.source,
             grace_s=config.grace_s,
@@ -256,6 +263,32 @@ def run_live_session(
     return dataclasses.replace(result, end_reason=ended.reason, exit_code=ended.exit_code)
 
 
+def _calibrated_with_stimulation(
+    config, loop: Loop, patient, delivered, script, calibration_end_s, progress
+):
+    """Cued calibration with the cued state's stimulation on (through the session's loop)."""
+    if loop.implant is None:
+        raise ValueError("--calibration-stimulation needs the implant in this process")
+    decoder = make_decoder(config.decoder)
+    figures = calibrate_with_stimulation(
+        decoder,
+        loop,
+        loop.source,
+        patient,
+        delivered,
+        script,
+        calibration_end_s,
+        config.tick_ms / 1e3,
+        progress,
+    )
+    assert loop.recorder is not None
+    loop.recorder.summary("calibration", {"stimulation": True, **figures})
+    _finish_calibration(
+        config, decoder, loop.extractor, loop.source, loop.recorder, calibration_end_s
+    )
+    return decoder
+
+
 def _calibrated_decoder(
     config, extractor, buffer, source, recorder, script, calibration_end_s, progress
 ):
@@ -272,6 +305,11 @@ def _calibrated_decoder(
         config.tick_ms / 1e3,
         progress,
     )
+    _finish_calibration(config, decoder, extractor, source, recorder, calibration_end_s)
+    return decoder
+
+
+def _finish_calibration(config, decoder, extractor, source, recorder, calibration_end_s) -> None:
     recorder.phase(0.0, calibration_end_s, "calibration")
     save_model(
         Path(config.out_dir) / "model.obsi",
@@ -281,7 +319,6 @@ def _calibrated_decoder(
         source.info.n_channels,
         metadata={"seed": config.seed, "calibration_s": calibration_end_s},
     )
-    return decoder
 
 
 def _closed_loop(
