@@ -51,25 +51,26 @@ def test_spliced_real_frames_are_refused(offset: int, patch: bytes, fix_crc: boo
 @given(st.lists(st.binary(max_size=120), max_size=5))
 def test_a_radio_end_drops_arbitrary_messages_without_raising(messages: list[bytes]) -> None:
     from openbsi.link import RadioEnd
-    from openbsi.link.pairing import Hello
+    from openbsi.link.pairing import Commit, Reply, Reveal, parse_pairing_message
 
     end = RadioEnd(IMPLANT, lambda m: None, lambda: list(messages))
     assert end.receive(10**9) == []
     for message in messages:
-        parsed = Hello.from_bytes(message)
-        assert parsed is None or parsed[0] in ("base", "implant")
+        parsed = parse_pairing_message(message)
+        assert parsed is None or isinstance(parsed, Commit | Reply | Reveal)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.binary(max_size=120), max_size=6), st.booleans())
 def test_pairing_survives_garbage_on_the_air(messages: list[bytes], hello: bool) -> None:
-    """Arbitrary messages during pairing (after a real base hello, or not): it times out with
-    PairingError, nothing else."""
+    """Arbitrary messages during pairing (after a real base commitment and reveal, or not): it
+    times out with PairingError, nothing else."""
     from openbsi.link import PairingError, handshake
-    from openbsi.link.pairing import PairingParty
+    from openbsi.link.pairing import Commit, PairingParty, Reveal
 
     if hello:
-        messages = [PairingParty.create(os.urandom).hello().to_bytes("base"), *messages]
+        base = PairingParty.create(os.urandom).hello()
+        messages = [Commit(base.commitment()).to_bytes(), Reveal(base).to_bytes(), *messages]
 
     clock = {"ns": 0}
 

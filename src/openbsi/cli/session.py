@@ -153,6 +153,12 @@ def session(
     realtime: bool = typer.Option(
         False, "--realtime", help="SCHED_FIFO, CPU affinity, locked memory, gc control."
     ),
+    pairing_secret_file: Path | None = typer.Option(
+        None,
+        "--pairing-secret-file",
+        help="With --stimulator link:NAME: a secret (>= 16 bytes) delivered out of band; a man "
+        "in the middle without it cannot pair. Without it, compare the codes on both ends.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
 ) -> None:
     """Run the interface in real time over the authenticated link, and record it."""
@@ -173,6 +179,7 @@ def session(
         grace_s=grace_s,
         wait_reconnect=wait_reconnect,
         realtime=realtime,
+        pairing_secret_file=pairing_secret_file,
     )
     if model is not None and not model.is_file():
         raise UserError(f"--model: file {model} does not exist")

@@ -45,6 +45,11 @@ def stream_virtual(
         help="Be the implant of an authenticated link over LSL (NAME-down/NAME-up): pair, "
         "then execute the stimulation commands that arrive, through the safety supervisor.",
     ),
+    pairing_secret_file: Path | None = typer.Option(
+        None,
+        "--pairing-secret-file",
+        help="With --link: the secret (>= 16 bytes) the base station holds too.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print a summary JSON object at the end."),
 ) -> None:
     """Publish the virtual patient's ECoG as a real-time LSL stream (type ECoG, microvolts)."""
@@ -71,7 +76,10 @@ def stream_virtual(
     if pulses:
         body = _PulseIntake(patient, pulses)
     elif link:
-        body = _LinkedImplant(patient, link)
+        from openbsi.link.pairing import read_pairing_secret
+
+        secret = read_pairing_secret(pairing_secret_file) if pairing_secret_file else b""
+        body = _LinkedImplant(patient, link, secret)
 
     def stop(signum: int, frame: object) -> None:  # SIGTERM/SIGINT: finish the block, close
         stopping["now"] = True
@@ -219,18 +227,20 @@ class _LinkedImplant:
     Pairing runs in a background thread so the ECoG stream never pauses; once paired, every
     block takes the commands that arrived (runtime.implant.Implant: link refusals, newest
     command, safety supervisor, audit) and feeds the resulting pulses to the spinal cord.
-    Both processes must share the machine's monotonic clock (loopback).
+    The two ends' clocks need not agree: pairing measures their offset by round trips and the
+    base keeps it updated (openbsi.link.clock_sync).
     """
 
     PAIRING_TIMEOUT_S = 120.0
     LAG_S = 0.2
     AHEAD_NS = 20_000_000  # emit the pulses due in the next 20 ms
 
-    def __init__(self, patient: VirtualPatient, name: str) -> None:
+    def __init__(self, patient: VirtualPatient, name: str, secret: bytes = b"") -> None:
         import threading
 
         self.patient = patient
         self.name = name
+        self.secret = secret
         self.start_ns = time.monotonic_ns()
         self.transport = None
         self.implant = None
@@ -264,7 +274,11 @@ class _LinkedImplant:
                 self.name, "implant", timeout_s=self.PAIRING_TIMEOUT_S
             )
             radio = RadioEnd.pair(
-                transport.send, transport.receive, role="implant", timeout_s=self.PAIRING_TIMEOUT_S
+                transport.send,
+                transport.receive,
+                role="implant",
+                timeout_s=self.PAIRING_TIMEOUT_S,
+                pairing_secret=self.secret,
             )
         except (PairingError, ValueError) as error:
             self.error = str(error)

@@ -108,7 +108,15 @@ class LinkEndpoint:
         self.confirmation_code = confirmation_code
         self.on_reject = on_reject
         self.stats = LinkStats()
-        self.last_t_ns = 0  # sender's timestamp of the last accepted frame
+        self.last_t_ns = 0  # sender's timestamp of the last accepted frame (sender's clock)
+        # The peer's clock minus ours, measured by round trips (openbsi.link.clock_sync); the
+        # age check runs on our clock. It is off only while pairing, before the first estimate.
+        self.peer_offset_ns = 0
+        self.check_age = True
+
+    def to_local_ns(self, peer_t_ns: int) -> int:
+        """A timestamp of the peer's clock on ours."""
+        return int(peer_t_ns) - self.peer_offset_ns
 
     def seal(self, payload: bytes, t_ns: int) -> bytes:
         """Encrypt and authenticate `payload`, stamped with `t_ns`, as the next frame."""
@@ -142,8 +150,8 @@ class LinkEndpoint:
                 payload = self._receive.decrypt(_nonce(header.sequence), ciphertext, header_bytes)
             except InvalidTag:
                 raise LinkRejected("forged", "authentication tag does not verify") from None
-            age_ns = int(now_ns) - header.t_ns
-            if abs(age_ns) > self.max_age_ns:
+            age_ns = int(now_ns) - self.to_local_ns(header.t_ns)
+            if self.check_age and abs(age_ns) > self.max_age_ns:
                 raise LinkRejected(
                     "stale",
                     f"frame age must be within +/-{self.max_age_ns / 1e6:g} ms, "

@@ -1,15 +1,26 @@
-"""Pairing: ephemeral X25519 key agreement + HKDF-SHA256 -> one session key per direction.
+"""Pairing: a commitment-based X25519 exchange, HKDF-SHA256 keys, a short authentication string.
 
-Each party draws a fresh private key and a 16-byte nonce from `rng_bytes` at every pairing
-(nothing hard-coded or derived from a serial number; facts.md "Security and data integrity").
-The HKDF salt is both nonces, the info binds both public keys, so both sides derive the same
-(base->implant, implant->base) keys and a short confirmation code. Unauthenticated
-Diffie-Hellman alone does not stop a man in the middle: a real pairing compares the
-confirmation code out of band (e.g. on the programmer screen, or over a near-field channel).
+Numeric-comparison pairing (the shape of Bluetooth LE Secure Connections):
+    base    -> COMMIT  H(base public key, base nonce)
+    implant -> REPLY   the commitment it answers, implant public key, implant nonce
+    base    -> REVEAL  base public key, base nonce (the implant checks them against COMMIT)
+Both derive one key per direction and a 6-digit code from the shared secret, both keys and both
+nonces. The base commits before it sees the implant's nonce, so a man in the middle cannot pick
+keys that make the two codes agree (one chance in a million per attempt): the operator
+compares the codes shown on both ends. A pairing secret delivered out of band, when given, is
+mixed into the keys: a party without it never produces a valid key proof, so a man in the
+middle fails without anyone comparing anything.
+
+Each party draws a fresh private key and nonce from `rng_bytes` at every pairing (nothing
+hard-coded or serial-derived; facts.md "Security and data integrity"). Public keys whose shared
+secret is all zero (low-order points) are refused by `derive_session_keys` with ValueError;
+the handshake ignores such messages instead of aborting.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,37 +30,70 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 NONCE_BYTES = 16
-INFO_PREFIX = b"openbsi-link-v1"
-
-
-HELLO_MAGIC = b"OBSI-HELLO1"
-HELLO_BYTES = len(HELLO_MAGIC) + 1 + 32 + NONCE_BYTES
+KEY_BYTES = 32
+DIGEST_BYTES = 32
+INFO_PREFIX = b"openbsi-link-v2"
 ROLES = ("base", "implant")
+
+COMMIT_MAGIC = b"OBSI-COMMIT2"
+REPLY_MAGIC = b"OBSI-REPLY02"
+REVEAL_MAGIC = b"OBSI-REVEAL2"
+COMMIT_BYTES = len(COMMIT_MAGIC) + DIGEST_BYTES
+REPLY_BYTES = len(REPLY_MAGIC) + DIGEST_BYTES + KEY_BYTES + NONCE_BYTES
+REVEAL_BYTES = len(REVEAL_MAGIC) + KEY_BYTES + NONCE_BYTES
 
 
 @dataclass(frozen=True)
 class Hello:
-    """What a party sends in the clear: its ephemeral public key and a nonce."""
+    """What a party shows in the clear: its ephemeral public key and a nonce."""
 
     public_key: bytes
     nonce: bytes
 
-    def to_bytes(self, role: str) -> bytes:
-        """MAGIC + role byte (0 base, 1 implant) + public key + nonce."""
-        return HELLO_MAGIC + bytes([ROLES.index(role)]) + self.public_key + self.nonce
+    def commitment(self) -> bytes:
+        return hashlib.sha256(b"openbsi-commit" + self.public_key + self.nonce).digest()
 
-    @staticmethod
-    def from_bytes(message: bytes) -> tuple[str, Hello] | None:
-        """(role, hello) if `message` is a well-formed hello, else None."""
-        if len(message) != HELLO_BYTES or not message.startswith(HELLO_MAGIC):
-            return None
-        role_index = message[len(HELLO_MAGIC)]
-        if role_index >= len(ROLES):
-            return None
-        key_start = len(HELLO_MAGIC) + 1
-        return ROLES[role_index], Hello(
-            message[key_start : key_start + 32], message[key_start + 32 :]
-        )
+
+@dataclass(frozen=True)
+class Commit:
+    commitment: bytes
+
+    def to_bytes(self) -> bytes:
+        return COMMIT_MAGIC + self.commitment
+
+
+@dataclass(frozen=True)
+class Reply:
+    commitment: bytes  # the base commitment this reply answers
+    hello: Hello
+
+    def to_bytes(self) -> bytes:
+        return REPLY_MAGIC + self.commitment + self.hello.public_key + self.hello.nonce
+
+
+@dataclass(frozen=True)
+class Reveal:
+    hello: Hello
+
+    def to_bytes(self) -> bytes:
+        return REVEAL_MAGIC + self.hello.public_key + self.hello.nonce
+
+
+PairingMessage = Commit | Reply | Reveal
+
+
+def parse_pairing_message(message: bytes) -> PairingMessage | None:
+    """The pairing message `message` is, or None (a frame, or noise)."""
+    if len(message) == COMMIT_BYTES and message.startswith(COMMIT_MAGIC):
+        return Commit(message[len(COMMIT_MAGIC) :])
+    if len(message) == REPLY_BYTES and message.startswith(REPLY_MAGIC):
+        body = message[len(REPLY_MAGIC) :]
+        key = body[DIGEST_BYTES : DIGEST_BYTES + KEY_BYTES]
+        return Reply(body[:DIGEST_BYTES], Hello(key, body[DIGEST_BYTES + KEY_BYTES :]))
+    if len(message) == REVEAL_BYTES and message.startswith(REVEAL_MAGIC):
+        body = message[len(REVEAL_MAGIC) :]
+        return Reveal(Hello(body[:KEY_BYTES], body[KEY_BYTES:]))
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,20 +124,50 @@ class PairingParty:
         return Hello(public, self.nonce)
 
 
-def derive_session_keys(me: PairingParty, peer: Hello, *, initiator: bool) -> SessionKeys:
-    """Keys for `me` after receiving the peer's hello; the initiator is the base station."""
+def derive_session_keys(
+    me: PairingParty, peer: Hello, *, initiator: bool, pairing_secret: bytes = b""
+) -> SessionKeys:
+    """Keys for `me` after learning the peer's key and nonce; the initiator is the base.
+
+    Raises ValueError for a low-order peer key (all-zero shared secret) or a malformed one.
+    """
     mine = me.hello()
+    if peer.public_key == mine.public_key:
+        raise ValueError("the peer's public key is our own (a reflected message)")
     first, second = (mine, peer) if initiator else (peer, mine)  # base first on both sides
-    # X25519 exchange raises ValueError on an all-zero shared secret (low-order peer key).
     shared = me.private_key.exchange(X25519PublicKey.from_public_bytes(peer.public_key))
+    secret_digest = hashlib.sha256(b"openbsi-pairing-secret" + pairing_secret).digest()
     material = HKDF(
         algorithm=hashes.SHA256(),
         length=96,
         salt=first.nonce + second.nonce,
         info=INFO_PREFIX + first.public_key + second.public_key,
-    ).derive(shared)
+    ).derive(shared + (secret_digest if pairing_secret else b""))
     base_to_implant, implant_to_base, confirm = material[:32], material[32:64], material[64:]
     code = f"{int.from_bytes(confirm[:4], 'big') % 1_000_000:06d}"
     if initiator:
         return SessionKeys(base_to_implant, implant_to_base, code)
     return SessionKeys(implant_to_base, base_to_implant, code)
+
+
+MIN_PAIRING_SECRET_BYTES = 16
+MAX_PAIRING_SECRET_FILE_BYTES = 4096
+
+
+def read_pairing_secret(path: str | os.PathLike[str]) -> bytes:
+    """A pairing secret delivered out of band, from a file (at least 16 bytes, at most 4 KiB).
+
+    Raises openbsi.inputs.InputError naming the file.
+    """
+    from openbsi.inputs import InputError, read_limited
+
+    secret = read_limited(path, max_bytes=MAX_PAIRING_SECRET_FILE_BYTES).strip()
+    if len(secret) < MIN_PAIRING_SECRET_BYTES:
+        raise InputError(
+            str(path),
+            "pairing secret",
+            "too short",
+            limit=f">= {MIN_PAIRING_SECRET_BYTES} bytes",
+            value=len(secret),
+        )
+    return secret

@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from openbsi.link import clock_sync
 from openbsi.link.channel import FaultyChannel
 from openbsi.link.endpoint import DEFAULT_MAX_AGE_MS, LinkEndpoint, pair
 from openbsi.link.errors import LinkRejected
 from openbsi.link.faults import FaultConfig
-from openbsi.link.handshake import KIND_DATA, handshake, unwrap, wrap
-from openbsi.link.pairing import Hello
+from openbsi.link.handshake import KIND_DATA, answer_time, handshake, unwrap, wrap
+from openbsi.link.pairing import parse_pairing_message
 
 AGE_HISTORY = 10_000  # frames (about 17 min of 100 ms commands) for the age percentiles
 
@@ -160,6 +161,10 @@ class SimulatedRadio:
         """What the implant accepted by now_ns (refused frames are only counted)."""
         return self._down.receive(now_ns)
 
+    def to_local_ns(self, peer_t_ns: int) -> int:
+        """Both ends of the simulated radio share one clock."""
+        return int(peer_t_ns)
+
     def send_up(self, payload: bytes, t_ns: int) -> None:
         """Implant -> base station (telemetry, acknowledgements)."""
         self._up.send(payload, t_ns)
@@ -190,12 +195,21 @@ class RadioEnd:
         receive: Callable[[], list[bytes]],
         *,
         on_security_event: SecurityEvent | None = None,
+        estimator: clock_sync.OffsetEstimator | None = None,
+        resync_s: float = 1.0,
     ) -> None:
         self.endpoint = endpoint
         self._send = send
         self._receive = receive
         self.ages_ms = AgeRing()
         self.confirmations_ignored = 0
+        self.data_frames_sent = 0
+        if estimator is None and endpoint.role == "base":
+            estimator = clock_sync.OffsetEstimator()
+        self.estimator = estimator  # the base side's clock-offset filter (None on the implant)
+        self.resync_ns = int(resync_s * 1e9)
+        self._last_ping_ns: int | None = None
+        self._sync_epoch = 1
         self._pending: list[Delivery] = []  # data opened during pairing
         self._pending_raw: list[bytes] = []  # messages that arrived right after pairing
         if on_security_event is not None:
@@ -218,6 +232,7 @@ class RadioEnd:
         pending: list[Delivery] = []
         raw: list[bytes] = []
         clock_ns = handshake_kw.get("clock_ns", time.monotonic_ns)
+        estimator = clock_sync.OffsetEstimator() if role == "base" else None
         endpoint = handshake(
             send,
             receive,
@@ -225,32 +240,81 @@ class RadioEnd:
             timeout_s=timeout_s,
             on_data=lambda payload, t_ns: pending.append(Delivery(payload, t_ns, clock_ns())),
             leftovers=raw,
+            estimator=estimator,
             **handshake_kw,
         )
-        end = cls(endpoint, send, receive, on_security_event=on_security_event)
+        end = cls(endpoint, send, receive, on_security_event=on_security_event, estimator=estimator)
         end._pending, end._pending_raw = pending, raw
         return end
 
     def send(self, payload: bytes, t_ns: int) -> None:
         self._send(self.endpoint.seal(wrap(KIND_DATA, payload), t_ns))
+        self.data_frames_sent += 1
 
     def receive(self, now_ns: int) -> list[Delivery]:
         out, self._pending = self._pending, []
         raw, self._pending_raw = self._pending_raw, []
+        self._maybe_resync(now_ns)
         for message in raw + self._receive():
-            if Hello.from_bytes(message) is not None:
-                continue  # a late pairing hello: not a frame
+            if parse_pairing_message(message) is not None:
+                continue  # a late pairing message: not a frame
             try:
                 kind, payload = unwrap(self.endpoint.open(message, now_ns))
             except LinkRejected:
                 continue
+            if kind in clock_sync.TIME_KINDS:
+                self._take_time(kind, payload, now_ns)
+                continue
             if kind != KIND_DATA:
                 self.confirmations_ignored += 1
                 continue
-            sent_t_ns = self.endpoint.last_t_ns
+            sent_t_ns = self.endpoint.to_local_ns(self.endpoint.last_t_ns)
             self.ages_ms.append((now_ns - sent_t_ns) / 1e6)
             out.append(Delivery(payload, sent_t_ns, now_ns))
         return out
+
+    def to_local_ns(self, peer_t_ns: int) -> int:
+        """A timestamp of the peer's clock (e.g. inside a command) on this side's clock."""
+        return self.endpoint.to_local_ns(peer_t_ns)
+
+    def _maybe_resync(self, now_ns: int) -> None:
+        """The base repeats the clock round trip every resync_s, so drift is followed."""
+        if self.estimator is None:
+            return
+        if self._last_ping_ns is None or now_ns - self._last_ping_ns >= self.resync_ns:
+            self._last_ping_ns = now_ns
+            frame = wrap(clock_sync.KIND_TIME_PING, clock_sync.ping(now_ns))
+            self._send(self.endpoint.seal(frame, now_ns))
+
+    def _take_time(self, kind: int, payload: bytes, now_ns: int) -> None:
+        fields = clock_sync.parse(kind, payload)
+        if fields is None:
+            return
+        if self.estimator is None:  # the implant answers
+            answer = answer_time(self.endpoint, kind, fields, now_ns)
+            if answer is not None:
+                self._send(answer)
+            return
+        if kind == clock_sync.KIND_TIME_PONG and self.estimator.add(fields[0], fields[1], now_ns):
+            estimate = self.estimator.estimate()
+            assert estimate is not None
+            if estimate.offset_ns != self.endpoint.peer_offset_ns:
+                self.endpoint.peer_offset_ns = estimate.offset_ns
+                self._sync_epoch += 1
+                update = clock_sync.offset_set(
+                    self._sync_epoch, estimate.offset_ns, estimate.rtt_ns
+                )
+                frame = wrap(clock_sync.KIND_TIME_SET, update)
+                self._send(self.endpoint.seal(frame, now_ns))
+
+    def clock_offset(self) -> dict[str, float | int | None]:
+        """The measured clock offset (peer minus this side) and its uncertainty."""
+        estimate = self.estimator.estimate() if self.estimator is not None else None
+        return {
+            "offset_ms": self.endpoint.peer_offset_ns / 1e6,
+            "uncertainty_ms": estimate.rtt_ns / 2e6 if estimate is not None else None,
+            "samples": estimate.n_samples if estimate is not None else None,
+        }
 
     send_down = send_up = send
     receive_down = receive_up = receive
@@ -261,7 +325,8 @@ class RadioEnd:
         s = self.endpoint.stats
         return {
             "role": self.endpoint.role,
-            "frames_sent": s.frames_sent,
+            "frames_sent": self.data_frames_sent,
+            "control_frames_sent": s.frames_sent - self.data_frames_sent,  # pairing, clock sync
             "frames_lost": s.frames_missing,
             "frames_accepted": s.frames_received,
             "rejected_forged": s.rejected_forged,
@@ -272,4 +337,5 @@ class RadioEnd:
             "age_p50_ms": self.ages_ms.percentile(50),
             "age_p99_ms": self.ages_ms.percentile(99),
             "confirmation_code": self.endpoint.confirmation_code,
+            "clock_offset_ms": self.endpoint.peer_offset_ns / 1e6,
         }

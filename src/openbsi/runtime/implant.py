@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from openbsi.link.radio import SimulatedRadio
 from openbsi.runtime.command_codec import decode_command
@@ -65,6 +65,8 @@ class Implant:
                 self.stats.malformed_payloads += 1
                 logger.warning("implant: malformed command payload (%s)", error)
                 continue
+            # The command was stamped on the base's clock: age it on ours (measured offset).
+            command = replace(command, t_ns=self.radio.to_local_ns(command.t_ns))
             self.stats.commands_received += 1
             if newest is not None:
                 self.stats.commands_superseded += 1

@@ -92,6 +92,7 @@ class LiveSessionConfig:
     artifact_uv_per_ma: float | None = None  # the virtual cortex's artifact (None: profile's)
     artifact_removal: bool = True  # subtract stimulation artifacts at the loop's pulse times
     calibration_stimulation: bool = False  # calibrate with the cued state's stimulation on
+    pairing_secret_file: Path | None = None  # out-of-band secret for --stimulator link:NAME
 
     def __post_init__(self) -> None:
         check_range("seconds", self.seconds, 1.0, 24 * 3600.0)
@@ -164,7 +165,8 @@ def run_live_session(
         # The implant (supervisor + stimulator) runs in another process: pair with it.
         if not isinstance(clock, MonotonicClock):
             raise ValueError("--stimulator link:NAME needs the real clock (drop --fast)")
-        radio, stimulator, implant = _remote_implant(config.stimulator[5:]), None, None
+        radio = _remote_implant(config.stimulator[5:], config.pairing_secret_file)
+        stimulator, implant = None, None
     else:
         limits = SafetyLimits()
         radio = SimulatedRadio(FaultConfig.parse(config.faults), rng_link)
@@ -501,13 +503,23 @@ def _record_body(recorder: SessionRecorder, patient: VirtualPatient) -> None:
     _record_trace(recorder, patient)
 
 
-def _remote_implant(name: str):
-    """The base station's end of an authenticated link over LSL to an implant process."""
+def _remote_implant(name: str, secret_file: Path | None):
+    """The base station's end of an authenticated link over LSL to an implant process; shows
+    the pairing code for the operator to compare with the implant's."""
     from openbsi.link import RadioEnd
+    from openbsi.link.pairing import read_pairing_secret
     from openbsi.signals.lsl import LslByteLink
 
+    secret = read_pairing_secret(secret_file) if secret_file is not None else b""
     transport = LslByteLink(name, "base")
-    return RadioEnd.pair(transport.send, transport.receive, role="base")
+    radio = RadioEnd.pair(transport.send, transport.receive, role="base", pairing_secret=secret)
+    logger.warning(
+        "paired with the implant over LSL link %s: code %s (compare it with the implant's%s)",
+        name,
+        radio.endpoint.confirmation_code,
+        "; pairing secret used" if secret else "",
+    )
+    return radio
 
 
 def _record_summaries(recorder, config, radio, implant, stats, loop, started):
