@@ -30,14 +30,13 @@ def design_matrix(
     n_samples: int, pulse_index: np.ndarray, scale: np.ndarray, n_lags: int, pre: int
 ) -> np.ndarray:
     """(n_samples, n_lags): column l holds each pulse's scale at its sample + (l - pre)."""
-    design = np.zeros((n_samples, n_lags))
     lags = np.arange(n_lags) - pre
     rows = np.asarray(pulse_index, dtype=np.int64)[:, None] + lags[None, :]
-    cols = np.broadcast_to(np.arange(n_lags), rows.shape)
+    flat = rows * n_lags + np.arange(n_lags)[None, :]  # (row, lag) in the flat matrix
     values = np.broadcast_to(np.asarray(scale, dtype=float)[:, None], rows.shape)
     inside = (rows >= 0) & (rows < n_samples)
-    np.add.at(design, (rows[inside], cols[inside]), values[inside])
-    return design
+    summed = np.bincount(flat[inside], weights=values[inside], minlength=n_samples * n_lags)
+    return summed.reshape(n_samples, n_lags)
 
 
 def subtract_artifacts(
@@ -111,29 +110,62 @@ class ArtifactRemover:
         self._cross = np.zeros((n_lags, n_channels))
         self.kernels_ = np.zeros((n_lags, n_channels))
         self.n_windows_cleaned = 0
+        self._fitted = np.empty((n_channels, 0))
+        self._cleaned = np.empty((n_channels, 0))
 
     def clean(self, window: np.ndarray, pulse_index: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        """The window with the fitted artifacts subtracted (a new array; finite input only
-        updates the fit, so a NaN channel cannot poison the others)."""
-        if window.shape[0] != self.n_channels:
-            raise ValueError(f"window must have {self.n_channels} channels, got {window.shape[0]}")
+        """Refit on this window, then subtract: `update` then `subtract` (offline use)."""
+        if np.asarray(pulse_index).size == 0:
+            return window
+        self.update(window, pulse_index, scale)
+        return self.subtract(window, pulse_index, scale)
+
+    def update(self, window: np.ndarray, pulse_index: np.ndarray, scale: np.ndarray) -> None:
+        """Add this window to the fit (the normal equations, with forgetting). Only finite
+        channels update it, so a NaN channel cannot poison the others. The loop calls this
+        after its compute path: the next window is cleaned with what this one taught."""
+        self._check(window)
         pulse_index = np.asarray(pulse_index, dtype=np.int64)
         if pulse_index.size == 0:
-            return window
+            return
         design = design_matrix(window.shape[1], pulse_index, scale, self.n_lags, self.pre)
         cross = design.T @ window.T
         finite = np.isfinite(cross).all(axis=0)
         self._gram *= self.forgetting
         self._gram += design.T @ design
-        self._cross[:, finite] *= self.forgetting
-        self._cross[:, finite] += cross[:, finite]
+        if finite.all():
+            self._cross *= self.forgetting
+            self._cross += cross
+        else:
+            self._cross[:, finite] = self.forgetting * self._cross[:, finite] + cross[:, finite]
         ridge = 1e-6 * (np.trace(self._gram) / self.n_lags + 1.0)
         self.kernels_ = np.linalg.solve(self._gram + ridge * np.eye(self.n_lags), self._cross)
-        cleaned = window - (design @ self.kernels_).T
+
+    def subtract(
+        self, window: np.ndarray, pulse_index: np.ndarray, scale: np.ndarray
+    ) -> np.ndarray:
+        """The window minus the artifacts the current kernels predict: a buffer reused by
+        the next call (copy it to keep it)."""
+        self._check(window)
+        pulse_index = np.asarray(pulse_index, dtype=np.int64)
+        if pulse_index.size == 0:
+            return window
+        design = design_matrix(window.shape[1], pulse_index, scale, self.n_lags, self.pre)
+        # Into reused buffers: fresh 0.3 MB arrays every tick cost page faults under load.
+        shape = window.shape
+        if self._fitted.shape != shape:
+            self._fitted = np.empty(shape)
+            self._cleaned = np.empty(shape)
+        np.matmul(self.kernels_.T, design.T, out=self._fitted)
+        cleaned = np.subtract(window, self._fitted, out=self._cleaned)
         self.n_windows_cleaned += 1
         if self.blank_samples:
             cleaned = blank_and_repair(cleaned, pulse_index, self.blank_samples)
         return cleaned
+
+    def _check(self, window: np.ndarray) -> None:
+        if window.shape[0] != self.n_channels:
+            raise ValueError(f"window must have {self.n_channels} channels, got {window.shape[0]}")
 
 
 def pulse_scale(amplitude_ma: np.ndarray, pulse_width_us: np.ndarray) -> np.ndarray:

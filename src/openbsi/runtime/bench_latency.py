@@ -19,6 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from openbsi.decoding import make_decoder
+from openbsi.features.artifacts import ArtifactRemover
 from openbsi.features.extractor import FeatureConfig, FeatureExtractor
 from openbsi.link.faults import FaultConfig
 from openbsi.link.radio import SimulatedRadio
@@ -92,6 +93,7 @@ def _bench_loop(n_channels: int, rng: np.random.Generator) -> Loop:
         Mapper(default_paddle_program(), PADDLE_16),
         radio,
         Implant(radio, stimulator, limits),
+        artifacts=ArtifactRemover(n_channels),  # as in a session: artifacts subtracted
     )
 
 

@@ -86,6 +86,7 @@ class Loop:
     _pulse_t_s: list[float] = field(default_factory=list)  # pulses the window may still hold
     _pulse_scale: list[float] = field(default_factory=list)
     _window_end_s: float = 0.0  # session time one sample past the newest sample
+    _to_fit: tuple | None = None  # (window, pulse index, scale) for the artifact fit
 
     def __post_init__(self) -> None:
         if self.implant is not None:
@@ -118,8 +119,12 @@ class Loop:
         stamps.stamp("stimulated")
         if self.implant is not None and self.implant.defer_audit:
             self.implant.audit(span.pulses)  # the independent count, after the compute path
-        if self.artifacts is not None and span.pulses:
-            self._remember_pulses(span.pulses)
+        if self.artifacts is not None:
+            if span.pulses:
+                self._remember_pulses(span.pulses)
+            if self._to_fit is not None:  # this window teaches the next one's template
+                self.artifacts.update(*self._to_fit)
+                self._to_fit = None
         if span.first_decision_ns is not None:
             stamps.stamps_ns["safety"] = span.first_decision_ns
         if self.recorder is not None:
@@ -185,7 +190,9 @@ class Loop:
         if not inside.any():
             return window
         index = np.round((t_s[inside] - self._window_end_s) * sfreq_hz).astype(np.int64) + n
-        return self.artifacts.clean(window, index, np.asarray(self._pulse_scale)[inside])
+        scale = np.asarray(self._pulse_scale)[inside]
+        self._to_fit = (window, index, scale)  # refit after the compute path
+        return self.artifacts.subtract(window, index, scale)
 
     def _safety_events(self) -> list:
         """The supervisor's log, when the implant (and so its supervisor) is local."""
