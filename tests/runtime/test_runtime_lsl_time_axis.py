@@ -120,9 +120,12 @@ def test_every_sample_is_placed_at_its_send_time_within_one_sample(killed_sessio
     send_lsl_s = data[:, 1] + data[:, 2] / 1e3
     send_session_s = (send_lsl_s * 1e9 + lsl_clock_offset_ns() - zero_ns) / 1e9
     error_samples = (times_s - send_session_s) * SFREQ_HZ
-    # the outlet's own scheduling jitter shows here too: judge the bulk, report the worst
-    assert abs(np.median(error_samples)) <= 1.0, np.percentile(error_samples, [1, 50, 99])
-    assert np.percentile(np.abs(error_samples), 95) <= 1.0
+    spread = np.percentile(error_samples, [1, 5, 50, 95, 99])
+    # The bulk of the samples within one sample of their send time...
+    assert abs(np.median(error_samples)) <= 1.0, spread
+    # ...and none placed later than it was sent: a sample the outlet sent late (its process
+    # descheduled on a busy machine) stays at its place on the sample clock, never after it.
+    assert error_samples.max() <= 1.0, spread
     # the start-up backlog was not written as if it were new
     assert send_session_s[0] >= -1.0 / SFREQ_HZ
 
