@@ -21,6 +21,9 @@ from openbsi.signals import Chunk, StreamInfo
 
 SOURCE_KINDS = ("virtual", "lsl:NAME", "replay:FILE")
 logger = logging.getLogger(__name__)
+# How long a session looks for its LSL stream (an assumption: a publisher started at the same
+# time needs several seconds to import and open its outlet on a busy machine).
+LSL_RESOLVE_TIMEOUT_S = 15.0
 
 
 class Source(Protocol):
@@ -86,7 +89,7 @@ def open_source(spec: str, *, clock: Clock, patient: VirtualPatient | None) -> S
     if kind == "lsl" and arg:
         from openbsi.signals.lsl import LslSource
 
-        return LslSource(arg)
+        return LslSource(arg, timeout_s=LSL_RESOLVE_TIMEOUT_S)
     if kind == "replay" and arg:
         from openbsi.signals.replay import ReplaySource
 
