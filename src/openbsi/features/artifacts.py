@@ -129,7 +129,8 @@ class ArtifactRemover:
         if pulse_index.size == 0:
             return
         design = design_matrix(window.shape[1], pulse_index, scale, self.n_lags, self.pre)
-        cross = design.T @ window.T
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf channels: left out below
+            cross = design.T @ window.T
         finite = np.isfinite(cross).all(axis=0)
         self._gram *= self.forgetting
         self._gram += design.T @ design
