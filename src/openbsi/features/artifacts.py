@@ -154,9 +154,10 @@ class ArtifactRemover:
         design = design_matrix(window.shape[1], pulse_index, scale, self.n_lags, self.pre)
         # Into reused buffers: fresh 0.3 MB arrays every tick cost page faults under load.
         shape = window.shape
-        if self._fitted.shape != shape:
-            self._fitted = np.empty(shape)
-            self._cleaned = np.empty(shape)
+        if self._fitted.shape != shape or self._fitted.dtype != window.dtype:
+            dtype = np.result_type(window.dtype, np.float32)  # float32 stays float32
+            self._fitted = np.empty(shape, dtype=dtype)
+            self._cleaned = np.empty(shape, dtype=dtype)
         np.matmul(self.kernels_.T, design.T, out=self._fitted)
         cleaned = np.subtract(window, self._fitted, out=self._cleaned)
         self.n_windows_cleaned += 1

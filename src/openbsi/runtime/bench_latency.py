@@ -87,7 +87,7 @@ def _bench_loop(n_channels: int, rng: np.random.Generator) -> Loop:
     decoder = _fitted_decoder(extractor, source, n_windows=150)
     return Loop(
         source,
-        RingBuffer(n_channels, 2 * extractor.window_samples),
+        RingBuffer(n_channels, 2 * extractor.window_samples, np.float32),  # as a session's
         extractor,
         decoder,
         Mapper(default_paddle_program(), PADDLE_16),

@@ -103,7 +103,8 @@ class Loop:
         self.new_samples = sum(piece.chunk.n_samples for piece in pieces)
         for piece in pieces:
             if piece.starts_segment and self.buffer.n_pushed:  # never a window across a break
-                self.buffer = RingBuffer(self.buffer.n_channels, self.buffer.capacity)
+                dtype = self.buffer.latest(1).dtype
+                self.buffer = RingBuffer(self.buffer.n_channels, self.buffer.capacity, dtype)
             self.buffer.push(piece.chunk)
             self._window_end_s = piece.t_s + piece.chunk.n_samples / self.source.info.sfreq_hz
         decoded = None
