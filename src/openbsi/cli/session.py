@@ -150,6 +150,9 @@ def session(
     wait_reconnect: bool = typer.Option(
         False, "--wait-reconnect", help="A lost signal waits for its return instead of ending."
     ),
+    artifact_removal: bool = typer.Option(
+        False, "--artifact-removal", help="Subtract stimulation artifacts at the pulse times."
+    ),
     realtime: bool = typer.Option(
         False, "--realtime", help="SCHED_FIFO, CPU affinity, locked memory, gc control."
     ),
@@ -179,6 +182,7 @@ def session(
         grace_s=grace_s,
         wait_reconnect=wait_reconnect,
         realtime=realtime,
+        artifact_removal=artifact_removal,
         pairing_secret_file=pairing_secret_file,
     )
     if model is not None and not model.is_file():
