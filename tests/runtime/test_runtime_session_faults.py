@@ -31,9 +31,15 @@ def model_path(tmp_path_factory):
 
 @pytest.fixture
 def run(tmp_path, model_path):
-    def _run(seconds=8.0, faults="", clock=None, **wraps):
+    def _run(seconds=8.0, faults="", clock=None, grace_s=2.0, wait_reconnect=False, **wraps):
         config = LiveSessionConfig(
-            out_dir=tmp_path, seconds=seconds, faults=faults, seed=SEED, model=model_path
+            out_dir=tmp_path,
+            seconds=seconds,
+            faults=faults,
+            seed=SEED,
+            model=model_path,
+            grace_s=grace_s,
+            wait_reconnect=wait_reconnect,
         )
         return run_live_session(config, clock=clock or SimulatedClock(), **wraps)
 
@@ -161,12 +167,32 @@ class _SilentAfter(_Delegate):
 
 
 def test_silent_source_stops_commands_and_stimulation_ramps_to_zero(run):
-    result = run(seconds=8.0, wrap_source=_SilentAfter)
+    result = run(seconds=8.0, wrap_source=_SilentAfter, wait_reconnect=True)
     data = read_nwb(result.nwb_path, load_ecog=False)
     last_command_s = max(d["t_s"] for d in data.decodes)
     assert last_command_s <= 4.0  # no decoding on a window that stopped getting fresher
     assert result.metrics["safety"]["starved_ticks"] >= 40
     assert data.pulses.t_s.max() <= last_command_s + 0.25 + 0.2
+    assert result.exit_code == 0  # told to wait: the session ran its course
+    kinds = [e["kind"] for e in result.metrics["source_events"]["events"]]
+    assert kinds == ["lost"]
+
+
+def test_lost_signal_is_reported_at_once_and_ends_the_session_after_its_grace(run):
+    heard: list[str] = []
+    result = run(seconds=8.0, wrap_source=_SilentAfter, grace_s=1.0, notify=heard.append)
+    events = result.metrics["source_events"]["events"]
+    lost = next(e for e in events if e["kind"] == "lost")
+    data = read_nwb(result.nwb_path, load_ecog=False)
+    last_sample_s = data.ecog_chunks.t_s[-1] + data.ecog_chunks.n_samples[-1] / 586.0
+    assert 0.0 < lost["t_s"] - last_sample_s <= 0.5  # reported within 0.5 s of the loss
+    assert any("LOST" in message for message in heard)
+    assert [e["kind"] for e in events] == ["lost", "gave_up"]
+    assert result.exit_code == 3 and result.end_reason == "signal lost"
+    closed_loop = next(p for p in data.phases if p["name"] == "closed_loop")
+    assert closed_loop["stop_s"] == pytest.approx(lost["t_s"] + 1.0, abs=0.25)
+    assert verify_recording(result.nwb_path)["ok"]
+    assert verify_recording(result.out_dir)["ok"]
 
 
 class _JumpingClock(SimulatedClock):

@@ -99,3 +99,25 @@ def test_session_replaying_a_recording(tmp_path, calibrated):
     result = run_live_session(config, clock=SimulatedClock())
     assert result.metrics["decoder"]["n_decodes"] >= 65
     assert result.metrics["recording"]["duration_s"] == pytest.approx(8.0, abs=0.2)
+
+
+def test_replay_past_its_end_ends_the_session_with_a_message_and_latency_on_one_clock(
+    tmp_path, calibrated
+):
+    """The calibration recording holds 45 s: a 60 s session on it ends at the file's end."""
+    heard: list[str] = []
+    config = LiveSessionConfig(
+        out_dir=tmp_path,
+        seconds=60.0,
+        source=f"replay:{calibrated / 'recording.nwb'}",
+        stimulator="paddle",
+        model=calibrated / "model.obsi",
+    )
+    result = run_live_session(config, clock=SimulatedClock(), notify=heard.append)
+    events = result.metrics["source_events"]["events"]
+    assert [e["kind"] for e in events] == ["ended"]
+    assert events[0]["t_s"] == pytest.approx(45.0, abs=0.3)
+    assert any("end of replay" in message for message in heard)
+    assert result.exit_code == 0 and result.end_reason == "end of replay file"
+    # --fast: the simulated session clock never leaks into the compute latency
+    assert 0 < result.metrics["latency_ms"]["end_to_end"]["p99"] < 100.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openbsi.cli import (  # noqa: F401  (registration)
+    artifacts_bench,
     compare,
     decode,
     graft,

@@ -18,6 +18,15 @@ def bench_latency_command(
         600, "--ticks", low=1, high=1_000_000, help="Decode ticks per channel count."
     ),
     seed: int = bounded(0, "--seed", low=0, high=SEED_MAX),
+    realtime: bool = typer.Option(
+        False,
+        "--realtime",
+        help="Also compare the default against SCHED_FIFO/affinity/mlockall/gc settings, "
+        "both under a bounded competing CPU load (--load-processes busy processes).",
+    ),
+    load_processes: int = bounded(
+        2, "--load-processes", low=0, high=16, help="Competing busy processes."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """p50/p99/max latency of each hop (in process) and of LSL transport on loopback."""
@@ -27,7 +36,13 @@ def bench_latency_command(
     transports = [t.strip() for t in transport.split(",") if t.strip()]
     with console.status("benchmarking") as status:
         result = bench_latency(
-            counts, transports, n_ticks=ticks, seed=seed, progress=lambda text: status.update(text)
+            counts,
+            transports,
+            n_ticks=ticks,
+            seed=seed,
+            progress=lambda text: status.update(text),
+            realtime=realtime,
+            load_processes=load_processes,
         )
     if json_out:
         print(json.dumps(result))
@@ -38,9 +53,23 @@ def bench_latency_command(
     table.add_column("hop")
     table.add_column("p50 / p99 / max", justify="right")
     for kind, by_channels in result.items():
+        if kind == "realtime":
+            continue
         for n, hops in by_channels.items():
             for hop, s in hops.items():
                 table.add_row(
                     kind, n, hop, f"{s['p50_ms']:.3f} / {s['p99_ms']:.3f} / {s['max_ms']:.3f}"
                 )
+    for n, comparison in result.get("realtime", {}).items():
+        for mode in ("default", "realtime"):
+            s = comparison[mode]["end_to_end"]
+            table.add_row(
+                f"under load: {mode}",
+                n,
+                "end_to_end",
+                f"{s['p50_ms']:.3f} / {s['p99_ms']:.3f} / {s['max_ms']:.3f}",
+            )
+        settings = comparison["settings"] or {}
+        for what, why in settings.get("not_applied", {}).items():
+            console.print(f"realtime: could not set {what} ({why})")
     console.print(table)

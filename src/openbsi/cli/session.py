@@ -207,6 +207,18 @@ def session(
     fast: bool = typer.Option(False, "--fast", help="Simulated clock: as fast as computed."),
     program: Path | None = typer.Option(None, "--program", help=_PROGRAM_HELP),
     body: str = typer.Option("mujoco", "--body", help="Legs: mujoco (MyoLeg) | reduced."),
+    grace_s: float = typer.Option(
+        2.0, "--grace-s", help="A lost signal ends the session (exit 3) this long after."
+    ),
+    wait_reconnect: bool = typer.Option(
+        False, "--wait-reconnect", help="A lost signal waits for its return instead of ending."
+    ),
+    artifact_removal: bool = typer.Option(
+        False, "--artifact-removal", help="Subtract stimulation artifacts at the pulse times."
+    ),
+    realtime: bool = typer.Option(
+        False, "--realtime", help="SCHED_FIFO, CPU affinity, locked memory, gc control."
+    ),
     pairing_secret_file: Path | None = typer.Option(
         None,
         "--pairing-secret-file",
@@ -250,6 +262,10 @@ def session(
         subject=subject,
         study=study,
         continue_unrecorded=continue_unrecorded,
+        grace_s=grace_s,
+        wait_reconnect=wait_reconnect,
+        realtime=realtime,
+        artifact_removal=artifact_removal,
         pairing_secret_file=pairing_secret_file,
     )
     if model is not None and not model.is_file():
@@ -257,5 +273,14 @@ def session(
     _writable_folder(out, force)
     clock = SimulatedClock() if fast else MonotonicClock()
     with _progress_bars(json_out) as progress:
-        result = run_live_session(config, progress, clock=clock)
+        result = run_live_session(config, progress, clock=clock, notify=_notify)
     _report(result, json_out, "OpenBSI session")
+    if result.end_reason is not None:
+        console.print(f"session ended early: {result.end_reason}", highlight=False)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _notify(message: str) -> None:
+    """What happens to the signal, on the console at once."""
+    console.print(f"[yellow]{message}[/yellow]", highlight=False, soft_wrap=True)

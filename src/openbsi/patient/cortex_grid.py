@@ -71,6 +71,13 @@ def contralateral_group(leg_side: str) -> str:
     return "right" if leg_side == "left" else "left"
 
 
+# Beta desynchronisation is broad but deepest over the active area (Miller 2007, J Neurosci
+# 27:2424: the beta decrease covers the high-gamma sites and more); the focal extra share is
+# an assumption, chosen so that beta and high-gamma changes across channels are not
+# positively correlated (issue #10: in the real ECoG they move in opposite directions).
+BETA_FOCAL_SHARE = 1.0
+
+
 def tuning_maps(
     layout: GridLayout,
     anatomy_rng: np.random.Generator,
@@ -107,8 +114,9 @@ def tuning_maps(
         )
         contra = groups == contralateral_group(side)
         w_hg[:, k] = bump * contact_gain * np.where(contra, 1.0, ipsi_fraction)
-        w_beta[:, k] = beta_var * np.where(contra, 1.0, 0.5)
-    return w_hg, np.clip(w_beta, 0.0, 1.0)
+        # Diffuse, plus a focal part over the moving part's hotspot (BETA_FOCAL_SHARE)
+        w_beta[:, k] = beta_var * np.where(contra, 1.0, 0.5) * (1.0 + BETA_FOCAL_SHARE * bump)
+    return w_hg, np.clip(w_beta, 0.0, 1.0 + BETA_FOCAL_SHARE)
 
 
 def drift(

@@ -9,13 +9,17 @@ is measured in the same run as the machine's own scheduling baseline.
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from openbsi.decoding import make_decoder
+from openbsi.features.artifacts import ArtifactRemover
 from openbsi.features.extractor import FeatureConfig, FeatureExtractor
 from openbsi.link.faults import FaultConfig
 from openbsi.link.radio import SimulatedRadio
@@ -71,36 +75,148 @@ def _fitted_decoder(extractor: FeatureExtractor, source: SyntheticSource, n_wind
     return decoder
 
 
-def inproc_latency(n_channels: int, n_ticks: int, rng: np.random.Generator) -> dict:
-    """p50/p99/max ms per hop of the session's Loop at n_channels."""
-    if not 1 <= n_channels <= 4096:
-        raise ValueError(f"channels must each be in [1, 4096], got {n_channels}")
-    if not 10 <= n_ticks <= 1_000_000:
-        raise ValueError(f"ticks must be in [10, 1000000], got {n_ticks}")
+def _bench_loop(n_channels: int, rng: np.random.Generator) -> Loop:
+    """The session's Loop on synthetic ECoG of n_channels (decoder fitted; one BLAS thread
+    must be in force around its use)."""
     source = SyntheticSource(n_channels, rng)
     extractor = FeatureExtractor(FeatureConfig(), SFREQ_HZ, n_channels)
     limits = SafetyLimits()
     supervisor = SafetySupervisor(limits, PADDLE_16)
     stimulator = create_stimulator("paddle", supervisor=supervisor, electrodes=PADDLE_16)
     radio = SimulatedRadio(FaultConfig(), rng)
+    decoder = _fitted_decoder(extractor, source, n_windows=150)
+    return Loop(
+        source,
+        RingBuffer(n_channels, 2 * extractor.window_samples, np.float32),  # as a session's
+        extractor,
+        decoder,
+        Mapper(default_paddle_program(), PADDLE_16),
+        radio,
+        Implant(radio, stimulator, limits),
+        artifacts=ArtifactRemover(n_channels),  # as in a session: artifacts subtracted
+    )
+
+
+def _run_ticks(
+    loop: Loop,
+    ticks: range,
+    hops: dict[str, list[float]],
+    *,
+    pace_s: float = 0.0,
+    between: Callable[[], None] | None = None,
+) -> None:
+    """Run ticks on the simulated tick grid; hop latencies are appended to `hops`. pace_s:
+    a sleep between ticks, so that the loop wakes up as a periodic one does."""
+    for k in ticks:
+        stamps = loop.tick(k, k * TICK_NS, TICK_NS)
+        if len(stamps.stamps_ns) == len(STAMPS):  # warm-up ticks lack a full window
+            for hop in HOPS:
+                hops[hop].append(stamps.hop_ms(hop))
+        if between is not None:
+            between()
+        if pace_s:
+            time.sleep(pace_s)
+
+
+def _check_counts(n_channels: int, n_ticks: int) -> None:
+    if not 1 <= n_channels <= 4096:
+        raise ValueError(f"channels must each be in [1, 4096], got {n_channels}")
+    if not 10 <= n_ticks <= 1_000_000:
+        raise ValueError(f"ticks must be in [10, 1000000], got {n_ticks}")
+
+
+def inproc_latency(n_channels: int, n_ticks: int, rng: np.random.Generator) -> dict:
+    """p50/p99/max ms per hop of the session's Loop at n_channels."""
+    _check_counts(n_channels, n_ticks)
     with threadpool_limits(limits=1):
-        decoder = _fitted_decoder(extractor, source, n_windows=150)
-        loop = Loop(
-            source,
-            RingBuffer(n_channels, 2 * extractor.window_samples),
-            extractor,
-            decoder,
-            Mapper(default_paddle_program(), PADDLE_16),
-            radio,
-            Implant(radio, stimulator, limits),
-        )
+        loop = _bench_loop(n_channels, rng)
         hops: dict[str, list[float]] = {hop: [] for hop in HOPS}
-        for k in range(n_ticks):
-            stamps = loop.tick(k, k * TICK_NS, TICK_NS)
-            if len(stamps.stamps_ns) == len(STAMPS):  # warm-up ticks lack a full window
-                for hop in HOPS:
-                    hops[hop].append(stamps.hop_ms(hop))
+        _run_ticks(loop, range(n_ticks), hops)
     return {hop: _ms(summarize_ms(np.asarray(v))) for hop, v in hops.items()}
+
+
+def realtime_comparison(
+    n_channels: int,
+    n_ticks: int,
+    rng: np.random.Generator,
+    *,
+    load_processes: int = 2,
+    block_ticks: int = 50,
+    pace_ms: float = 5.0,
+) -> dict:
+    """Default against --realtime settings, in the same run, under a bounded competing CPU
+    load (`load_processes` busy processes, one per core by default, ended with the run).
+
+    Blocks of `block_ticks` ticks alternate between the two modes, so that both see the same
+    load over time; each tick is followed by a `pace_ms` sleep (a periodic loop wakes up).
+    """
+    from openbsi.runtime.realtime import RealtimeSettings
+
+    _check_counts(n_channels, n_ticks)
+    if not 0 <= load_processes <= 64:
+        raise ValueError(f"load_processes must be in [0, 64], got {load_processes}")
+    if not 0.0 <= pace_ms <= 1000.0:
+        raise ValueError(f"pace_ms must be in [0, 1000] ms, got {pace_ms}")
+    modes: dict[str, dict[str, list[float]]] = {
+        mode: {hop: [] for hop in HOPS} for mode in ("default", "realtime")
+    }
+    settings = RealtimeSettings()
+    report = None
+    budget_s = 60.0 + 2 * n_ticks * (pace_ms / 1e3 + 0.05)  # the load never outlives the run
+    with threadpool_limits(limits=1):
+        loop = _bench_loop(n_channels, rng)
+        _run_ticks(loop, range(20), {hop: [] for hop in HOPS})  # fill the window, warm caches
+        with competing_load(load_processes, budget_s) as load:
+            k = 20
+            for block in range(2 * -(-n_ticks // block_ticks)):
+                ticks = range(k, k + block_ticks)
+                k += block_ticks
+                if block % 2 == 0:
+                    _run_ticks(loop, ticks, modes["default"], pace_s=pace_ms / 1e3)
+                    continue
+                report = settings.enter()
+                try:
+                    _run_ticks(
+                        loop,
+                        ticks,
+                        modes["realtime"],
+                        pace_s=pace_ms / 1e3,
+                        between=settings.between_ticks,
+                    )
+                finally:
+                    settings.exit()
+    out = {
+        mode: {hop: _ms(summarize_ms(np.asarray(v[:n_ticks]))) for hop, v in hops.items()}
+        for mode, hops in modes.items()
+    }
+    out["settings"] = None if report is None else report.as_dict()
+    out["load"] = {**load, "pace_ms": pace_ms}
+    return out
+
+
+@contextlib.contextmanager
+def competing_load(n_processes: int, max_s: float) -> Iterator[dict[str, int]]:
+    """`n_processes` busy-looping Python processes, each ending by itself after max_s (and
+    killed when the block ends). Yields a dict whose "alive_at_end" says how many were still
+    running when the block ended (all of them, or the load was not there throughout)."""
+    code = (
+        "import time\n"
+        f"end = time.monotonic() + {float(max_s)!r}\n"
+        "x = 0\n"
+        "while time.monotonic() < end:\n"
+        "    for _ in range(10000): x += 1\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n_processes)]
+    state = {"processes": n_processes, "alive_at_end": 0}
+    try:
+        time.sleep(0.2 if procs else 0.0)  # let them get going
+        yield state
+    finally:
+        state["alive_at_end"] = sum(p.poll() is None for p in procs)
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
 
 
 def _ms(summary: dict[str, float]) -> dict[str, float]:
@@ -128,8 +244,12 @@ def bench_latency(
     n_ticks: int = 600,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    realtime: bool = False,
+    load_processes: int = 2,
 ) -> dict:
-    """{"inproc": {"64": {hop: {p50_ms, p99_ms, max_ms}}}, "lsl": {"64": {...}}}"""
+    """{"inproc": {"64": {hop: {p50_ms, p99_ms, max_ms}}}, "lsl": {"64": {...}}}; with
+    realtime also "realtime": {"64": {"default": hops, "realtime": hops, "settings", "load"}}
+    (both modes under the same competing load, in the same run)."""
     unknown = [t for t in transports if t not in TRANSPORTS]
     if unknown:
         raise ValueError(f"transport must be one of {TRANSPORTS}, got {unknown}")
@@ -144,4 +264,10 @@ def bench_latency(
             if progress:
                 progress(f"lsl {n} channels")
             out["lsl"][str(n)] = lsl_latency(n, n_chunks=max(100, n_ticks // 2))
+        if realtime:
+            if progress:
+                progress(f"default vs realtime under load, {n} channels")
+            out.setdefault("realtime", {})[str(n)] = realtime_comparison(
+                n, n_ticks, rng, load_processes=load_processes
+            )
     return out

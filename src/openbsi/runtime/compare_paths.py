@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openbsi.runtime.calibration import Progress
 from openbsi.runtime.clock import SimulatedClock
 from openbsi.runtime.live_session import LiveSessionConfig, run_live_session
+from openbsi.runtime.pseudo_online import Progress
 
 PATH_ORDER: tuple[str, ...] = ("paddle", "nodes", "transcutaneous")
 SAFETY_KEYS = (

@@ -53,6 +53,7 @@ class Implant:
         self.limits = limits
         self.stats = ImplantStats()
         self._last_executed_seq: int | None = None
+        self.defer_audit = False  # True: the owner calls audit(pulses) itself, later
 
     def receive(self, now_ns: int) -> list[tuple[StimCommand, SafetyDecision]]:
         """Take what the radio delivered by now; pass the newest command to the stimulator."""
@@ -112,8 +113,15 @@ class Implant:
             self.stats.stimulator_failures += 1
             logger.exception("implant: stimulator failed while emitting")
             return []
+        if pulses and not self.defer_audit:
+            self.audit(pulses)
+        return pulses
+
+    def audit(self, pulses: list[Pulse]) -> None:
+        """Count emitted pulses outside the limits (an after-the-fact check, not a gate: the
+        supervisor gates every pulse before it is emitted). With defer_audit the loop calls
+        this after stamping the stimulation, off the compute path."""
         if pulses:
             self.stats.executed_out_of_limit_pulses += count_out_of_limit(
                 pulses, self.limits, self.stimulator.electrodes
             )
-        return pulses

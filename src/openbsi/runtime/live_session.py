@@ -15,6 +15,7 @@ closed and the run folder finished (or the part that failed named).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -28,6 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from openbsi.decoding import make_decoder
 from openbsi.decoding.model_file import load_model, save_model
+from openbsi.features.artifacts import ArtifactRemover
 from openbsi.features.extractor import FeatureConfig, FeatureExtractor
 from openbsi.link.faults import FaultConfig
 from openbsi.link.radio import SimulatedRadio
@@ -37,17 +39,25 @@ from openbsi.patient.intent import (
     cued_calibration_script,
     walking_script,
 )
-from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile
+from openbsi.patient.profiles import DEFAULT_PROFILE, PatientProfile, get_profile
 from openbsi.patient.virtual import BODIES, VirtualPatient
 from openbsi.runtime.clock import Clock, MonotonicClock
 from openbsi.runtime.control import channel_from_env
 from openbsi.runtime.implant import Implant
 from openbsi.runtime.loop import Loop
 from openbsi.runtime.pseudo_online import Progress, calibrate
+from openbsi.runtime.realtime import RealtimeSettings
 from openbsi.runtime.run_folder import SessionResult, finish_run_folder
 from openbsi.runtime.scheduler import TickScheduler
 from openbsi.runtime.session_stop import SessionStop, StopRequested, wind_down
-from openbsi.runtime.sources import open_source
+from openbsi.runtime.sources import (
+    DEFAULT_GRACE_S,
+    SessionEnd,
+    SourceEvent,
+    SourceWatch,
+    open_source,
+)
+from openbsi.runtime.stim_calibration import calibrate_with_stimulation
 from openbsi.runtime.stim_paths import PATH_OF_STIMULATOR, StimPath, stim_path
 from openbsi.safety.supervisor import SafetySupervisor
 from openbsi.signals import RingBuffer
@@ -84,6 +94,15 @@ class LiveSessionConfig:
     subject: dict | None = None  # store.sealed.SUBJECT_KEYS: id, sex, age / date_of_birth, ...
     study: dict | None = None  # store.sealed.STUDY_KEYS: experimenter, institution, lab
     continue_unrecorded: bool = False  # go on when the recording cannot be written (alarmed)
+    grace_s: float = DEFAULT_GRACE_S  # a lost signal ends the session this long after loss
+    wait_reconnect: bool = False  # a lost signal waits for its return instead
+    realtime: bool = False  # SCHED_FIFO, CPU affinity, mlockall, gc control where permitted
+    artifact_uv_per_ma: float | None = None  # the virtual cortex's artifact (None: profile's)
+    # Subtract stimulation artifacts at the loop's pulse times. Off by default: at the virtual
+    # cortex's 1 uV/mA it cost the demo's loop 0.04 intention accuracy (0.924 -> 0.884, seed
+    # 0, measured); on for large artifacts (bench artifacts).
+    artifact_removal: bool = False
+    calibration_stimulation: bool = False  # calibrate with the cued state's stimulation on
     pairing_secret_file: Path | None = None  # out-of-band secret for --stimulator link:NAME
     patient: PatientProfile | None = None  # the virtual patient (None: the default profile)
     profile: str = DEFAULT_PROFILE  # the virtual patient (openbsi patient profiles)
@@ -92,6 +111,9 @@ class LiveSessionConfig:
         check_range("seconds", self.seconds, 1.0, 24 * 3600.0)
         check_range("calibration_s", self.calibration_s, 30.0, 3600.0)
         check_range("tick_ms", self.tick_ms, 10.0, 1000.0)
+        check_range("grace_s", self.grace_s, 0.0, 3600.0)
+        if self.artifact_uv_per_ma is not None:
+            check_range("artifact_uv_per_ma", self.artifact_uv_per_ma, 0.0, 10_000.0)
         kind = self.stimulator.partition(":")[0]
         named = kind in ("lsl", "link")
         if kind not in PATH_OF_STIMULATOR or named != (":" in self.stimulator):
@@ -123,9 +145,17 @@ def run_live_session(
     wrap_source: Callable | None = None,
     wrap_decoder: Callable | None = None,
     wrap_stimulator: Callable | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> SessionResult:
-    """Run a session; `wrap_*` let fault-injection tests replace parts with failing ones."""
+    """Run a session; `wrap_*` let fault-injection tests replace parts with failing ones.
+
+    `notify(message)` hears at once what happens to the signal (lost, resumed, ended); the
+    result's exit_code is non-zero when the session ended because its signal was lost."""
     clock = clock or MonotonicClock()
+    if config.source.startswith("lsl:") and not isinstance(clock, MonotonicClock):
+        raise ValueError(
+            f"--source {config.source} is a live stream on the real clock: drop --fast"
+        )
     rng = np.random.default_rng(config.seed)
     rng_cues, rng_walk, rng_patient, rng_link = rng.spawn(4)
     virtual = config.source == "virtual"
@@ -142,7 +172,7 @@ def run_live_session(
         rng_patient,
         electrodes=path.electrodes,
         body=config.body,
-        profile=config.patient if config.patient is not None else config.profile,
+        profile=config.patient if config.patient is not None else _profile(config),
         stimulator=path.path,
         placements=path.placements,
     )
@@ -208,29 +238,43 @@ def run_live_session(
         recorder.stimulation_electrodes([vars(e) for e in path.electrodes])
         feature_config = FeatureConfig() if model is None else model.feature_config
         extractor = FeatureExtractor(feature_config, source.info.sfreq_hz, source.info.n_channels)
-        buffer = RingBuffer(source.info.n_channels, 2 * extractor.window_samples)
+        # float32 like the features' kernel product: half the memory traffic per tick
+        buffer = RingBuffer(source.info.n_channels, 2 * extractor.window_samples, np.float32)
+        loop = Loop(
+            source,
+            buffer,
+            extractor,
+            None,  # the decoder: the model's, or calibrated below
+            Mapper(config.paddle_program, path.electrodes),
+            radio,
+            implant,
+            recorder,
+            artifacts=ArtifactRemover(source.info.n_channels) if config.artifact_removal else None,
+        )
         if model is not None:
             decoder, quality_gate = model.decoder, model.quality
             decoder.reset_filter()
+        elif config.calibration_stimulation:
+            decoder, quality_gate = _calibrated_with_stimulation(
+                config, loop, patient, delivered, script, calibration_end_s, progress
+            )
         else:
             decoder, quality_gate = _calibrated_decoder(
                 config, extractor, buffer, source, recorder, script, calibration_end_s, progress
             )
         if wrap_decoder is not None:
             decoder = wrap_decoder(decoder)
-        loop = Loop(
-            source,
-            buffer,
-            extractor,
-            decoder,
-            Mapper(config.paddle_program, path.electrodes),
-            radio,
-            implant,
-            recorder,
-            quality_gate=quality_gate,  # recordings: signal-quality gate of the model
-            state_names=STATES if model is None else model.state_names,  # state set as data
+        loop.decoder = decoder
+        loop.quality_gate = quality_gate  # the model's signal-quality gate (None: no gate)
+        loop.state_names = STATES if model is None else model.state_names  # state set as data
+        watch = SourceWatch(
+            config.source,
+            grace_s=config.grace_s,
+            wait_reconnect=config.wait_reconnect,
+            notify=notify,
+            on_event=_event_recorder(recorder),
         )
-        stats = _closed_loop(
+        stats, ended = _closed_loop(
             config,
             clock,
             loop,
@@ -239,8 +283,10 @@ def run_live_session(
             calibration_end_s,
             progress,
             stop,
+            watch,
             remote=implant is None,
         )
+        _record_segments(recorder, loop, source)
         _record_body(recorder, patient)
         recorder.summary("selectivity", patient.selectivity())
         recorder.summary("kinematic_peaks", patient.kinematic_peaks())
@@ -269,7 +315,35 @@ def run_live_session(
         result = replace(
             result, stop_reason=f"{stop.reason} (while finishing)", exit_code=stop.exit_code()
         )
+    if ended is not None and result.exit_code == 0:  # the source was lost, or ran out
+        result = replace(result, end_reason=ended.reason, exit_code=ended.exit_code)
     return result
+
+
+def _calibrated_with_stimulation(
+    config, loop: Loop, patient, delivered, script, calibration_end_s, progress
+):
+    """Cued calibration with the cued state's stimulation on (through the session's loop)."""
+    if loop.implant is None:
+        raise ValueError("--calibration-stimulation needs the implant in this process")
+    decoder = make_decoder(config.decoder)
+    figures = calibrate_with_stimulation(
+        decoder,
+        loop,
+        loop.source,
+        patient,
+        delivered,
+        script,
+        calibration_end_s,
+        config.tick_ms / 1e3,
+        progress,
+    )
+    assert loop.recorder is not None
+    loop.recorder.summary("calibration", {"stimulation": True, **figures})
+    _finish_calibration(
+        config, decoder, loop.extractor, loop.source, loop.recorder, calibration_end_s
+    )
+    return decoder, None  # no quality gate learnt with stimulation on (not built)
 
 
 def _calibrated_decoder(
@@ -288,6 +362,15 @@ def _calibrated_decoder(
         config.tick_ms / 1e3,
         progress,
     )
+    _finish_calibration(
+        config, decoder, extractor, source, recorder, calibration_end_s, quality_gate
+    )
+    return decoder, quality_gate
+
+
+def _finish_calibration(
+    config, decoder, extractor, source, recorder, calibration_end_s, quality_gate=None
+) -> None:
     recorder.phase(0.0, calibration_end_s, "calibration")
     save_model(
         Path(config.out_dir) / "model.obsi",
@@ -299,7 +382,6 @@ def _calibrated_decoder(
         channel_names=source.info.channel_names,
         quality=quality_gate,
     )
-    return decoder, quality_gate
 
 
 def _closed_loop(
@@ -311,14 +393,26 @@ def _closed_loop(
     start_s: float,
     progress: Progress | None,
     stop: SessionStop,
+    watch: SourceWatch,
     *,
     remote: bool = False,
-):
-    """Drift-free ticks on `clock`; the body feels each tick's pulses after its compute path."""
+) -> tuple:
+    """Drift-free ticks on `clock`; the body feels each tick's pulses after its compute path.
+    Returns the tick stats and the SessionEnd that stopped it early (None: ran its course)."""
     recorder = loop.recorder
     tick_ns = round(config.tick_ms * 1e6)
     loop_start_ns = clock.now_ns()
     offset_ns = round(start_s * 1e9)
+    loop.session_zero_ns = loop_start_ns - offset_ns  # the session clock in monotonic terms
+    if recorder is not None:
+        recorder.summary(
+            "clock",
+            {
+                "session_zero_monotonic_ns": loop.session_zero_ns,
+                "clock": type(clock).__name__,
+                "closed_loop_start_s": start_s,
+            },
+        )
     if remote:  # a remote implant judges command age on the machine's monotonic clock
         loop.link_offset_ns = loop_start_ns - offset_ns
 
@@ -332,7 +426,21 @@ def _closed_loop(
         now_ns = session_ns()
         if control is not None:  # the app's signed e-stop / annotations, before the tick
             control.poll(now_ns)
+        n_segments = len(loop.segments)
         loop.tick(k, now_ns, tick_ns)
+        if n_segments and len(loop.segments) > n_segments:
+            gap_s = loop.segments[-1].start_s - loop.segments[-2].stop_s
+            watch.emit(
+                SourceEvent(
+                    now_ns / 1e9,
+                    "gap",
+                    f"ECoG gap of {gap_s:.3f} s before {loop.segments[-1].start_s:.3f} s: "
+                    "recorded as a new segment, never joined",
+                )
+            )
+        watch.observe(now_ns / 1e9, loop.new_samples, bool(getattr(loop.source, "exhausted", 0)))
+        if realtime is not None:
+            realtime.between_ticks()  # the young generation, in the idle time
         patient.receive_pulses(delivered)
         delivered.clear()
         patient.advance((now_ns + tick_ns) / 1e9)
@@ -344,17 +452,77 @@ def _closed_loop(
     start = getattr(loop.source, "start", None)  # virtual and replay sources start their clock
     if callable(start):
         start()
+    watch.start(start_s)
+    backlog = getattr(getattr(loop.source, "stats", None), "backlog_discarded", 0)
+    if backlog:
+        watch.emit(
+            SourceEvent(
+                start_s,
+                "backlog_discarded",
+                f"{backlog} samples ({backlog / loop.source.info.sfreq_hz:.3f} s) buffered before "
+                "the session's clock started were discarded, not recorded",
+            )
+        )
     scheduler = TickScheduler(config.tick_ms, clock_ns=clock.now_ns, sleep_s=clock.sleep)
+    ended: SessionEnd | None = None
     # One BLAS thread: multithreaded BLAS on a busy machine turns a 0.5 ms feature transform
     # into tens of ms at p99; a real-time loop wants the predictable path.
+    realtime = RealtimeSettings() if config.realtime else None
     with threadpool_limits(limits=1):
+        if realtime is not None:
+            report = realtime.enter()
+            for line in report.lines():
+                logger.info(line)
+                if watch.notify is not None:
+                    watch.notify(line)
+            if recorder is not None:
+                recorder.summary("realtime", report.as_dict())
         try:
-            stats = scheduler.run(work, math.floor(config.seconds * 1e3 / config.tick_ms + 1e-9))
-        except StopRequested:
-            stats = scheduler.stats
+            scheduler.run(work, math.floor(config.seconds * 1e3 / config.tick_ms + 1e-9))
+        except StopRequested:  # a signal or a failed write: the watchdog ramps to zero
             wind_down(loop, clock, session_ns, tick_ns, delivered, stop)
+        except SessionEnd as end:
+            ended = end
+        finally:
+            if realtime is not None:
+                realtime.exit()
     recorder.phase(start_s, start_s + (clock.now_ns() - loop_start_ns) / 1e9, "closed_loop")
-    return stats
+    return scheduler.stats, ended
+
+
+def _event_recorder(recorder: SessionRecorder) -> Callable[[SourceEvent], None]:
+    """Source events go into the log at once, as one cumulative summary record."""
+    events: list[dict] = []
+
+    def record(event: SourceEvent) -> None:
+        events.append(event.as_dict())
+        recorder.summary("source_events", {"events": list(events)})
+
+    return record
+
+
+def _record_segments(recorder: SessionRecorder, loop: Loop, source) -> None:
+    """The closed loop's ECoG as runs without a break, on the session clock."""
+    stats = getattr(source, "stats", None)
+    recorder.summary(
+        "ecog_segments",
+        {
+            "segments": [segment.as_dict() for segment in loop.segments],
+            "gaps": max(0, len(loop.segments) - 1),
+            "source_failures": loop.source_failures,
+            "backlog_discarded_samples": getattr(stats, "backlog_discarded", None),
+            "max_stamp_drift_ms": getattr(stats, "max_drift_ms", None),
+        },
+    )
+
+
+def _profile(config: LiveSessionConfig) -> PatientProfile:
+    """The virtual patient's profile, with the artifact level the config asks for."""
+    profile = get_profile(config.profile)
+    if config.artifact_uv_per_ma is None:
+        return profile
+    cortex = dataclasses.replace(profile.cortex, stim_artifact_uv_per_ma=config.artifact_uv_per_ma)
+    return dataclasses.replace(profile, cortex=cortex)
 
 
 def _control_channel(config, loop: Loop):

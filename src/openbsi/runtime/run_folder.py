@@ -26,6 +26,7 @@ class SessionResult:
     stop_reason: str | None = None  # None: ran to its end; else "SIGTERM", "recording failed"...
     exit_code: int = 0  # what the CLI exits with (0: complete and as asked)
     lost: dict = field(default_factory=dict)  # what the recorder could not store (exact counts)
+    end_reason: str | None = None  # why the session stopped early (e.g. its signal was lost)
 
 
 def finish_run_folder(

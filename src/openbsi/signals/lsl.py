@@ -171,6 +171,16 @@ def publish_realtime(
     return sent
 
 
+@dataclass(frozen=True)
+class TimedChunk:
+    """A chunk placed on this process's clock: first_sample_t_ns is the monotonic time of its
+    first sample (the LSL stamp, corrected); starts_segment marks a break before it."""
+
+    chunk: Chunk
+    first_sample_t_ns: int
+    starts_segment: bool
+
+
 @dataclass
 class LslSourceStats:
     pulls: int = 0
@@ -182,6 +192,9 @@ class LslSourceStats:
     clock_resets: int = 0
     gaps: int = 0  # breaks in the sample timestamps longer than gap_s
     samples_missing: int = 0  # estimated from the gaps (the sample clock skips them)
+    backlog_discarded: int = 0  # buffered before start(): never handed out
+    segments: int = 0  # runs of samples without a break (pull_timed)
+    max_drift_ms: float = 0.0  # stamps vs the segment's sample clock (pull_timed)
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -241,6 +254,9 @@ class LslSource:
         self._n_samples = 0  # sample clock: samples handed out + skipped
         self.last_source_t_ns = 0  # newest sample's stamp, in time.monotonic_ns() terms
         self.last_arrival_ns = time.monotonic_ns()  # when samples last came in (or connect)
+        self._segment_t0_ns: int | None = None  # monotonic ns of the current segment's start
+        self._segment_n = 0  # samples in the current segment
+        self._last_stamp_ns = 0
         self._refresh_correction(timeout_s)
 
     @property
@@ -306,6 +322,101 @@ class LslSource:
         )
         self._n_samples += n_new
         return chunk
+
+    def start(self) -> None:
+        """Discard the backlog buffered since connect (samples from before the session's clock
+        started): counted in stats.backlog_discarded, never recorded as if they were new."""
+        _, stamps = self._drain()
+        self.stats.backlog_discarded += int(stamps.size)
+        if stamps.size:
+            self._last_stamp_s = float(stamps[-1])
+            self._n_samples += int(stamps.size)
+        self._segment_t0_ns = None  # the next sample opens the first segment
+
+    def pull_timed(self) -> list[TimedChunk]:
+        """Everything new, placed sample by sample on this process's monotonic clock.
+
+        Each sample's LSL stamp is mapped with the inlet's time correction. Within a segment a
+        sample's time is the segment's first stamp + index / rate; a step between stamps of
+        more than gap_s (a network drop, a publisher restart, a reconnect), a step backwards,
+        or a drift of the stamps from the sample clock beyond gap_s starts a new segment: the
+        chunks either side of a break are returned separately and never joined.
+        """
+        now_ns = time.monotonic_ns()
+        if (now_ns - self._correction_at_ns) / 1e9 >= self.clock_refresh_s:
+            self._refresh_correction(0.0)
+        if self.inlet.was_clock_reset:
+            self.stats.clock_resets += 1
+            self._refresh_correction(0.0)
+        blocks, stamps = self._drain()
+        self.stats.pulls += 1
+        if not blocks:
+            return []
+        acquired_ns = time.monotonic_ns()
+        data = np.concatenate(blocks, axis=0).T  # channels x samples
+        stamps_ns = np.round((stamps + self._correction_s) * 1e9).astype(np.int64) + self._offset_ns
+        period_ns = 1e9 / self.info.sfreq_hz
+        gap_ns = self.gap_s * 1e9
+        out: list[TimedChunk] = []
+        start = 0
+        n_new = stamps_ns.size
+        while start < n_new:
+            breaks_here = self._segment_t0_ns is None
+            if not breaks_here:
+                previous = self._last_stamp_ns
+                step = stamps_ns[start] - previous
+                drift = stamps_ns[start] - self._expected_ns(0)
+                breaks_here = step > gap_ns or step < 0 or abs(drift) > gap_ns
+                if breaks_here:
+                    missing = max(0, round(step / period_ns) - 1)
+                    self.stats.gaps += 1
+                    self.stats.samples_missing += missing
+                    self._n_samples += missing
+            if breaks_here:
+                self._segment_t0_ns = int(stamps_ns[start])
+                self._segment_n = 0
+                self.stats.segments += 1
+            # the run of samples up to the next break
+            steps = np.diff(stamps_ns[start:])
+            expected = self._expected_ns(np.arange(n_new - start))
+            drift = np.abs(stamps_ns[start:] - expected)
+            bad = np.flatnonzero((steps > gap_ns) | (steps < 0) | (drift[1:] > gap_ns))
+            stop = n_new if bad.size == 0 else start + int(bad[0]) + 1
+            # Sending jitter only ever delays a stamp: the segment's start is the earliest one
+            # its samples imply (one stamp alone would carry its own lateness into all).
+            implied = (
+                stamps_ns[start:stop] - (self._segment_n + np.arange(stop - start)) * period_ns
+            )
+            self._segment_t0_ns = min(self._segment_t0_ns, int(np.floor(implied.min())))
+            t0_ns = self._segment_t0_ns + round(self._segment_n * period_ns)
+            self.stats.max_drift_ms = max(
+                self.stats.max_drift_ms, float(drift[: stop - start].max()) / 1e6
+            )
+            out.append(
+                TimedChunk(
+                    Chunk(np.ascontiguousarray(data[:, start:stop]), self._n_samples, acquired_ns),
+                    first_sample_t_ns=int(t0_ns),
+                    starts_segment=breaks_here,
+                )
+            )
+            self._n_samples += stop - start
+            self._segment_n += stop - start
+            self._last_stamp_ns = int(stamps_ns[stop - 1])
+            start = stop
+        self.stats.samples_received += n_new
+        self._last_stamp_s = float(stamps[-1])
+        self.last_arrival_ns = acquired_ns
+        self.last_source_t_ns = int(stamps_ns[-1])
+        lag_ms = (acquired_ns - self.last_source_t_ns) / 1e6
+        self.stats.last_lag_ms = lag_ms
+        self.stats.max_lag_ms = max(self.stats.max_lag_ms, lag_ms)
+        return out
+
+    def _expected_ns(self, offset: np.ndarray | int) -> np.ndarray:
+        """Where the segment's sample clock puts its next samples (+ offset)."""
+        assert self._segment_t0_ns is not None
+        period_ns = 1e9 / self.info.sfreq_hz
+        return self._segment_t0_ns + (self._segment_n + np.asarray(offset)) * period_ns
 
     def _count_gaps(self, stamps: np.ndarray) -> None:
         """Gaps before and inside this block; the sample clock skips the missing samples
