@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +113,37 @@ def _validated(recording: Recording) -> Recording:
     return recording
 
 
+ABF2_SECTION_TABLE_START = 76  # ABF2 header: 18 section entries of (block, bytes, count)
+ABF2_SECTIONS = 18
+ABF_BLOCK_BYTES = 512
+
+
+def _check_abf2_sections(path: Path, source: str) -> None:
+    """Refuse an ABF2 whose section table points outside the file, before pyABF loops over it
+    (a flipped count made pyABF allocate gigabytes: found by the fuzz test)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(ABF2_SECTION_TABLE_START + 16 * ABF2_SECTIONS)
+    if not head.startswith(b"ABF2"):
+        return  # ABF1 headers are fixed-size; pyABF reads them at fixed offsets
+    if len(head) < ABF2_SECTION_TABLE_START + 16 * ABF2_SECTIONS:
+        raise InputError(source, "header", "truncated ABF2 header", value=len(head))
+    for index in range(ABF2_SECTIONS):
+        offset = ABF2_SECTION_TABLE_START + 16 * index
+        block, entry_bytes, count = struct.unpack_from("<IIq", head, offset)
+        if count == 0:
+            continue
+        end = block * ABF_BLOCK_BYTES + entry_bytes * count
+        if count < 0 or entry_bytes == 0 or end > size:
+            raise InputError(
+                source,
+                f"header section {index}",
+                "points outside the file",
+                limit=f"{size} bytes",
+                value=f"block {block}, {entry_bytes} B x {count}",
+            )
+
+
 def read_abf(path: str | os.PathLike[str], *, channel: int = 0) -> Recording:
     """Read an ABF (1 or 2) file with pyABF; a corrupt or truncated file is an InputError."""
     import pyabf
@@ -119,6 +151,7 @@ def read_abf(path: str | os.PathLike[str], *, channel: int = 0) -> Recording:
     path = Path(path)
     source = str(path)
     _check_file(path, MAX_ABF_BYTES, source)
+    _check_abf2_sections(path, source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
