@@ -5,6 +5,7 @@ recording, read the audit trail. Screenshots go to docs/img/clinic_*.png."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -23,7 +24,10 @@ IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 if not Path(CHROMIUM).is_file():
-    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+    _why = f"{CHROMIUM} not installed (apt-get install chromium)"
+    if os.environ.get("OPENBSI_REQUIRE_SYSTEM_DEPS") == "1":  # CI: run them, never skip
+        pytest.fail(_why, pytrace=False)
+    pytest.skip(_why, allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
