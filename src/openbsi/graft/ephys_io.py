@@ -8,7 +8,6 @@ from the units. A file that cannot be read is refused with one `InputError` line
 from __future__ import annotations
 
 import os
-import stat
 import struct
 import warnings
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from openbsi.inputs import InputError
+from openbsi.inputs import InputError, check_file
 
 MAX_ABF_BYTES = 200_000_000  # assumption: a long gap-free ABF; larger files are refused
 MAX_NWB_BYTES = 2_000_000_000  # assumption: icephys NWB files of a full day of patching
@@ -57,21 +56,6 @@ class Recording:
 
     def time_s(self) -> np.ndarray:
         return np.arange(self.response.shape[1]) / self.sample_rate_hz
-
-
-def _check_file(path: Path, max_bytes: int, source: str) -> None:
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise InputError(source, "file", "does not exist") from None
-    except OSError as error:
-        raise InputError(source, "file", f"cannot be read: {error.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(source, "file", "is not a regular file")
-    if info.st_size > max_bytes:
-        raise InputError(
-            source, "file", "is too large", limit=f"{max_bytes} bytes", value=info.st_size
-        )
 
 
 def _mode_from_units(response_unit: str, command_unit: str, source: str) -> str:
@@ -150,7 +134,7 @@ def read_abf(path: str | os.PathLike[str], *, channel: int = 0) -> Recording:
 
     path = Path(path)
     source = str(path)
-    _check_file(path, MAX_ABF_BYTES, source)
+    check_file(path, max_bytes=MAX_ABF_BYTES, source=source)
     _check_abf2_sections(path, source)
     try:
         with warnings.catch_warnings():
@@ -212,7 +196,7 @@ def read_nwb_icephys(path: str | os.PathLike[str]) -> Recording:
 
     path = Path(path)
     source = str(path)
-    _check_file(path, MAX_NWB_BYTES, source)
+    check_file(path, max_bytes=MAX_NWB_BYTES, source=source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

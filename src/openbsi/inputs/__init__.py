@@ -6,7 +6,16 @@ is one line naming the file, the field, the limit and the value.
 
 from openbsi.inputs.errors import InputError
 from openbsi.inputs.fields import mapping, number, sequence, string
-from openbsi.inputs.files import read_limited
+from openbsi.inputs.files import check_file, read_limited
 from openbsi.inputs.yaml_strict import load_yaml
 
-__all__ = ["InputError", "load_yaml", "mapping", "number", "read_limited", "sequence", "string"]
+__all__ = [
+    "InputError",
+    "check_file",
+    "load_yaml",
+    "mapping",
+    "number",
+    "read_limited",
+    "sequence",
+    "string",
+]

@@ -9,10 +9,9 @@ from pathlib import Path
 from openbsi.inputs.errors import InputError
 
 
-def read_limited(
-    path: str | os.PathLike[str], *, max_bytes: int, source: str | None = None
-) -> bytes:
-    """The file's bytes; refuses a missing, non-regular or larger-than-`max_bytes` file."""
+def check_file(path: str | os.PathLike[str], *, max_bytes: int, source: str | None = None) -> None:
+    """Refuse a missing, non-regular or larger-than-`max_bytes` file (for readers that open the
+    file themselves, e.g. through h5py or pyABF)."""
     name = source or str(path)
     try:
         info = os.stat(path)
@@ -26,6 +25,14 @@ def read_limited(
         raise InputError(
             name, "file", "is too large", limit=f"{max_bytes} bytes", value=info.st_size
         )
+
+
+def read_limited(
+    path: str | os.PathLike[str], *, max_bytes: int, source: str | None = None
+) -> bytes:
+    """The file's bytes; refuses a missing, non-regular or larger-than-`max_bytes` file."""
+    name = source or str(path)
+    check_file(path, max_bytes=max_bytes, source=name)
     try:
         with open(Path(path), "rb") as handle:
             data = handle.read(max_bytes + 1)

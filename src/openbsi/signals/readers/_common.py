@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +9,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from openbsi import inputs
 from openbsi.inputs import InputError
 from openbsi.signals.types import StreamInfo
 
@@ -61,18 +60,7 @@ class Reader(Protocol):
 
 def check_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
     """A regular file no larger than max_bytes, or an InputError naming it."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise InputError(str(path), "file", "does not exist") from None
-    except OSError as error:
-        raise InputError(str(path), "file", f"cannot be read: {error.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(str(path), "file", "is not a regular file")
-    if info.st_size > max_bytes:
-        raise InputError(
-            str(path), "file", "is too large", limit=f"{max_bytes} bytes", value=info.st_size
-        )
+    inputs.check_file(path, max_bytes=max_bytes)
 
 
 def check_shape(path: Path, n_channels: int, n_samples: int, sfreq_hz: float) -> None:
