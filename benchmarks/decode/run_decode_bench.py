@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from openbsi.decoding.benchmark import bench_decode
+from openbsi.bench.decode import bench_decode
 from openbsi.report.metrics import json_safe
 from openbsi.runtime.pseudo_online import calibrate_virtual, evaluate
 

@@ -76,7 +76,7 @@ def test_every_refusal_reaches_the_security_log() -> None:
 
 
 def test_seal_open_benchmark_reports_percentiles() -> None:
-    from openbsi.link.bench import seal_open_latency
+    from openbsi.bench.link import seal_open_latency
 
     result = seal_open_latency(50)
     assert result["n_frames"] == 50

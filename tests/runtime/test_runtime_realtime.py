@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from openbsi.runtime.bench_latency import competing_load, realtime_comparison
+from openbsi.bench.latency import competing_load, realtime_comparison
 from openbsi.runtime.realtime import RealtimeSettings
 
 

@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
+from openbsi.bench.safety import BACKENDS, run_safety_bench
 from openbsi.cli.apps import app
-from openbsi.cli.safety_bench import BACKENDS, run_safety_bench
 
 
 def test_bench_finds_no_out_of_limit_pulses_and_is_deterministic() -> None:

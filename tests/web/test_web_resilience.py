@@ -8,9 +8,9 @@ import signal
 import pytest
 from fastapi.testclient import TestClient
 
+from openbsi.bench.web import Server, _seed_all, _start
 from openbsi.store.log_reader import read_log
 from openbsi.web.app import Settings, create_app
-from openbsi.web.bench import Server, _seed_all, _start
 
 pytestmark = pytest.mark.slow
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from openbsi.cli import (  # noqa: F401  (registration)
-    artifacts_bench,
+    bench,
     compare,
     decode,
     graft,
-    integrity_bench,
-    latency_bench,
     nodes,
     patient,
     program,
     recording,
     recovery,
-    safety_bench,
     serve,
     session,
     stream,

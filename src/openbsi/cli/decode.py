@@ -1,4 +1,4 @@
-"""`openbsi decode evaluate`, `openbsi calibrate` and `openbsi bench decode`."""
+"""`openbsi decode evaluate` and `openbsi calibrate`."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ from openbsi.cli.apps import (
     SEED_MAX,
     UserError,
     app,
-    bench_app,
     bounded,
     console,
     decode_app,
     output_file,
-    parse_int_list,
 )
 
 
@@ -350,57 +348,3 @@ def _calibrate_recording(
         f"states {list(rec.windows.state_names)}, {windows['n']} windows ({per_state}); "
         "run `openbsi decode evaluate` with the same options for cross-validated figures"
     )
-
-
-@bench_app.command("decode")
-def bench_decode_command(
-    channels: str = typer.Option("64,256,1024", "--channels"),
-    windows: int = bounded(
-        300, "--windows", low=1, high=100_000, help="Timed decodes per channel count."
-    ),
-    reference_windows: int = bounded(30, "--reference-windows", low=1, high=10_000),
-    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX),
-    json_out: bool = typer.Option(False, "--json"),
-) -> None:
-    """Per-decode latency (features + decoder) vs the MNE + scikit-learn reference path."""
-    from openbsi.decoding.benchmark import bench_decode
-
-    counts = parse_int_list(channels, "--channels")
-    if windows < 10 or reference_windows < 1:
-        raise UserError(
-            f"--windows must be >= 10 and --reference-windows >= 1, got {windows}, "
-            f"{reference_windows}"
-        )
-    with console.status("benchmarking") as status:
-        result = bench_decode(
-            counts,
-            n_windows=windows,
-            n_reference=reference_windows,
-            seed=seed,
-            progress=lambda text: status.update(text),
-        )
-    if json_out:
-        print(json.dumps(result))
-        return
-    table = Table(title="Per-decode latency (ms), one BLAS thread")
-    for col in (
-        "channels",
-        "features p99",
-        "decoder p99",
-        "total p50/p99",
-        "reference p99",
-        "speedup (p50)",
-        "max rel diff",
-    ):
-        table.add_column(col, justify="right")
-    for n, r in result["channels"].items():
-        table.add_row(
-            n,
-            f"{r['features_p99_ms']:.3f}",
-            f"{r['decoder_p99_ms']:.3f}",
-            f"{r['total_p50_ms']:.3f}/{r['total_p99_ms']:.3f}",
-            f"{r['reference_total_p99_ms']:.1f}",
-            f"{r['speedup']:.0f}x",
-            f"{r['max_rel_diff']:.1e}",
-        )
-    console.print(table)

@@ -1,4 +1,4 @@
-"""`openbsi graft ephys|flow|release|trend|example` and `openbsi bench graft`."""
+"""`openbsi graft ephys|flow|release|trend|example`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from openbsi.cli.apps import UserError, app, bench_app, console
+from openbsi.cli.apps import UserError, app, console
 from openbsi.inputs import InputError
 
 graft_app = typer.Typer(
@@ -283,27 +283,3 @@ def example(
 
     path = write_demo_lot(out, rng=np.random.default_rng(seed), harvest_day=harvest_day)
     console.print(f"wrote {path}")
-
-
-@bench_app.command("graft")
-def bench_graft(
-    as_json: JsonOpt = False,
-    repeats: Annotated[int, typer.Option("--repeats", min=1, max=50)] = 5,
-) -> None:
-    """Time a 20-sweep ABF analysis (bar <= 0.5 s) and a 100,000-event FCS gating (bar <= 1 s)."""
-    from openbsi.graft.bench import run_bench
-
-    result = run_bench(repeats=repeats)
-    if as_json:
-        _emit(result)
-        return
-    for name, row in result["cases"].items():
-        if row["median_s"] is None:
-            console.print(f"{name}: not measured ({row['note']})")
-            continue
-        state = "meets" if row["pass"] else "MISSES"
-        console.print(
-            f"{name}: median {row['median_s']:.3f} s over {row['repeats']} runs "
-            f"({state} bar {row['bar_s']} s) — {row['what']}"
-        )
-    console.print(f"load average {result['load_average']} on {result['cpus']} CPUs")

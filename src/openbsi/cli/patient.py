@@ -1,4 +1,4 @@
-"""`openbsi patient profiles|simulate|recruitment` and `openbsi bench patient`."""
+"""`openbsi patient profiles|simulate|recruitment|figures`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from openbsi.bench.patient import pair_electrodes as _pair_electrodes
+from openbsi.bench.patient import stepping as _stepping
 from openbsi.cli import metadata_options as meta
-from openbsi.cli.apps import SEED_MAX, UserError, bench_app, console, in_range, patient_app
+from openbsi.cli.apps import SEED_MAX, UserError, console, in_range, patient_app
 from openbsi.patient.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 
 SCRIPTS = ("walking", "calibration", "rest")
@@ -291,79 +293,6 @@ def _record(rec, patient, intent, result) -> None:
         rec.gait_event(step.t_s, step.side, step.length_m, step.clearance_m, step.failed)
     trace = patient.trace()
     rec.kinematics(trace["t_s"], {k: v for k, v in trace.items() if k != "t_s"})
-
-
-def _pair_electrodes(layout, find) -> dict[str, tuple[int, int]]:
-    """(left, right) contact indices per root: L1 hip flexion, S1 push-off, L3 stance."""
-    return {
-        root: (find(layout, "left", root).index, find(layout, "right", root).index)
-        for root in ("L1", "S1", "L3")
-    }
-
-
-def _stepping(seconds: float, pairs: dict[str, tuple[int, int]]) -> list:
-    """S1 push-off + L1 swing train per step, L3 on the stance side (session.stepping_schedule)."""
-    from openbsi.patient.session import stepping_schedule
-
-    return stepping_schedule(seconds, pairs["L1"], pairs["S1"], stance_electrodes=pairs["L3"])
-
-
-@bench_app.command("patient")
-def bench_patient(
-    seconds: Annotated[
-        float, in_range("--seconds", low=1.0, high=86400.0, help="simulated s")
-    ] = 60.0,
-    profile: Annotated[str, typer.Option("--profile")] = "complete-thoracic",
-    body: Annotated[str, typer.Option("--body", help="reduced or mujoco")] = "reduced",
-    seed: Annotated[int, in_range("--seed", low=0, high=SEED_MAX)] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-) -> None:
-    """Whole-patient speed (cortex + spinal cord + body) while stepping (S1 push-off, L1 swing,
-    L3 stance)."""
-    from openbsi.patient.intent import walking_script
-    from openbsi.patient.session import run_patient, train_source
-    from openbsi.patient.virtual import VirtualPatient
-    from openbsi.stimulation.electrodes import PADDLE_16, find_electrode
-
-    if not 0 < seconds <= 3600:
-        raise UserError(f"--seconds must be in (0, 3600], got {seconds}")
-    rng_script, rng_patient = np.random.default_rng(seed).spawn(2)
-    script = walking_script(seconds, rng_script)
-    patient = VirtualPatient(script, rng_patient, profile=profile, body=body)
-    schedule = _stepping(seconds, _pair_electrodes(PADDLE_16, find_electrode))
-    result = run_patient(patient, seconds, pulse_source=train_source(schedule), keep_ecog=False)
-    wall = result.total_wall_s
-    parts = [
-        {
-            "name": name,
-            "wall_s": round(w, 4),
-            "realtime_factor": round(result.duration_s / w, 1) if w > 0 else None,
-        }
-        for name, w in result.wall_s.items()
-    ]
-    payload = {
-        "simulated_s": result.duration_s,
-        "wall_s": round(wall, 4),
-        "realtime_factor": round(result.duration_s / wall, 1),
-        "parts": parts,
-        "cpu_s": round(result.cpu_s, 4),
-        "cpu_realtime_factor": round(result.duration_s / max(result.cpu_s, 1e-9), 1),
-        "body": body,
-        "profile": profile,
-        "steps": patient.gait_summary().steps,
-        "channels": patient.info.n_channels,
-        "fs_hz": patient.info.sfreq_hz,
-    }
-    if as_json:
-        typer.echo(json.dumps(payload))
-        return
-    console.print(
-        f"{result.duration_s:.0f} s simulated in {wall:.2f} s: "
-        f"{payload['realtime_factor']}x real time ({body} body); CPU time "
-        f"{result.cpu_s:.2f} s ({payload['cpu_realtime_factor']}x)"
-    )
-    for part in parts:
-        console.print(f"  {part['name']}: {part['wall_s']} s ({part['realtime_factor']}x)")
 
 
 # ---------------------------------------------------------------------------------------------

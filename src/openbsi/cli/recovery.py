@@ -1,12 +1,10 @@
-"""`openbsi recovery natural-history|simulate|session`, `openbsi therapy list|show`,
-`openbsi bench recovery`."""
+"""`openbsi recovery natural-history|simulate|session`, `openbsi therapy list|show`."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +12,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from openbsi.cli.apps import UserError, app, bench_app, console
+from openbsi.cli.apps import UserError, app, console
 from openbsi.inputs import InputError
 
 recovery_app = typer.Typer(help="A patient's course over weeks to years.", no_args_is_help=True)
@@ -262,121 +260,6 @@ def therapy_show(
             f"{k} ({f.unit}, {f.low:g}-{f.high:g}, default {f.default:g})" for k, f in doses.items()
         )
         console.print(f"dose fields: {text}", highlight=False)
-
-
-@bench_app.command("recovery")
-def bench_recovery(
-    n: Annotated[int, typer.Option("--n", help="cohort size")] = 10_000,
-    repeats: Annotated[int, typer.Option("--repeats", help="single-course repeats")] = 20,
-    as_json: JsonOpt = False,
-) -> None:
-    """Speed: one 52-week course (bar <= 50 ms) and n patients x 12 months (bar <= 10 s)."""
-    from openbsi.recovery import Intervention, PatientSpec, Plan, simulate_cohort
-    from openbsi.recovery.natural_history import sample_patients
-
-    spec = PatientSpec("bench", "T8", "C", 40.0, 28.0)
-    plans = {
-        "natural_history": Plan(),
-        "rehab_plus_bsi": Plan(
-            (Intervention("rehabilitation", 0.0, 364.0), Intervention("bsi", 56.0, 224.0))
-        ),
-    }
-    visits = list(range(0, 365, 28))
-    single: dict[str, Any] = {}
-    for name, plan in plans.items():
-        simulate_cohort([spec], plan, days=364, visit_days=visits, rngs=[np.random.default_rng(0)])
-        wall, cpu = [], []
-        for k in range(repeats):
-            t0, c0 = time.perf_counter(), time.process_time()
-            simulate_cohort([spec], plan, days=364, visit_days=visits,
-                            rngs=[np.random.default_rng(k)])  # fmt: skip
-            wall.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-        single[name] = {"median_ms": 1e3 * float(np.median(wall)),
-                        "median_cpu_ms": 1e3 * float(np.median(cpu)), "bar_ms": 50.0,
-                        "passes": bool(np.median(wall) <= 0.05)}  # fmt: skip
-    patients = sample_patients(n, np.random.default_rng(1))
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(2).spawn(n)]
-    t0, c0 = time.perf_counter(), time.process_time()
-    simulate_cohort(patients, Plan(), days=365, visit_days=[0, 182, 365], rngs=rngs)
-    wall_c, cpu_c = time.perf_counter() - t0, time.process_time() - c0
-    load = os.getloadavg()
-    result = {
-        "single_course_52_weeks": single,
-        "cohort": {
-            "n": n,
-            "months": 12,
-            "seconds": wall_c,
-            "cpu_seconds": cpu_c,
-            "bar_s": 10.0,
-            "passes": bool(wall_c <= 10.0),
-        },
-        "load_average_1_5_15": list(load),
-        "cpus": os.cpu_count(),
-    }
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for name, s in single.items():
-        console.print(f"one 52-week course ({name}): {s['median_ms']:.1f} ms median "
-                      f"(cpu {s['median_cpu_ms']:.1f} ms; bar 50 ms)", highlight=False)  # fmt: skip
-    console.print(f"{n} patients x 12 months: {wall_c:.2f} s (cpu {cpu_c:.2f} s; bar 10 s)",
-                  highlight=False)  # fmt: skip
-    console.print(
-        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores"
-    )
-
-
-SURROGATE_PATH = (
-    Path(__file__).resolve().parents[1] / "recovery" / "data" / "session_surrogate.json"
-)
-
-
-@bench_app.command("fit-session-surrogate")
-def fit_session_surrogate(
-    out: Annotated[Path, typer.Option("--out", help="folder for the grid's sessions")] = Path(
-        "runs/session-surrogate"
-    ),
-    lems: Annotated[str, typer.Option("--lems", help="LEMS grid")] = "8,20,35",
-    errors: Annotated[str, typer.Option("--errors", help="decoder error rates (%)")] = "0,20,40",
-    seconds: Annotated[float, typer.Option("--seconds", help="closed loop per session, s")] = 30.0,
-    write: Annotated[
-        Path, typer.Option("--write", help="surrogate JSON to write")
-    ] = SURROGATE_PATH,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    reuse: Annotated[bool, typer.Option("--reuse", help="re-measure finished sessions")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Run real closed-loop sessions on a grid (lesion state x program x decoder accuracy),
-    measure each session's dose and fit the surrogate recovery/ uses."""
-    from openbsi.cli.apps import parse_int_list
-    from openbsi.runtime.session_surrogate import calibrate_model, fit_and_write, run_dose_session
-    from openbsi.stimulation.examples import WALKING_PROGRAM_FILE
-
-    lems_grid = parse_int_list(lems, "--lems")
-    error_grid = [e / 100.0 for e in _percent_list(errors, "--errors")]
-    programs = [None, WALKING_PROGRAM_FILE]
-    out.mkdir(parents=True, exist_ok=True)
-    model = out / "calibration" / "model.obsi"
-    if not (reuse and model.exists()):
-        model = calibrate_model(out / "calibration", seed=seed)
-    rows = []
-    for lv in lems_grid:
-        ais = "C" if lv < 25 else "D"
-        for err in error_grid:
-            for k, program in enumerate(programs):
-                folder = out / f"lems{lv}-err{round(err * 100)}-p{k}"
-                row = run_dose_session(folder, nli="T8", ais=ais, lems=float(lv),
-                                       muscle_condition=0.6, days_since_injury=365.0,
-                                       model=model, decoder_error=err, seconds=seconds,
-                                       seed=seed + len(rows), program=program,
-                                       reuse=reuse)  # fmt: skip
-                rows.append(row)
-                console.print(json.dumps(_clean(row)), highlight=False)
-    doc = fit_and_write(rows, write, command=f"openbsi bench fit-session-surrogate --lems {lems} "
-                        f"--errors {errors} --seconds {seconds:g} --seed {seed}")  # fmt: skip
-    if as_json:
-        typer.echo(json.dumps(_clean({k: doc[k] for k in ("outputs", "tolerance", "provenance")})))
 
 
 @recovery_app.command("session")

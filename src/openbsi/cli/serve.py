@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from openbsi.cli.apps import UserError, app, bench_app, console
+from openbsi.cli.apps import UserError, app, console
 
 admin_app = typer.Typer(help="Clinic app administration.", no_args_is_help=True)
 audit_app = typer.Typer(help="The clinic app's audit trail.", no_args_is_help=True)
@@ -129,32 +129,3 @@ def verify(
             console.print(f"[red]tampered:[/red] {problem}")
     if not result["ok"]:
         raise typer.Exit(1)
-
-
-@bench_app.command("web")
-def bench_web(
-    load_s: float = typer.Option(60.0, "--load-s", min=5, max=3600, help="Watched phase, s."),
-    unwatched_s: float = typer.Option(
-        30.0, "--unwatched-s", min=5, max=3600, help="Unwatched phase before it, s."
-    ),
-    clients: int = typer.Option(50, "--clients", min=1, max=500, help="Concurrent clients."),
-    estop_trials: int = typer.Option(
-        3, "--estop-trials", min=0, max=50, help="Extra short sessions, one stop each."
-    ),
-    json_out: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
-) -> None:
-    """The clinic app under load on loopback: live view latency, e-stop, 50 clients, loop."""
-    from openbsi.web.bench import run_bench
-
-    figures = run_bench(
-        load_s=load_s,
-        unwatched_s=unwatched_s,
-        clients=clients,
-        estop_trials=estop_trials,
-        progress=lambda text: console.print(text, highlight=False),
-    )
-    if json_out:
-        print(json.dumps(figures))
-        return
-    for key, value in figures.items():
-        console.print(f"{key}: {value}", highlight=False)

@@ -1,14 +1,13 @@
-"""`openbsi trial example|validate|run|power` and `openbsi bench trial` (docs/trials.md)."""
+"""`openbsi trial example|validate|run|power` (docs/trials.md)."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import typer
 
-from openbsi.cli.apps import UserError, app, bench_app, console, parse_int_list
+from openbsi.cli.apps import UserError, app, console, parse_int_list
 from openbsi.inputs import InputError
 
 trial_app = typer.Typer(
@@ -254,31 +253,3 @@ def power(
         return
     for size, p, ci in zip(result["n"], result["power"], result["ci95"], strict=True):
         console.print(f"n = {size:5d}: power {p:.3f}  95 % CI {ci}")
-
-
-@bench_app.command("trial")
-def bench_trial(
-    patients: int = typer.Option(10_000, "--patients", help="Virtual patients per arm."),
-    months: int = typer.Option(12, "--months", help="Course length."),
-    json_out: bool = typer.Option(False, "--json"),
-    ray_workers: str = typer.Option("1,2", "--ray-workers", help="Ray worker counts ('' none)."),
-    batch_size: int = typer.Option(500, "--batch-size"),
-) -> None:
-    """10,000 patients x 2 arms x 12 months: serial and Ray throughput (patient-weeks/s)."""
-    from openbsi.trials.bench import bench
-
-    if not 1 <= patients <= 1_000_000 or not 1 <= months <= 120:
-        _fail(UserError("--patients in [1, 1e6] and --months in [1, 120]"), json_out)
-    counts = parse_int_list(ray_workers, "--ray-workers") if ray_workers.strip() else []
-    result = bench(
-        patients,
-        months,
-        ray_workers=counts,
-        batch_size=batch_size,
-        progress=None if json_out else console.print,
-    )
-    if json_out:
-        print(json.dumps(result))
-    else:
-        console.print_json(json.dumps(result))
-    sys.stdout.flush()

@@ -1,6 +1,6 @@
 """Recording benchmark: memory and speed of a long simulated session, and of its conversion.
 
-    python -m openbsi.store.bench --minutes 60 --channels 64 --out /tmp/obsi-bench [--json]
+    python -m openbsi.bench.store --minutes 60 --channels 64 --out /tmp/obsi-bench [--json]
 
 Records `minutes` of session (every record type at the loop's rates: ECoG at 586 Hz in 100 ms
 chunks, one decode, latency, command, pulse batch and kinematics batch per tick) as fast as

@@ -28,9 +28,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-import typer
-
-from openbsi.cli.apps import SEED_MAX, bench_app, bounded, console
 
 HANG_S = 20
 
@@ -283,16 +280,7 @@ def _hostile_cli(work: Path, log: Path, nwb: Path) -> Iterator[tuple[str, bool, 
     yield "no stray files beside --out folders", not stray, str(stray)
 
 
-@bench_app.command("integrity")
-def bench_integrity(
-    cases: int = bounded(60, "--cases", low=1, high=10_000, help="Hostile files per class."),
-    signals: int = bounded(
-        0, "--signals", low=0, high=50, help="Signal runs per signal (10 for the bar)."
-    ),
-    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX),
-    quick: bool = typer.Option(False, "--quick", help="Skip the NWB tamper and CLI suites."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
-) -> None:
+def run_integrity(cases: int = 60, signals: int = 0, seed: int = 0, quick: bool = False) -> dict:
     """Tamper and hostile-input suites: what `verify` and the loaders caught, per class."""
     from openbsi.store.nwb import log_to_nwb
     from openbsi.store.synthetic import record_synthetic_session
@@ -345,16 +333,7 @@ def bench_integrity(
             classes["signals"] = _signal_class(work, signals, rng)
     result["missed"] = sum(c["missed"] for c in classes.values())
     result["ok"] = result["missed"] == 0
-    if json_out:
-        print(json.dumps(result))
-    else:
-        for name, c in classes.items():
-            mark = "[green]ok[/green]" if not c["missed"] else "[red]MISSED[/red]"
-            console.print(f"{mark} {name}: {c['caught']}/{c['cases']} caught ({c['seconds']} s)")
-            for m in c["missed_cases"][:5]:
-                console.print(f"    missed {m['case']}: {m['detail']}")
-    if not result["ok"]:
-        raise typer.Exit(1)
+    return result
 
 
 def _signal_class(work: Path, runs: int, rng: np.random.Generator) -> dict:

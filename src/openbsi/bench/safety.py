@@ -9,15 +9,12 @@ emergency stops. Every emitted pulse is then judged by the independent audit
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from typing import Any
 
 import numpy as np
-import typer
 
-from openbsi.cli.apps import SEED_MAX, UserError, bench_app, bounded, console
 from openbsi.safety.audit import out_of_limit_mask_arrays
 from openbsi.safety.limits import SafetyLimits
 from openbsi.safety.supervisor import SafetySupervisor
@@ -220,47 +217,3 @@ def run_safety_bench(
         "workers": workers,
         "elapsed_s": round(elapsed, 3),
     }
-
-
-@bench_app.command("safety")
-def bench_safety(
-    cases: int = bounded(
-        1000, "--cases", low=1, high=1_000_000, help="Random command sequences per backend."
-    ),
-    seed: int = bounded(0, "--seed", low=0, high=SEED_MAX, help="Seed of the case generator."),
-    backend: list[str] = typer.Option(
-        [], "--backend", help=f"Only these backends (repeatable); default all: {BACKENDS}."
-    ),
-    workers: int = bounded(
-        1, "--workers", low=1, high=64, help="Processes to spread the cases over."
-    ),
-    json_out: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
-) -> None:
-    """Adversarial command sequences through supervisor + every backend; count bad pulses."""
-    if not 1 <= cases <= 10_000_000:
-        raise UserError(f"--cases must be in [1, 10000000], got {cases}")
-    chosen = tuple(backend) if backend else BACKENDS
-    result = run_safety_bench(cases, seed=seed, backends=chosen, workers=workers)
-    if json_out:
-        print(json.dumps(result))
-        return
-    from rich.table import Table
-
-    table = Table(title=f"bench safety: {cases} cases per backend, seed {seed}")
-    for column in ("backend", "pulses checked", "out of limit", "blocked", "vetoed", "accepted"):
-        table.add_column(column, justify="right")
-    for name, row in result["by_backend"].items():
-        table.add_row(
-            name,
-            str(row["pulses_checked"]),
-            str(row["out_of_limit_pulses"]),
-            str(row["pulses_blocked"]),
-            str(row["commands_vetoed"]),
-            str(row["commands_accepted"]),
-        )
-    console.print(table)
-    console.print(
-        f"out-of-limit pulses: {result['out_of_limit_pulses']} in {result['elapsed_s']} s"
-    )
-    if result["out_of_limit_pulses"]:
-        raise typer.Exit(1)
