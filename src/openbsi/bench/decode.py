@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from openbsi.bench.common import ratio, summary
 from openbsi.decoding.registry import make_decoder
 from openbsi.features.channels import detect_bad_channels
 from openbsi.features.extractor import LOG_FLOOR, FeatureConfig, FeatureExtractor
@@ -30,11 +31,6 @@ def _pink_windows(rng: np.random.Generator, n: int, n_channels: int, n_samples: 
     spectrum = np.fft.rfft(white, axis=-1)
     f = np.arange(spectrum.shape[-1]) + 1.0
     return np.fft.irfft(spectrum / np.sqrt(f), n=n_samples, axis=-1) * 20.0
-
-
-def _percentiles_ms(samples_s: list[float]) -> tuple[float, float]:
-    p50, p99 = np.percentile(np.asarray(samples_s) * 1e3, [50, 99])
-    return float(p50), float(p99)
 
 
 def _reference_features(window: np.ndarray, extractor: FeatureExtractor, projection) -> np.ndarray:
@@ -115,23 +111,22 @@ def bench_channels(
             # relative difference of the magnitudes (+ floor) = |exp(log a - log b) - 1|
             diff = float(np.max(np.abs(np.expm1(ours - ref))))
             rel = max(rel, diff if np.isfinite(diff) else float("inf"))  # NaN must show
-    f50, f99 = _percentiles_ms(feat_t)
-    d50, d99 = _percentiles_ms(dec_t)
-    t50, t99 = _percentiles_ms(total_t)
-    r50, r99 = _percentiles_ms(ref_t)
+    ms = {name: summary(times, unit="_ms", scale=1e3) for name, times in (
+        ("features", feat_t), ("products", products_t), ("bad_channels", bad_t),
+        ("decoder", dec_t), ("total", total_t), ("reference", ref_t))}  # fmt: skip
     return {
-        "features_p50_ms": f50,
-        "features_p99_ms": f99,
-        "features_products_p50_ms": _percentiles_ms(products_t)[0],
-        "features_bad_channels_p50_ms": _percentiles_ms(bad_t)[0],
-        "decoder_p50_ms": d50,
-        "decoder_p99_ms": d99,
-        "total_p50_ms": t50,
-        "total_p99_ms": t99,
-        "reference_total_p50_ms": r50,
-        "reference_total_p99_ms": r99,
-        "speedup": r50 / t50,
-        "speedup_p99": r99 / t99,
+        "features_p50_ms": ms["features"]["p50_ms"],
+        "features_p99_ms": ms["features"]["p99_ms"],
+        "features_products_p50_ms": ms["products"]["p50_ms"],
+        "features_bad_channels_p50_ms": ms["bad_channels"]["p50_ms"],
+        "decoder_p50_ms": ms["decoder"]["p50_ms"],
+        "decoder_p99_ms": ms["decoder"]["p99_ms"],
+        "total_p50_ms": ms["total"]["p50_ms"],
+        "total_p99_ms": ms["total"]["p99_ms"],
+        "reference_total_p50_ms": ms["reference"]["p50_ms"],
+        "reference_total_p99_ms": ms["reference"]["p99_ms"],
+        "speedup": ratio(ms["reference"]["p50_ms"], ms["total"]["p50_ms"]),
+        "speedup_p99": ratio(ms["reference"]["p99_ms"], ms["total"]["p99_ms"]),
         "max_rel_diff": rel,
         "n_windows": n_windows,
         "n_reference_windows": n_reference,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import yaml
 
+from openbsi.bench.common import load_average, repeat_timed
 from openbsi.graft.ephys import analyse_file
 from openbsi.graft.fcs import write_fcs
 from openbsi.graft.flow import analyse_flow, load_panel
@@ -30,16 +30,6 @@ def _abf(name: str) -> Path | None:
     return None
 
 
-def _time(fn, repeats: int) -> list[float]:
-    fn()  # warm (imports, caches)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def run_bench(*, repeats: int = 5, seed: int = 0) -> dict:
     cases = {}
     for name, label in (
@@ -57,7 +47,7 @@ def run_bench(*, repeats: int = 5, seed: int = 0) -> dict:
                 "note": "shared/data/abf absent",
             }
             continue
-        times = _time(lambda p=path: analyse_file(p), repeats)
+        times = repeat_timed(lambda p=path: analyse_file(p), repeats)["wall_s"]
         cases[name] = {
             "what": f"{label}: read + protocol + features",
             "median_s": float(np.median(times)),
@@ -97,7 +87,7 @@ def run_bench(*, repeats: int = 5, seed: int = 0) -> dict:
         }
         (folder / "panel.yaml").write_text(yaml.safe_dump(panel))
         loaded = load_panel(folder / "panel.yaml")
-        times = _time(lambda: analyse_flow(folder / "lot.fcs", loaded), repeats)
+        times = repeat_timed(lambda: analyse_flow(folder / "lot.fcs", loaded), repeats)["wall_s"]
     cases["fcs_100k"] = {
         "what": "100,000-event FCS (+ 100,000-event control): read, compensate, "
         "gate, 6 markers with CIs",
@@ -107,11 +97,10 @@ def run_bench(*, repeats: int = 5, seed: int = 0) -> dict:
         "repeats": repeats,
         "pass": bool(np.median(times) <= FCS_BAR_S),
     }
-    load = os.getloadavg()
     return {
         "benchmark": "graft",
         "cases": cases,
-        "load_average": [round(v, 2) for v in load],
+        "load_average": load_average(),
         "cpus": os.cpu_count(),
         "pass": all(c["pass"] for c in cases.values() if c["pass"] is not None),
     }

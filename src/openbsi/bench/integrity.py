@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from openbsi.bench.common import load_average
+
 HANG_S = 20
 
 
@@ -289,7 +291,7 @@ def run_integrity(cases: int = 60, signals: int = 0, seed: int = 0, quick: bool 
 
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(seed)
-    result: dict = {"classes": {}, "load": os.getloadavg()}
+    result: dict = {"classes": {}, "load": load_average()}
     classes = result["classes"]
     with tempfile.TemporaryDirectory(prefix="openbsi-integrity-") as tmp:
         work = Path(tmp)

@@ -18,13 +18,14 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from openbsi.bench.common import summary
 from openbsi.decoding import make_decoder
 from openbsi.features.artifacts import ArtifactRemover
 from openbsi.features.extractor import FeatureConfig, FeatureExtractor
 from openbsi.link.faults import FaultConfig
 from openbsi.link.radio import SimulatedRadio
 from openbsi.runtime.implant import Implant
-from openbsi.runtime.latency import HOPS, STAMPS, summarize_ms
+from openbsi.runtime.latency import HOPS, STAMPS
 from openbsi.runtime.loop import Loop
 from openbsi.safety.limits import SafetyLimits
 from openbsi.safety.supervisor import SafetySupervisor
@@ -132,7 +133,7 @@ def inproc_latency(n_channels: int, n_ticks: int, rng: np.random.Generator) -> d
         loop = _bench_loop(n_channels, rng)
         hops: dict[str, list[float]] = {hop: [] for hop in HOPS}
         _run_ticks(loop, range(n_ticks), hops)
-    return {hop: _ms(summarize_ms(np.asarray(v))) for hop, v in hops.items()}
+    return {hop: summary(v, unit="_ms", digits=4) for hop, v in hops.items()}
 
 
 def realtime_comparison(
@@ -186,7 +187,7 @@ def realtime_comparison(
                 finally:
                     settings.exit()
     out = {
-        mode: {hop: _ms(summarize_ms(np.asarray(v[:n_ticks]))) for hop, v in hops.items()}
+        mode: {hop: summary(v[:n_ticks], unit="_ms", digits=4) for hop, v in hops.items()}
         for mode, hops in modes.items()
     }
     out["settings"] = None if report is None else report.as_dict()
@@ -217,10 +218,6 @@ def competing_load(n_processes: int, max_s: float) -> Iterator[dict[str, int]]:
             p.kill()
         for p in procs:
             p.wait()
-
-
-def _ms(summary: dict[str, float]) -> dict[str, float]:
-    return {f"{k}_ms": round(v, 4) for k, v in summary.items()}
 
 
 def lsl_latency(n_channels: int, n_chunks: int) -> dict:

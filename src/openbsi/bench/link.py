@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from openbsi.bench.common import summary
 from openbsi.link.endpoint import pair
 
 # A 16-channel stimulation command is 290 bytes (runtime.command_codec: 18 + 17 per channel).
@@ -30,9 +31,4 @@ def seal_open_latency(
         now = time.monotonic_ns()
         implant.open(base.seal(payload, now), now)
         values[k] = (time.perf_counter_ns() - start) / 1e6
-    return {
-        "p50_ms": float(np.percentile(values, 50)),
-        "p99_ms": float(np.percentile(values, 99)),
-        "max_ms": float(values.max()),
-        "n_frames": n_frames,
-    }
+    return {**summary(values, unit="_ms"), "n_frames": n_frames}

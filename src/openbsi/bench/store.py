@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from openbsi.bench.common import summary
 from openbsi.store.session_log import LOG_NAME, SessionRecorder
 from openbsi.store.synthetic import SFREQ_HZ, TICK_S, synthetic_info
 
@@ -75,12 +76,11 @@ def record(folder: Path, minutes: float, n_channels: int, rng: np.random.Generat
             rss_at[f"{minute:g}min"] = _rss_mb()
     elapsed = time.perf_counter() - start
     rec.close()
-    p50, p99 = np.percentile(call_us, [50, 99])
     return {
         "seconds": elapsed,
         "realtime_factor": minutes * 60 / elapsed,
         "rss_mb": rss_at,
-        "ecog_call_us": {"p50": p50, "p99": p99, "max": float(call_us.max())},
+        "ecog_call_us": summary(call_us),
         "log_mb": (folder / LOG_NAME).stat().st_size / 1e6,
     }
 

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from openbsi.bench.common import load_average
+
 _PROTOCOL = """\
 name: bench-trial
 seed: 7
@@ -51,10 +53,6 @@ def bench_protocol(patients: int, months: int):
     return parse_protocol(text.encode(), source="bench-trial")
 
 
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 def bench(
     patients: int,
     months: int,
@@ -78,7 +76,7 @@ def bench(
         "days": protocol.duration_days,
         "batch_size": batch_size,
         "cpus": os.cpu_count(),
-        "load_before": _load(),
+        "load_before": load_average(),
         "patient_weeks": round(weeks),
     }
     say(f"serial: {patients} patients x 2 arms x {months} months ...")
@@ -114,5 +112,5 @@ def bench(
                 "patient_weeks_per_s": round(weeks / wall),
                 "summary_identical_to_serial": same,
             }
-    out["load_after"] = _load()
+    out["load_after"] = load_average()
     return out

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 
+from openbsi.bench.common import load_average, ratio, summary
 from openbsi.store.session_log import LOG_NAME
 from openbsi.web.live import LogTail
 
@@ -41,19 +41,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ROLE = "clinician"
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if values else None
+OPENBSI = [sys.executable, "-m", "openbsi"]
 
 
 def _stats(values: list[float]) -> dict[str, Any]:
-    return {
-        "n": len(values),
-        "p50": _percentile(values, 50),
-        "p99": _percentile(values, 99),
-        "max": max(values) if values else None,
-    }
+    return {"n": len(values), **summary(values)}
 
 
 def _free_port() -> int:
@@ -75,31 +67,30 @@ class Server:
         self.models_dir = models_dir
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> Server:
-        openbsi = [sys.executable, "-m", "openbsi"]
+    def add_user(self, name: str, role: str, *extra: str) -> None:
+        """`openbsi admin create-user` with the server's password (before or while it runs)."""
         subprocess.run(
-            [
-                *openbsi,
-                "admin",
-                "create-user",
-                ROLE,
-                "--role",
-                ROLE,
-                "--full-name",
-                "Bench User",
-                "--data-dir",
-                str(self.data_dir),
-                "--password-stdin",
-            ],
+            [*OPENBSI, "admin", "create-user", name, "--role", role, *extra,
+             "--data-dir", str(self.data_dir), "--password-stdin"],
             input=self.password + "\n",
             text=True,
             check=True,
             capture_output=True,
             timeout=120,
-        )
+        )  # fmt: skip
+
+    def login(self, name: str) -> httpx.Client:
+        http = httpx.Client(base_url=self.url, timeout=30)
+        login = http.post("/api/login", json={"username": name, "password": self.password})
+        login.raise_for_status()
+        http.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        return http
+
+    def __enter__(self) -> Server:
+        self.add_user(ROLE, ROLE, "--full-name", "Bench User")
         env = dict(os.environ)
         self.process = subprocess.Popen(
-            [*openbsi, "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
+            [*OPENBSI, "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -119,11 +110,7 @@ class Server:
             self.process.wait(10)
 
     def client(self) -> httpx.Client:
-        http = httpx.Client(base_url=self.url, timeout=30)
-        login = http.post("/api/login", json={"username": ROLE, "password": self.password})
-        login.raise_for_status()
-        http.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-        return http
+        return self.login(ROLE)
 
 
 def run_bench(
@@ -190,7 +177,7 @@ def run_bench(
         "estop_unconfirmed": sum(e is None for e in estops),
         "loop_end_to_end_ms": loop,
         "loop_p99_change_watched": _ratio(loop),
-        "load_average": os.getloadavg(),
+        "load_average": load_average(),
     }
 
 
@@ -209,29 +196,8 @@ def _seed_all(server: Server, http: httpx.Client) -> dict:
     """A virtual patient, a paddle (made through an engineer account) and an approved program."""
     from openbsi.stimulation.program import default_paddle_program, dump_program
 
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "openbsi",
-            "admin",
-            "create-user",
-            "engineer",
-            "--role",
-            "engineer",
-            "--data-dir",
-            str(server.data_dir),
-            "--password-stdin",
-        ],
-        input=server.password + "\n",
-        text=True,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    engineer = httpx.Client(base_url=server.url, timeout=30)
-    login = engineer.post("/api/login", json={"username": "engineer", "password": server.password})
-    engineer.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    server.add_user("engineer", "engineer")
+    engineer = server.login("engineer")
     device = engineer.post("/api/devices", json={"name": "paddle-bench", "kind": "paddle"}).json()
     program = engineer.post(
         "/api/programs",
@@ -408,5 +374,6 @@ def _loop_latency(run_dir: Path, unwatched, watched) -> dict[str, Any]:
 
 
 def _ratio(loop: dict) -> float | None:
-    a, b = loop["unwatched"]["p99"], loop["watched"]["p99"]
-    return None if a in (None, 0) or b is None else b / a - 1.0
+    """Relative change of the loop's p99 while watched, against unwatched in the same run."""
+    watched = ratio(loop["watched"]["p99"], loop["unwatched"]["p99"])
+    return None if watched is None else watched - 1.0

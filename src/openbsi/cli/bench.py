@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -21,11 +22,30 @@ from openbsi.cli.apps import (
     in_range,
     parse_int_list,
 )
-from openbsi.cli.graft import _emit
 from openbsi.cli.recovery import _clean, _percent_list
 from openbsi.cli.trial import _fail
+from openbsi.report.metrics import json_safe
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
+
+
+def _emit(result: dict) -> None:
+    """--json: one JSON object on stdout (a figure that could not be computed is null)."""
+    typer.echo(json.dumps(json_safe(result)))
+
+
+def _num(value: float | None, spec: str = ".3f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _p50_p99_max(s: dict) -> str:
+    return " / ".join(_num(s[key]) for key in ("p50_ms", "p99_ms", "max_ms"))
+
+
+def _with_status(label: str, run: Callable[..., dict], *args: Any, **kwargs: Any) -> dict:
+    """run(*args, progress=..., **kwargs) under a rich status line that shows its progress."""
+    with console.status(label) as status:
+        return run(*args, progress=status.update, **kwargs)
 
 
 @bench_app.command("latency")
@@ -52,18 +72,18 @@ def bench_latency_command(
 
     counts = parse_int_list(channels, "--channels")
     transports = [t.strip() for t in transport.split(",") if t.strip()]
-    with console.status("benchmarking") as status:
-        result = bench_latency(
-            counts,
-            transports,
-            n_ticks=ticks,
-            seed=seed,
-            progress=lambda text: status.update(text),
-            realtime=realtime,
-            load_processes=load_processes,
-        )
+    result = _with_status(
+        "benchmarking",
+        bench_latency,
+        counts,
+        transports,
+        n_ticks=ticks,
+        seed=seed,
+        realtime=realtime,
+        load_processes=load_processes,
+    )
     if json_out:
-        print(json.dumps(result))
+        _emit(result)
         return
     table = Table(title="OpenBSI latency (ms): p50 / p99 / max")
     table.add_column("transport")
@@ -75,9 +95,7 @@ def bench_latency_command(
             continue
         for n, hops in by_channels.items():
             for hop, s in hops.items():
-                table.add_row(
-                    kind, n, hop, f"{s['p50_ms']:.3f} / {s['p99_ms']:.3f} / {s['max_ms']:.3f}"
-                )
+                table.add_row(kind, n, hop, _p50_p99_max(s))
     for n, comparison in result.get("realtime", {}).items():
         for mode in ("default", "realtime"):
             s = comparison[mode]["end_to_end"]
@@ -85,7 +103,7 @@ def bench_latency_command(
                 f"under load: {mode}",
                 n,
                 "end_to_end",
-                f"{s['p50_ms']:.3f} / {s['p99_ms']:.3f} / {s['max_ms']:.3f}",
+                _p50_p99_max(s),
             )
         settings = comparison["settings"] or {}
         for what, why in settings.get("not_applied", {}).items():
@@ -118,18 +136,18 @@ def bench_artifacts_command(
         raise UserError(f"--levels must be comma-separated numbers, got {levels!r}") from None
     if not values:
         raise UserError(f"--levels must list at least one number, got {levels!r}")
-    with console.status("sweeping") as status:
-        result = artifact_sweep(
-            values,
-            seconds=seconds,
-            calibration_s=calibration_s,
-            seed=seed,
-            removal=removal,
-            calibration_stimulation=calibration_stimulation,
-            progress=status.update,
-        )
+    result = _with_status(
+        "sweeping",
+        artifact_sweep,
+        values,
+        seconds=seconds,
+        calibration_s=calibration_s,
+        seed=seed,
+        removal=removal,
+        calibration_stimulation=calibration_stimulation,
+    )
     if json_out:
-        print(json.dumps(result))
+        _emit(result)
         return
     table = Table(title="Closed-loop intention accuracy vs stimulation artifact")
     for column in ("uV/mA", "intention accuracy", "drop vs 0", "pulses"):
@@ -169,7 +187,7 @@ def bench_safety(
 
     result = run_safety_bench(cases, seed=seed, backends=chosen, workers=workers)
     if json_out:
-        print(json.dumps(result))
+        _emit(result)
         return
     from rich.table import Table
 
@@ -209,7 +227,7 @@ def bench_integrity(
     result = run_integrity(cases, signals=signals, seed=seed, quick=quick)
     classes = result["classes"]
     if json_out:
-        print(json.dumps(result))
+        _emit(result)
     else:
         for name, c in classes.items():
             mark = "[green]ok[/green]" if not c["missed"] else "[red]MISSED[/red]"
@@ -239,16 +257,16 @@ def bench_decode_command(
             f"--windows must be >= 10 and --reference-windows >= 1, got {windows}, "
             f"{reference_windows}"
         )
-    with console.status("benchmarking") as status:
-        result = bench_decode(
-            counts,
-            n_windows=windows,
-            n_reference=reference_windows,
-            seed=seed,
-            progress=lambda text: status.update(text),
-        )
+    result = _with_status(
+        "benchmarking",
+        bench_decode,
+        counts,
+        n_windows=windows,
+        n_reference=reference_windows,
+        seed=seed,
+    )
     if json_out:
-        print(json.dumps(result))
+        _emit(result)
         return
     table = Table(title="Per-decode latency (ms), one BLAS thread")
     for col in (
@@ -264,12 +282,12 @@ def bench_decode_command(
     for n, r in result["channels"].items():
         table.add_row(
             n,
-            f"{r['features_p99_ms']:.3f}",
-            f"{r['decoder_p99_ms']:.3f}",
-            f"{r['total_p50_ms']:.3f}/{r['total_p99_ms']:.3f}",
-            f"{r['reference_total_p99_ms']:.1f}",
-            f"{r['speedup']:.0f}x",
-            f"{r['max_rel_diff']:.1e}",
+            _num(r["features_p99_ms"]),
+            _num(r["decoder_p99_ms"]),
+            f"{_num(r['total_p50_ms'])}/{_num(r['total_p99_ms'])}",
+            _num(r["reference_total_p99_ms"], ".1f"),
+            f"{_num(r['speedup'], '.0f')}x",
+            _num(r["max_rel_diff"], ".1e"),
         )
     console.print(table)
 
@@ -292,7 +310,7 @@ def bench_patient_command(
         raise UserError(f"--seconds must be in (0, 3600], got {seconds}")
     payload = bench_patient(seconds, profile=profile, body=body, seed=seed)
     if as_json:
-        typer.echo(json.dumps(payload))
+        _emit(payload)
         return
     console.print(
         f"{payload['simulated_s']:.0f} s simulated in {payload['wall_s']:.2f} s: "
@@ -314,7 +332,7 @@ def bench_recovery_command(
 
     result = bench_recovery(n, repeats)
     if as_json:
-        typer.echo(json.dumps(result))
+        _emit(result)
         return
     single, cohort = result["single_course_52_weeks"], result["cohort"]
     wall_c, cpu_c = cohort["seconds"], cohort["cpu_seconds"]
@@ -403,7 +421,7 @@ def bench_trial(
         progress=None if json_out else console.print,
     )
     if json_out:
-        print(json.dumps(result))
+        _emit(result)
     else:
         console.print_json(json.dumps(result))
     sys.stdout.flush()
@@ -456,7 +474,7 @@ def bench_web(
         progress=lambda text: console.print(text, highlight=False),
     )
     if json_out:
-        print(json.dumps(figures))
+        _emit(figures)
         return
     for key, value in figures.items():
         console.print(f"{key}: {value}", highlight=False)
