@@ -1,24 +1,14 @@
 """SIGKILL a real-time session at random moments: the recovered NWB verifies and holds the
 data up to the moment of the kill (the bar: at most 1 s lost)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from openbsi.bench.sigkill import kill_once
 from openbsi.runtime.clock import SimulatedClock
 from openbsi.runtime.live_session import LiveSessionConfig, run_live_session
 
 pytestmark = pytest.mark.slow
-DRILL = Path(__file__).parents[2] / "benchmarks" / "session_sigkill.py"
-
-
-def _drill():
-    spec = importlib.util.spec_from_file_location("session_sigkill", DRILL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +21,9 @@ def model_path(tmp_path_factory):
 
 
 def test_killed_session_recovers_to_within_a_second(tmp_path, model_path):
-    drill = _drill()
     rng = np.random.default_rng(1)
     for k in range(3):
-        result = drill.kill_once(model_path, tmp_path / f"kill{k}", float(rng.uniform(0.5, 3.0)), k)
+        result = kill_once(model_path, tmp_path / f"kill{k}", float(rng.uniform(0.5, 3.0)), k)
         assert result["verified"], result["problems"]
         assert result["chunks"] >= 5
         assert result["newest_chunk_age_s"] <= 1.0

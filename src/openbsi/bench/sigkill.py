@@ -1,7 +1,7 @@
 """SIGKILL drill on a real-time `openbsi session`: kill it at random moments, recover the log,
 verify the NWB, and measure how much recorded data preceded the kill.
 
-    .venv/bin/python benchmarks/session_sigkill.py --kills 10 --model runs/demo/model.obsi
+    .venv/bin/python -m openbsi.bench.sigkill --kills 10 --model runs/demo/model.obsi
 
 Prints one JSON object: per kill, the seconds the session ran, the newest recorded chunk's
 age at the kill (CLOCK_MONOTONIC is one clock for every process of the machine), and whether

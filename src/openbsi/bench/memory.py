@@ -1,6 +1,6 @@
 """Memory over a long simulated session: RSS sampled every simulated minute.
 
-    .venv/bin/python benchmarks/session_memory.py --minutes 60 --out runs/memory
+    .venv/bin/python -m openbsi.bench.memory --minutes 60 --out runs/memory
 
 Prints one JSON object: {"rss_mb_by_minute": {...}, "rss_mb_10min", "rss_mb_60min", ...}.
 The session is the real one (`openbsi session --fast`): virtual patient, link, implant,
