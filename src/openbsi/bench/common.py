@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import os
+import resource
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -64,3 +66,20 @@ def repeat_timed(fn: Callable[[], object], repeats: int, *, warm: bool = True) -
 def load_average() -> list[float]:
     """1, 5 and 15 minute load averages of the machine, to 2 decimals."""
     return [round(value, 2) for value in os.getloadavg()]
+
+
+def rss_mb() -> float | None:
+    """This process's resident set size now (VmRSS), in MiB; None where /proc is absent."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far (ru_maxrss, KiB on Linux), in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -13,8 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-import psutil
-
+from openbsi.bench.common import rss_mb
 from openbsi.runtime.clock import SimulatedClock
 from openbsi.runtime.live_session import LiveSessionConfig, run_live_session
 
@@ -25,28 +24,28 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/memory"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    process = psutil.Process()
-    rss_mb: dict[str, float] = {}
+    by_minute: dict[str, float | None] = {}
 
     def progress(phase: str, done_s: float, total_s: float) -> None:
         if phase != "closed loop":
             return
         minute = int(done_s // 60)
-        if str(minute) not in rss_mb and done_s >= 60 * minute:
-            rss_mb[str(minute)] = round(process.memory_info().rss / 2**20, 1)
+        if str(minute) not in by_minute and done_s >= 60 * minute:
+            now = rss_mb()
+            by_minute[str(minute)] = None if now is None else round(now, 1)
 
     config = LiveSessionConfig(
         out_dir=args.out, seconds=args.minutes * 60, seed=args.seed, calibration_s=60.0
     )
     result = run_live_session(config, progress, clock=SimulatedClock())
-    minutes = sorted(rss_mb, key=int)
+    minutes = sorted(by_minute, key=int)
     print(
         json.dumps(
             {
                 "simulated_minutes": args.minutes,
-                "rss_mb_by_minute": {m: rss_mb[m] for m in minutes},
-                "rss_mb_10min": rss_mb.get("10"),
-                "rss_mb_last": rss_mb[minutes[-1]],
+                "rss_mb_by_minute": {m: by_minute[m] for m in minutes},
+                "rss_mb_10min": by_minute.get("10"),
+                "rss_mb_last": by_minute[minutes[-1]] if minutes else None,
                 "wall_s": result.metrics["run"]["wall_s"],
                 "nwb_mb": round(result.nwb_path.stat().st_size / 2**20, 1),
             }

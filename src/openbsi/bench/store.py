@@ -12,28 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
-from openbsi.bench.common import summary
+from openbsi.bench.common import peak_rss_mb, rss_mb, summary
 from openbsi.store.session_log import LOG_NAME, SessionRecorder
 from openbsi.store.synthetic import SFREQ_HZ, TICK_S, synthetic_info
-
-
-def _rss_mb() -> float:
-    """Current resident set size (VmRSS) in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def record(folder: Path, minutes: float, n_channels: int, rng: np.random.Generator) -> dict:
@@ -73,7 +60,7 @@ def record(folder: Path, minutes: float, n_channels: int, rng: np.random.Generat
         rec.kinematics(t_s + np.arange(10) / 100, {"left_knee_rad": np.zeros(10)})
         minute = (k + 1) * TICK_S / 60
         if minute in (1.0, 10.0) or k == n_ticks - 1:
-            rss_at[f"{minute:g}min"] = _rss_mb()
+            rss_at[f"{minute:g}min"] = rss_mb()
     elapsed = time.perf_counter() - start
     rec.close()
     return {
@@ -99,12 +86,12 @@ def main(argv: list[str] | None = None) -> dict:
     shutil.rmtree(args.out, ignore_errors=True)
     result = {"minutes": args.minutes, "channels": args.channels}
     result["record"] = record(args.out, args.minutes, args.channels, np.random.default_rng(0))
-    result["record"]["peak_rss_mb"] = _peak_mb()
+    result["record"]["peak_rss_mb"] = peak_rss_mb()
     start = time.perf_counter()
     nwb_path = log_to_nwb(args.out / LOG_NAME, args.out / "recording.nwb")
     result["convert"] = {
         "seconds": time.perf_counter() - start,
-        "peak_rss_mb": _peak_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "nwb_mb": nwb_path.stat().st_size / 1e6,
     }
     start = time.perf_counter()
@@ -112,7 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
     result["verify"] = {
         "seconds": time.perf_counter() - start,
         "ok": verdict["ok"],
-        "peak_rss_mb": _peak_mb(),
+        "peak_rss_mb": peak_rss_mb(),
     }
     if not args.keep:
         shutil.rmtree(args.out, ignore_errors=True)
