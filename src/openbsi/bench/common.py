@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import resource
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from openbsi.runtime.latency import summarize_ms
+
+OPENBSI = (sys.executable, "-m", "openbsi")  # the `openbsi` command of this interpreter
 
 
 def _finite(value: float, digits: int | None) -> float | None:
@@ -83,3 +86,13 @@ def rss_mb() -> float | None:
 def peak_rss_mb() -> float:
     """This process's peak resident set size so far (ru_maxrss, KiB on Linux), in MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for an `openbsi` child process: this very openbsi (the source tree this
+    module was imported from) first on PYTHONPATH, whatever the child's working folder."""
+    import openbsi
+
+    source = str(Path(openbsi.__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH", "")
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([source, path]), **extra)

@@ -16,11 +16,9 @@ Classes:
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -29,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from openbsi.bench.common import load_average
+from openbsi.bench.common import OPENBSI, child_env, load_average
 
 HANG_S = 20
 
@@ -238,21 +236,12 @@ def _cli_cases(work: Path, log: Path, nwb: Path) -> list[tuple[str, list[str], b
     ]
 
 
-def _child_env() -> dict[str, str]:
-    """This very openbsi for child processes, whatever their working folder."""
-    import openbsi
-
-    source = str(Path(openbsi.__file__).resolve().parents[1])
-    path = os.environ.get("PYTHONPATH", "")
-    return dict(os.environ, PYTHONWARNINGS="ignore", PYTHONPATH=os.pathsep.join([source, path]))
-
-
 def _hostile_cli(work: Path, log: Path, nwb: Path) -> Iterator[tuple[str, bool, str]]:
-    env = _child_env()
+    env = child_env(PYTHONWARNINGS="ignore")
     for name, argv, prints_json in _cli_cases(work, log, nwb):
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "openbsi", *argv],
+                [*OPENBSI, *argv],
                 capture_output=True,
                 text=True,
                 timeout=120,

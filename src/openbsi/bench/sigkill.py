@@ -15,13 +15,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from openbsi.bench.common import OPENBSI, child_env
 from openbsi.store.log_reader import read_log
 from openbsi.store.nwb import log_to_nwb
 from openbsi.store.verify import verify_recording
@@ -29,22 +29,11 @@ from openbsi.store.verify import verify_recording
 
 def kill_once(model: Path, folder: Path, run_s: float, seed: int) -> dict:
     """Start a session, wait until its loop records, run `run_s` more, SIGKILL, recover."""
-    command = [
-        sys.executable,
-        "-m",
-        "openbsi",
-        "session",
-        "--model",
-        str(model),
-        "--seconds",
-        "600",
-        "--seed",
-        str(seed),
-        "--out",
-        str(folder),
-        "--json",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [*OPENBSI, "session", "--model", str(model), "--seconds", "600",
+               "--seed", str(seed), "--out", str(folder), "--json"]  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env()
+    )
     log = folder / "session.obsilog"
     try:
         deadline = time.monotonic() + 60.0

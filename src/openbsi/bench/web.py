@@ -15,10 +15,8 @@ and the loop's end-to-end latency p99 in phases 1 and 2 of the same run.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from openbsi.bench.common import load_average, ratio, summary
+from openbsi.bench.common import OPENBSI, child_env, load_average, ratio, summary
 from openbsi.store.session_log import LOG_NAME
 from openbsi.web.live import LogTail
 
@@ -41,7 +39,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ROLE = "clinician"
-OPENBSI = [sys.executable, "-m", "openbsi"]
 
 
 def _stats(values: list[float]) -> dict[str, Any]:
@@ -77,6 +74,7 @@ class Server:
             check=True,
             capture_output=True,
             timeout=120,
+            env=child_env(),
         )  # fmt: skip
 
     def login(self, name: str) -> httpx.Client:
@@ -88,7 +86,7 @@ class Server:
 
     def __enter__(self) -> Server:
         self.add_user(ROLE, ROLE, "--full-name", "Bench User")
-        env = dict(os.environ)
+        env = child_env()
         self.process = subprocess.Popen(
             [*OPENBSI, "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
             env=env,
