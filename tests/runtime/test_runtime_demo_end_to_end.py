@@ -13,6 +13,11 @@ from openbsi.states import STATES
 pytestmark = pytest.mark.slow
 
 
+# Short but complete: 60 s of cued calibration (every hip and knee block appears) + 15 s of
+# closed loop; nothing below depends on the length beyond the sample and decode counts.
+CALIBRATION_S, CLOSED_LOOP_S = 60, 15
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
@@ -24,9 +29,9 @@ def run_dir(tmp_path_factory):
         "--out",
         str(out),
         "--seconds",
-        "30",
+        str(CLOSED_LOOP_S),
         "--calibration-s",
-        "90",
+        str(CALIBRATION_S),
         "--seed",
         "3",
     ]
@@ -47,8 +52,8 @@ def test_nwb_holds_ecog_and_intent(run_dir):
         assert ecog.data.shape[1] == 64
         assert ecog.rate == pytest.approx(586.0)
         assert len(ecog.electrodes) == 64
-        # 120 simulated seconds of samples, within one tick
-        assert abs(ecog.data.shape[0] - 120 * 586) <= 59
+        # calibration + closed loop simulated seconds of samples, within one tick
+        assert abs(ecog.data.shape[0] - (CALIBRATION_S + CLOSED_LOOP_S) * 586) <= 59
         intent = nwb.intervals["intent"].to_dataframe()
         assert set(intent["state"]) <= set(STATES)
         assert {"rest", "left_hip", "right_hip"} <= set(intent["state"])
@@ -62,7 +67,7 @@ def test_metrics_have_the_documented_keys(run_dir):
     matrix = np.asarray(decoder["confusion"]["matrix"])
     assert matrix.shape == (7, 7)
     # every closed-loop decode lands in the confusion matrix (10 per simulated second)
-    assert abs(matrix.sum() - 30 * 10) <= 2
+    assert abs(matrix.sum() - CLOSED_LOOP_S * 10) <= 2
     for hop in (
         "acquire->features",
         "features->decoder",
