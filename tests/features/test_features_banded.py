@@ -272,3 +272,13 @@ def test_bad_channel_shortcuts_match_whole_window_statistics(seed):
             window[ch, ::4] = 3.0
     window = window.astype(np.float32)
     assert detect_bad_channels(window) == _reference_bad_channels(window)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 64, 65])
+def test_fast_median_equals_numpy_median(n):
+    from openbsi.features.channels import _median
+
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        values = rng.standard_normal(n) * 10.0 ** rng.integers(-3, 4)
+        assert _median(values) == float(np.median(values))
