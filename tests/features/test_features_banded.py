@@ -272,3 +272,33 @@ def test_bad_channel_shortcuts_match_whole_window_statistics(seed):
             window[ch, ::4] = 3.0
     window = window.astype(np.float32)
     assert detect_bad_channels(window) == _reference_bad_channels(window)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 64, 65])
+def test_fast_median_equals_numpy_median(n):
+    from openbsi.features.channels import _median
+
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        values = rng.standard_normal(n) * 10.0 ** rng.integers(-3, 4)
+        assert _median(values) == float(np.median(values))
+
+
+@pytest.mark.parametrize("n_channels", [9, 64, 600])  # view, contiguous copy, view again
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bank_gives_the_dense_product_at_every_channel_count(n_channels, dtype):
+    from openbsi.features.banded import COPY_CHANNELS
+
+    rng = np.random.default_rng(n_channels)
+    window = (rng.standard_normal((n_channels, N)) * 20.0).astype(dtype)
+    cycles = FeatureConfig().cycles()
+    bank = BandedMorletBank(N, FS_HZ, FREQS_HZ, cycles, 10, dtype=dtype)
+    coef, _ = bank.coefficients(window)
+    dense = window.astype(float) @ morlet_matrix(N, FS_HZ, FREQS_HZ, cycles, 10)
+    expected = dense.T.reshape(2, 10, len(FREQS_HZ), n_channels)
+    tol = (1e-5 if dtype == np.float32 else 1e-12) * np.abs(dense).max()
+    np.testing.assert_allclose(coef, expected, rtol=0, atol=tol)
+    copied = COPY_CHANNELS[0] <= n_channels <= COPY_CHANNELS[1]
+    assert (bank._samples_t.shape[1] == n_channels) == copied
+    again, _ = bank.coefficients(window[::-1].copy())  # the reused buffer holds no stale data
+    np.testing.assert_allclose(again, expected[..., ::-1], rtol=0, atol=tol)

@@ -2,6 +2,7 @@
 
 import gc
 import os
+import time
 
 import numpy as np
 import pytest
@@ -54,3 +55,53 @@ def test_comparison_measures_both_modes_in_one_run():
         assert 0 < e2e["p50_ms"] <= e2e["p99_ms"] <= e2e["max_ms"]
     assert result["load"]["alive_at_end"] == 1
     assert result["settings"]["applied"] or result["settings"]["not_applied"]
+
+
+def test_collect_ahead_runs_the_due_collection_at_half_threshold():
+    from openbsi.runtime.realtime import collect_ahead
+
+    threshold = gc.get_threshold()
+    seen: list[int] = []
+
+    def record(phase, info):
+        if phase == "start":
+            seen.append(info["generation"])
+
+    gc.collect()
+    gc.set_threshold(1000, 10, 10)  # no automatic collection in this test
+    gc.callbacks.append(record)
+    try:
+        keep = [[] for _ in range(100)]  # well below half the threshold: nothing to do
+        collect_ahead()
+        assert seen == []
+        keep += [[] for _ in range(600)]
+        collect_ahead()
+        assert seen == [0]
+        assert gc.get_count()[0] < 100
+    finally:
+        gc.callbacks.remove(record)
+        gc.set_threshold(*threshold)
+    assert len(keep) == 700
+
+
+def test_no_garbage_collection_lands_inside_the_compute_path():
+    from openbsi.runtime.bench_latency import TICK_NS, _bench_loop
+
+    starts: list[int] = []
+
+    def record(phase, info):
+        if phase == "start":
+            starts.append(time.monotonic_ns())
+
+    loop = _bench_loop(8, np.random.default_rng(3))
+    spans = []
+    gc.callbacks.append(record)
+    try:
+        for k in range(400):
+            stamps = loop.tick(k, k * TICK_NS, TICK_NS).stamps_ns
+            spans.append((stamps["acquired"], stamps["stimulated"]))
+    finally:
+        gc.callbacks.remove(record)
+    assert starts, "the run must allocate enough to need collections"
+    inside = [t for t in starts if any(a <= t <= b for a, b in spans)]
+    assert inside == []

@@ -17,6 +17,7 @@ from openbsi.link.radio import SimulatedRadio
 from openbsi.runtime.command_codec import encode_command
 from openbsi.runtime.implant import Implant, ImplantSpan
 from openbsi.runtime.latency import TickStamps
+from openbsi.runtime.realtime import collect_ahead
 from openbsi.runtime.sources import Source
 from openbsi.signals import Chunk, RingBuffer
 from openbsi.states import STATES
@@ -136,6 +137,7 @@ class Loop:
             stamps.stamps_ns["safety"] = span.first_decision_ns
         if self.recorder is not None:
             self._record(k, now_ns, pieces, decoded, span.executed, span.pulses, n_events, stamps)
+        collect_ahead()  # the garbage collector's next pass, off the compute path
         return stamps
 
     def _pull(self, now_ns: int) -> list[TimedPiece]:

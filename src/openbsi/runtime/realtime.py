@@ -27,6 +27,23 @@ MCL_CURRENT, MCL_FUTURE = 1, 2  # <sys/mman.h> on Linux
 GC_YOUNG_THRESHOLD = 700  # CPython's default gen-0 threshold: collect between ticks past it
 
 
+def collect_ahead() -> None:
+    """With the collector enabled: run the collection the next allocations would trigger
+    now, at half its threshold, so that it falls in the idle time after a tick instead of
+    inside the next one (64 channels here: ~10 young collections of ~0.1 ms in 600 ticks,
+    each landing on the compute path). The same generations are collected as CPython
+    would; only the moment moves."""
+    if not gc.isenabled():
+        return
+    counts, thresholds = gc.get_count(), gc.get_threshold()
+    if thresholds[0] == 0 or counts[0] < thresholds[0] // 2:
+        return
+    generation = 0
+    if counts[1] + 1 >= thresholds[1]:  # this collection would tip the middle generation
+        generation = 2 if counts[2] + 1 >= thresholds[2] else 1
+    gc.collect(generation)
+
+
 @dataclass
 class RealtimeReport:
     """What was set and what was not (setting -> the OS's reason)."""
