@@ -85,7 +85,7 @@ def test_collect_ahead_runs_the_due_collection_at_half_threshold():
 
 
 def test_no_garbage_collection_lands_inside_the_compute_path():
-    from openbsi.runtime.bench_latency import TICK_NS, _bench_loop
+    from openbsi.bench.latency import TICK_NS, _bench_loop
 
     starts: list[int] = []
 
