@@ -7,6 +7,7 @@ import asyncio
 import json
 import secrets
 import time
+from functools import partial
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -27,7 +28,7 @@ from openbsi.web.models import (
 )
 from openbsi.web.roles import allowed
 from openbsi.web.schemas import AnnotationIn, EstopIn, RecordId, SessionIn
-from openbsi.web.security import _aware, get_db, require
+from openbsi.web.security import _aware, get_db, in_lane, require
 
 router = APIRouter(prefix="/api")
 ESTOP_CONFIRM_TIMEOUT_S = 2.0
@@ -247,18 +248,20 @@ def get_session(
     return session_json(db, record)
 
 
+def _run_dir(factory, session_id: RecordId, *, running: bool = False) -> Path:
+    with factory() as db:
+        record = _record(db, session_id)
+        if running:
+            _require_running(record)
+        return Path(record.run_dir)
+
+
 @router.get("/sessions/{session_id}/live")
-async def live(
-    session_id: RecordId,
-    request: Request,
-    _: User = Depends(require("read")),
-    db: Session = Depends(get_db),
-):
-    """Server-sent events from the session's crash-safe log (one JSON object per record)."""
-    record = _record(db, session_id)
+async def live(session_id: RecordId, request: Request, _: User = Depends(require("read"))):
+    """Server-sent events from the session's crash-safe log (one JSON object per record).
+    A stream may last hours: it holds no database connection and no worker thread."""
+    run_dir = await in_lane(request, "read", _run_dir, session_id)
     hub = request.app.state.hub
-    run_dir = Path(record.run_dir)
-    db.close()  # an SSE stream may last hours: do not hold a database connection
 
     async def stream():
         queue = hub.subscribe(session_id, run_dir)
@@ -294,36 +297,50 @@ def _require_running(record: SessionRecord) -> None:
         raise HTTPException(409, f"session {record.id} is {record.status}, not running")
 
 
+def _send(factory, session_id: RecordId, user: str, fields: dict, audit_new, reason) -> int:
+    """Sign and append one control line (the next seq), then audit it, in one transaction."""
+    with factory() as db:
+        record = _record(db, session_id)
+        _require_running(record)
+        seq = _next_seq(db, record)
+        action = fields["action"]
+        runner.send_control(
+            Path(record.run_dir), record.control_key_hex, {"seq": seq, "user": user, **fields}
+        )
+        new = {"seq": seq} if audit_new is None else audit_new
+        name = "emergency_stop" if action == "estop" else "annotate"
+        audit.record(db, user, name, "session", session_id, new=new, reason=reason)
+        return seq
+
+
 @router.post("/sessions/{session_id}/estop")
 async def estop(
     session_id: RecordId,
     body: EstopIn,
     request: Request,
     user: User = Depends(require("session.control")),
-    db: Session = Depends(get_db),
 ):
     """All stimulation off: a signed command to the session process, which calls its
-    supervisor's emergency stop at its next tick; answered once the stop is in the log."""
+    supervisor's emergency stop at its next tick; answered once the stop is in the log. Runs
+    on the control lane (own threads and connections): it never queues behind readers."""
     received_ns = time.monotonic_ns()
-    record = _record(db, session_id)
-    _require_running(record)
-    run_dir = Path(record.run_dir)
+    run_dir = await in_lane(request, "control", partial(_run_dir, running=True), session_id)
     hub = request.app.state.hub
     confirmation = hub.expect(session_id, run_dir, "estop")  # before the command: no race
-    seq = _next_seq(db, record)
-    runner.send_control(
-        run_dir, record.control_key_hex, {"seq": seq, "action": "estop", "user": user.username}
-    )
-    audit.record(
-        db,
-        user.username,
-        "emergency_stop",
-        "session",
-        session_id,
-        new={"seq": seq},
-        reason=body.reason,
-    )
-    db.close()
+    try:
+        await in_lane(
+            request,
+            "control",
+            _send,
+            session_id,
+            user.username,
+            {"action": "estop"},
+            None,
+            body.reason,
+        )
+    except BaseException:
+        hub.forget(session_id, confirmation)
+        raise
     event = await hub.wait(session_id, confirmation, ESTOP_CONFIRM_TIMEOUT_S)
     confirmed_ms = (time.monotonic_ns() - received_ns) / 1e6
     if event is None:
@@ -339,40 +356,21 @@ async def estop(
 
 
 @router.post("/sessions/{session_id}/annotations", status_code=202)
-def annotate(
+async def annotate(
     session_id: RecordId,
     body: AnnotationIn,
+    request: Request,
     user: User = Depends(require("session.control")),
-    db: Session = Depends(get_db),
 ):
     """A note, stored by the session process in its log at the session time t_s refers to."""
-    record = _record(db, session_id)
-    _require_running(record)
-    seq = _next_seq(db, record)
-    runner.send_control(
-        Path(record.run_dir),
-        record.control_key_hex,
-        {
-            "seq": seq,
-            "action": "annotate",
-            "user": user.username,
-            "t_s": body.t_s,
-            "text": body.text,
-        },
-    )
-    audit.record(
-        db,
-        user.username,
-        "annotate",
-        "session",
-        session_id,
-        new={"t_s": body.t_s, "text": body.text},
-    )
+    note = {"t_s": body.t_s, "text": body.text}
+    fields = {"action": "annotate", **note}
+    seq = await in_lane(request, "control", _send, session_id, user.username, fields, note, None)
     return {"queued": True, "seq": seq}
 
 
 @router.post("/sessions/{session_id}/verify")
-async def verify(
+def verify(
     session_id: RecordId,
     user: User = Depends(require("recording.verify")),
     db: Session = Depends(get_db),
@@ -386,7 +384,7 @@ async def verify(
         target = run_dir / "session.obsilog"
     if not target.is_file():
         raise HTTPException(409, f"session {session_id} has no recording yet")
-    result = await asyncio.to_thread(verify_recording, target)
+    result = verify_recording(target)
     result = {"file": target.name, "verified_at": utc_now().isoformat(), **result}
     old = json.loads(record.verification_json) if record.verification_json else None
     record.verification_json = json.dumps(result, default=str)
@@ -417,7 +415,7 @@ def run_file(
 
 
 @router.get("/sessions/{session_id}/export/{kind}")
-async def export(
+def export(
     session_id: RecordId,
     kind: str,
     request: Request,
@@ -442,9 +440,7 @@ async def export(
     ]
     meta = exports.session_meta(record, patient)
     settings = request.app.state.settings
-    path = await asyncio.to_thread(
-        exports.build, kind, record, meta, version, entries, settings.data_dir
-    )
+    path = exports.build(kind, record, meta, version, entries, settings.data_dir)
     audit.record(
         db, user.username, "export", "session", session_id, new={"kind": kind, "file": path.name}
     )

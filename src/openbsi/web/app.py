@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,13 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from openbsi.web import api_records, api_sessions, pages
-from openbsi.web.db import default_url, make_engine, migrate, session_factory
+from openbsi.web.db import (
+    CONTROL_THREADS,
+    default_url,
+    make_engine,
+    migrate,
+    session_factory,
+)
 from openbsi.web.live import LiveHub
 
 HERE = Path(__file__).parent
@@ -46,6 +53,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    # the control lane (e-stop, annotations): its own engine and threads (security.in_lane)
+    app.state.control_engine = make_engine(settings.url, threads=CONTROL_THREADS)
+    app.state.lanes = {
+        "read": (app.state.sessions, None),
+        "control": (
+            session_factory(app.state.control_engine),
+            ThreadPoolExecutor(CONTROL_THREADS, thread_name_prefix="obsi-control"),
+        ),
+    }
     app.state.hub = LiveHub()
     app.state.list_cache = None  # (monotonic s, the session list)
     app.state.watched = set()  # ids of the sessions this process started and watches

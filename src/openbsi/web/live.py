@@ -167,9 +167,12 @@ class LiveHub:
         except TimeoutError:
             return None
         finally:
-            for entry in list(self._waiters.get(session_id, [])):
-                if entry[1] is future:
-                    self._waiters[session_id].remove(entry)
+            self.forget(session_id, future)
+
+    def forget(self, session_id: int, future: asyncio.Future) -> None:
+        for entry in list(self._waiters.get(session_id, [])):
+            if entry[1] is future:
+                self._waiters[session_id].remove(entry)
 
     async def _run(self, session_id: int, path: Path) -> None:
         try:

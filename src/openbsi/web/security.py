@@ -12,16 +12,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 
+import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from openbsi.web.models import LoginFailure, LoginSession, User, utc_now
 from openbsi.web.roles import allowed
@@ -31,6 +35,7 @@ SESSION_TTL = dt.timedelta(hours=8)  # assumption: one clinic shift
 MAX_FAILURES = 5  # assumption (OWASP suggests a small number of attempts before a delay)
 FAILURE_WINDOW = dt.timedelta(minutes=15)  # assumption
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 
 _hasher = PasswordHasher()
 
@@ -101,35 +106,69 @@ def get_db(request: Request):
 
 
 class Auth:
-    """The logged-in user and their login session."""
+    """The logged-in user and their login session (detached: no connection is held)."""
 
     def __init__(self, user: User, login: LoginSession) -> None:
         self.user = user
         self.login = login
 
 
-def current_auth(request: Request, db: Session = Depends(get_db)) -> Auth:
-    """The authenticated user (401 otherwise); CSRF checked on state-changing requests."""
+def _lookup(factory: sessionmaker, token_sha256: str) -> Auth | str:
+    """The user and login of a token, or why not; opens and closes its own database session
+    inside one worker thread, so no connection is held while a request waits for a thread
+    (holding one across thread hops deadlocked the pool under 50 clients)."""
+    with factory() as db:
+        login = db.scalar(select(LoginSession).where(LoginSession.token_sha256 == token_sha256))
+        if login is None or _aware(login.expires_at) < utc_now():
+            return "session expired; log in again"
+        user = db.get(User, login.user_id)
+        if user is None or not user.active:
+            return "account disabled"
+        return Auth(user, login)
+
+
+async def in_lane(request: Request, lane: str, function: Callable[..., T], *args) -> T:
+    """function(session factory, *args) on a worker thread of `lane`: "read" shares AnyIO's
+    thread pool with the sync routes; "control" has its own threads and database connections."""
+    factory, executor = request.app.state.lanes[lane]
+    if executor is None:
+        return await anyio.to_thread.run_sync(function, factory, *args)
+    return await asyncio.get_running_loop().run_in_executor(executor, function, factory, *args)
+
+
+async def _authenticate(request: Request, lane: str) -> Auth:
     token = request.cookies.get(COOKIE)
     if not token:
         raise HTTPException(401, "not logged in")
-    login = db.scalar(select(LoginSession).where(LoginSession.token_sha256 == _sha(token)))
-    if login is None or _aware(login.expires_at) < utc_now():
-        raise HTTPException(401, "session expired; log in again")
-    user = db.get(User, login.user_id)
-    if user is None or not user.active:
-        raise HTTPException(401, "account disabled")
+    found = await in_lane(request, lane, _lookup, _sha(token))
+    if isinstance(found, str):
+        raise HTTPException(401, found)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")
-        if not hmac.compare_digest(sent.encode(), login.csrf_token.encode()):
+        if not hmac.compare_digest(sent.encode(), found.login.csrf_token.encode()):
             raise HTTPException(403, "CSRF token missing or wrong (header X-CSRF-Token)")
-    return Auth(user, login)
+    return found
+
+
+async def current_auth(request: Request) -> Auth:
+    """The authenticated user (401 otherwise); CSRF checked on state-changing requests."""
+    return await _authenticate(request, "read")
+
+
+async def control_auth(request: Request) -> Auth:
+    """current_auth on the control lane: its own threads and connections, so an emergency
+    stop never queues behind readers."""
+    return await _authenticate(request, "control")
+
+
+CONTROL_PERMISSIONS = frozenset({"session.control"})
 
 
 def require(permission: str):
     """A dependency: the user, if their role holds `permission` (403 otherwise)."""
+    source = control_auth if permission in CONTROL_PERMISSIONS else current_auth
 
-    def dependency(auth: Auth = Depends(current_auth)) -> User:
+    async def dependency(auth: Auth = Depends(source)) -> User:
         if not allowed(auth.user.role, permission):
             raise HTTPException(403, f"role {auth.user.role} may not {permission}")
         return auth.user
