@@ -249,7 +249,11 @@ def run_live_session(
             radio,
             implant,
             recorder,
-            artifacts=ArtifactRemover(source.info.n_channels) if config.artifact_removal else None,
+            artifacts=(
+                ArtifactRemover(source.info.n_channels)
+                if config.artifact_removal or path.artifact_removal
+                else None
+            ),
         )
         if model is not None:
             decoder, quality_gate = model.decoder, model.quality

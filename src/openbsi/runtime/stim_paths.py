@@ -40,10 +40,13 @@ PATH_OF_STIMULATOR = {
     "transcutaneous": "transcutaneous",
 }
 NODE_PLACEMENT_SEED = 0x0DE5  # the implanted nodes belong to the patient, not the session
-LUMBAR = "lumbar"
-SURFACE_RAMP_MA_PER_S = (
-    480.0  # the legs' transcutaneous placement (cervical is the upper-limb path's)
-)
+LUMBAR = "lumbar"  # the legs' transcutaneous placement (cervical is the upper-limb path's)
+# Ramp-up limit of the surface path: the paddle's 50 mA/s brings its walking bursts
+# (2.3-6 mA) to their amplitude within about one 100 ms tick; 1200 mA/s does the same for the
+# surface bursts (85-110 mA), so a 300 ms push-off is not spent ramping (assumption: the
+# same time to reach a burst's amplitude; decreases stay immediate; the backend's own 5 s
+# session ramp-in is kept).
+SURFACE_RAMP_MA_PER_S = 1200.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ class StimPath:
     electrodes: tuple[Electrode, ...]
     limits: SafetyLimits
     placements: tuple[NodePlacement, ...] | None = None
+    # Subtract stimulation artifacts from the ECoG (features/artifacts.py): surface pulses of
+    # tens of mA x 1 ms carry ~30x the paddle's charge per pulse, and their artifacts alone
+    # made the quality gate refuse a third of the decodes (compare paths, measured).
+    artifact_removal: bool = False
 
     def load_program(self, program_file: Path | None) -> Program:
         """The file's program, validated for this path (every violation named), or the
@@ -92,11 +99,8 @@ def stim_path(stimulator: str) -> StimPath:
         return StimPath(path, PADDLE_16, SafetyLimits())
     limits = SafetyLimits.from_profile(get_profile(path))
     if path == "transcutaneous":
-        # The paddle's ramp-up limit (50 mA/s: its 12.7 mA range 4x a second) scaled to the
-        # surface range (120 mA): 480 mA/s, so a 300 ms burst can reach tens of mA
-        # (assumption, the same relative rate; decreases stay immediate).
         limits = replace(limits, max_ramp_up_ma_per_s=SURFACE_RAMP_MA_PER_S)
-        return StimPath(path, transcutaneous_layout(LUMBAR), limits)
+        return StimPath(path, transcutaneous_layout(LUMBAR), limits, artifact_removal=True)
     layout = node_layout(6)
     placements = node_placements(layout, np.random.default_rng(NODE_PLACEMENT_SEED))
     return StimPath(path, layout, limits, placements)

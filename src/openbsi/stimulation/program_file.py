@@ -24,9 +24,10 @@ MAX_ELECTRODE_INDEX = 1023
 MAX_TIME_MS = 600_000.0  # onsets, durations and periods within 10 minutes of a state's start
 MIN_PERIOD_MS = 1.0
 # Schema bounds: physically meaningful ranges, far above any device's (validate_program checks
-# those): amplitudes to 100 mA, pulse widths and gaps to 10 ms, rates to 10 kHz.
+# those): amplitudes to 250 mA (above the surface profile's 120 mA and the 10-200 mA one
+# transcutaneous trial allows, facts.md), pulse widths and gaps to 10 ms, rates to 10 kHz.
 NUMBER_BOUNDS = {
-    "amplitude_ma": (0.0, 100.0),
+    "amplitude_ma": (0.0, 250.0),
     "pulse_width_us": (0.0, 10_000.0),
     "frequency_hz": (0.0, 10_000.0),
     "interphase_gap_us": (0.0, 10_000.0),
