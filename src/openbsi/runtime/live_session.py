@@ -127,8 +127,9 @@ class LiveSessionConfig:
 
     @cached_property
     def stim_path(self) -> StimPath:
-        """The stimulation path (layout, limits, node placements) of --stimulator."""
-        return stim_path(self.stimulator)
+        """The stimulation path (layout, limits, node placements) of --stimulator (a planned
+        node layout when the --program file names one)."""
+        return stim_path(self.stimulator, self.program)
 
     @cached_property
     def paddle_program(self) -> Program:

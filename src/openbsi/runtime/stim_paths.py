@@ -25,6 +25,7 @@ from openbsi.stimulation.layouts import (
     NodePlacement,
     node_layout,
     node_placements,
+    sited_layout,
     transcutaneous_layout,
 )
 from openbsi.stimulation.profiles import get_profile
@@ -86,8 +87,9 @@ class StimPath:
         return create_stimulator("virtual" if kind == "virtual" else "paddle", **common)
 
 
-def stim_path(stimulator: str) -> StimPath:
-    """The path behind a --stimulator value (kind[:NAME])."""
+def stim_path(stimulator: str, program_file: Path | None = None) -> StimPath:
+    """The path behind a --stimulator value (kind[:NAME]); for nodes, a program file that
+    names its planned layout (`openbsi nodes plan`) brings that layout and its placements."""
     kind = stimulator.partition(":")[0]
     try:
         path = PATH_OF_STIMULATOR[kind]
@@ -101,6 +103,10 @@ def stim_path(stimulator: str) -> StimPath:
     if path == "transcutaneous":
         limits = replace(limits, max_ramp_up_ma_per_s=SURFACE_RAMP_MA_PER_S)
         return StimPath(path, transcutaneous_layout(LUMBAR), limits, artifact_removal=True)
+    sites = load_program(program_file).node_sites if program_file is not None else ()
+    if sites:
+        layout, placements = sited_layout(sites)
+        return StimPath(path, layout, limits, placements)
     layout = node_layout(6)
     placements = node_placements(layout, np.random.default_rng(NODE_PLACEMENT_SEED))
     return StimPath(path, layout, limits, placements)

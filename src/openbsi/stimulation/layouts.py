@@ -105,6 +105,66 @@ def node_layout_at(
     )
 
 
+@dataclass(frozen=True)
+class NodeSite:
+    """One node of a planned layout (openbsi nodes plan): its address, where it sits along
+    the cord, and its placement under the transmitter. A program file carries these, so a
+    session drives the nodes the program was written for."""
+
+    node_id: str
+    side: str  # "left" | "right"
+    root: str  # nearest dorsal-root entry zone
+    y_mm: float  # along the cord, the paddle's frame
+    depth_mm: float  # tissue depth under the transmitter coil
+    lateral_offset_mm: float = 0.0  # from the coil's axis
+    misalignment_deg: float = 0.0
+    root_gap_mm: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.side not in ("left", "right"):
+            raise ValueError(f"side must be 'left' or 'right', got {self.side!r}")
+        if self.root not in _ROOT_Y_MM:
+            raise ValueError(f"root must be one of {sorted(_ROOT_Y_MM)}, got {self.root!r}")
+
+
+NODE_ROOTS: tuple[str, ...] = tuple(_ROOT_Y_MM)
+
+
+def sited_layout(
+    sites: tuple[NodeSite, ...],
+) -> tuple[tuple[Electrode, ...], tuple[NodePlacement, ...]]:
+    """The electrodes (index = position in `sites`) and placements of a planned layout."""
+    if not 1 <= len(sites) <= 16:
+        raise ValueError(f"sites must list 1..16 nodes, got {len(sites)}")
+    ids = [site.node_id for site in sites]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"node ids must be unique, got {ids}")
+    electrodes = tuple(
+        Electrode(
+            index=i,
+            name=site.node_id,
+            root=site.root,
+            side=site.side,
+            x_mm=_SIDE_X_MM[site.side],
+            y_mm=float(site.y_mm),
+            area_mm2=NODE_CONTACT_AREA_MM2,
+            material="platinum",
+        )
+        for i, site in enumerate(sites)
+    )
+    placements = tuple(
+        NodePlacement(
+            site.node_id,
+            site.depth_mm,
+            site.misalignment_deg,
+            site.lateral_offset_mm,
+            site.root_gap_mm,
+        )
+        for site in sites
+    )
+    return electrodes, placements
+
+
 def node_placements(
     electrodes: tuple[Electrode, ...],
     rng: np.random.Generator | None = None,
