@@ -96,6 +96,9 @@ def test_program_file_carries_the_planned_layout(tmp_path) -> None:
     electrodes, placements = sited_layout(again.node_sites)
     assert [e.name for e in electrodes] == [p.node_id for p in placements]
     assert validate_program(again, backend="nodes", electrodes=electrodes) == []
+    # without a layout given, the validator (program validate, the web editor's check) uses
+    # the one the program carries: 8 planned nodes, where the default network has 6
+    assert validate_program(again, backend="nodes") == []
     # a paddle session refuses it, naming the backend
     with pytest.raises(ValueError, match="backend"):
         stim_path("paddle", path).load_program(path)

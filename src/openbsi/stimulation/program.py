@@ -21,7 +21,7 @@ import yaml
 
 from openbsi.states import STATES
 from openbsi.stimulation.electrodes import PADDLE_16, find_electrode
-from openbsi.stimulation.layouts import NodeSite
+from openbsi.stimulation.layouts import NodeSite, default_layout, sited_layout
 from openbsi.stimulation.types import Electrode
 
 BACKEND_KINDS: tuple[str, ...] = ("paddle", "nodes", "transcutaneous")
@@ -97,6 +97,14 @@ class Program:
         """Every electrode index any state uses, sorted."""
         used = {e for steps in self.states.values() for step in steps for e in step.electrodes}
         return tuple(sorted(used))
+
+
+def program_layout(program: Program, backend: str | None = None) -> tuple[Electrode, ...]:
+    """The electrodes a program's indices refer to: its planned node layout when it carries
+    one, else the default layout of `backend` (default: the program's)."""
+    if program.node_sites and (backend or program.backend) == "nodes":
+        return sited_layout(program.node_sites)[0]
+    return default_layout(backend or program.backend)
 
 
 # Typical EES settings. Conventional spinal cord stimulation: 30–120 Hz, 3.5–8.5 mA,
