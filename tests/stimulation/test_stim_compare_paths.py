@@ -42,6 +42,9 @@ def test_compare_paths_closed_loop(tmp_path) -> None:
     for name, row in paths.items():
         assert set(row) >= KEYS, name
         assert row["steps"] > 0, name  # each path steps in closed loop (bsi-walker)
+        # most of them clear the floor (failed: clearance < 10 cm) and move the body forward
+        assert row["failed_steps"] <= row["steps"] / 2, (name, row)
+        assert row["speed_m_s"] > 0.02, (name, row)
         assert all(row["safety"][k] == 0 for k in MUST_BE_ZERO), (name, row["safety"])
         refused = sum(row["refused"].values())
         assert row["pulses_requested"] == row["pulses_delivered"] + refused, name

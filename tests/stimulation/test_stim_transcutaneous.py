@@ -26,7 +26,14 @@ def _stim(**kw) -> tuple[TranscutaneousStimulator, SafetySupervisor]:
 
 def test_layouts_name_the_published_sites() -> None:
     assert [e.root for e in transcutaneous_layout("cervical")] == ["C3-4", "C6-7"]
-    assert len(transcutaneous_layout("lumbar")) == 2
+    lumbar = transcutaneous_layout("lumbar")
+    assert [(e.side, e.root) for e in lumbar] == [
+        ("left", "T10-T11"),
+        ("right", "T10-T11"),
+        ("left", "L1-L2"),
+        ("right", "L1-L2"),
+    ]
+    assert all(e.x_mm < 0 for e in lumbar if e.side == "left")  # paravertebral, not midline
     with pytest.raises(ValueError, match="placement"):
         transcutaneous_layout("thoracic")
 

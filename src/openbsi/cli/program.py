@@ -102,7 +102,7 @@ def show(
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Validate the program, print it and draw the electrode map firing in each state."""
-    from openbsi.stimulation.layouts import default_layout
+    from openbsi.stimulation.program import program_layout
 
     program, violations = _checked(file, None)
     if violations or program is None:
@@ -115,7 +115,7 @@ def show(
         out = out / file.with_suffix(".png").name
     if out is not None:
         output_file(out, "--out", force=force, suffix=".png")
-    layout = default_layout(program.backend)
+    layout = program_layout(program)
     png = out if out is not None else file.with_suffix(".png")
     write_program_map(program, layout, png)
     summary = {

@@ -127,8 +127,9 @@ class LiveSessionConfig:
 
     @cached_property
     def stim_path(self) -> StimPath:
-        """The stimulation path (layout, limits, node placements) of --stimulator."""
-        return stim_path(self.stimulator)
+        """The stimulation path (layout, limits, node placements) of --stimulator (a planned
+        node layout when the --program file names one)."""
+        return stim_path(self.stimulator, self.program)
 
     @cached_property
     def paddle_program(self) -> Program:
@@ -249,7 +250,11 @@ def run_live_session(
             radio,
             implant,
             recorder,
-            artifacts=ArtifactRemover(source.info.n_channels) if config.artifact_removal else None,
+            artifacts=(
+                ArtifactRemover(source.info.n_channels)
+                if config.artifact_removal or path.artifact_removal
+                else None
+            ),
         )
         if model is not None:
             decoder, quality_gate = model.decoder, model.quality

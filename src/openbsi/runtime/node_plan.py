@@ -27,7 +27,7 @@ from scipy.optimize import linear_sum_assignment
 
 from openbsi.patient.paths import RootCoupling, node_coupling
 from openbsi.patient.spinal import MUSCLES, ROOT_Y_MM, SpinalCord
-from openbsi.stimulation.layouts import NodePlacement, node_ids
+from openbsi.stimulation.layouts import NodePlacement, NodeSite, node_ids
 from openbsi.stimulation.node_network import HarvestModel
 from openbsi.stimulation.profiles import NODES_PROFILE
 from openbsi.stimulation.program import Program, StimStep
@@ -40,6 +40,11 @@ COIL_Y_MM = 32.0
 MIN_RECRUITED = 0.3  # a target is served when a node recruits >= 30 % of its pool (assumption)
 PULSE_WIDTH_US = 380.0  # as the nodes walking program (30 uC/cm^2 at 1.5 mA on 2 mm^2)
 FREQUENCY_HZ = 40.0
+# The plan's walking program drives its push-off and swing trains harder than the
+# selectivity-optimal amplitude: the largest amplitude (<= 1.5 mA) the node's harvest sustains
+# at 60 Hz, as the default nodes program (stimulation/examples.py). At the selectivity
+# amplitudes (0.65-1.35 mA, 40 Hz) the 8-node plan made 0 steps in 30 s (ideal decoder).
+WALK_HZ = 60.0
 AMPLITUDES_MA = np.linspace(0.1, NODES_PROFILE.max_amplitude_ma, 29)
 SIDE_X_MM = {"left": -4.0, "right": 4.0}
 
@@ -61,18 +66,24 @@ def nearest_root(y_mm: float) -> str:
     return min(ROOT_Y_MM, key=lambda root: abs(ROOT_Y_MM[root] - y_mm))
 
 
+def coil_offset_mm(y_mm: float) -> float:
+    """Distance of a node at y_mm over either entry zone from the transmitter coil's axis."""
+    return float(np.hypot(y_mm - COIL_Y_MM, SIDE_X_MM["left"]))
+
+
 def harvest_uw(y_mm: float, depth_mm: float, harvest: HarvestModel) -> float:
     """Net power a node at this position harvests (aligned film, offset from the coil axis)."""
-    offset = float(np.hypot(y_mm - COIL_Y_MM, SIDE_X_MM["left"]))
-    placement = NodePlacement("candidate", depth_mm, 0.0, offset)
+    placement = NodePlacement("candidate", depth_mm, 0.0, coil_offset_mm(y_mm))
     return harvest.harvested_power_uw(placement)
 
 
-def affordable_ma(power_uw: float, harvest: HarvestModel) -> float:
+def affordable_ma(
+    power_uw: float, harvest: HarvestModel, frequency_hz: float = FREQUENCY_HZ
+) -> float:
     """Largest amplitude (of AMPLITUDES_MA) whose continuous train the harvest sustains."""
     best = 0.0
     for a in AMPLITUDES_MA:
-        need_uw = harvest.pulse_energy_uj(float(a), PULSE_WIDTH_US) * FREQUENCY_HZ
+        need_uw = harvest.pulse_energy_uj(float(a), PULSE_WIDTH_US) * frequency_hz
         if need_uw <= power_uw:
             best = float(a)
     return best
@@ -194,6 +205,8 @@ def _planned_nodes(rows, share, chosen, power, targets, depth_mm, harvest, rng) 
         served = i in serves
         amplitude = float(chosen[i, t]) if served else float(AMPLITUDES_MA[0])
         need = harvest.pulse_energy_uj(amplitude, PULSE_WIDTH_US) * FREQUENCY_HZ
+        walk = affordable_ma(float(power[i]), harvest, WALK_HZ) if served else 0.0
+        walk_need = harvest.pulse_energy_uj(walk, PULSE_WIDTH_US) * WALK_HZ
         for s, side in enumerate(("left", "right")):
             out.append(
                 {
@@ -206,39 +219,50 @@ def _planned_nodes(rows, share, chosen, power, targets, depth_mm, harvest, rng) 
                     "amplitude_ma": round(amplitude, 3),
                     "target": targets[t] if served else None,
                     "budget_margin": float(1.0 - need / power[i]) if power[i] > 0 else None,
+                    # the walking program's trains (null: the node serves no target)
+                    "walk_amplitude_ma": round(walk, 3) if walk > 0 else None,
+                    "walk_budget_margin": (
+                        float(1.0 - walk_need / power[i]) if walk > 0 and power[i] > 0 else None
+                    ),
                 }
             )
     return out
 
 
 def plan_program(plan: dict) -> Program:
-    """A walking program for the planned layout (indices in the plan's node order): push-off
-    on the gastrocnemius nodes, swing on the iliopsoas (+ tibialis) nodes, stance and rest on
-    the vasti nodes; targets the plan did not serve are left out."""
+    """A walking program for the planned layout (indices in the plan's node order, the layout
+    carried in the program): push-off on the gastrocnemius nodes, swing on the iliopsoas
+    (+ tibialis) nodes, both at the node's walking amplitude and WALK_HZ; stance and knee on
+    the vasti nodes at their walking amplitude, rest (tonic, not scaled) at the selectivity
+    amplitude; targets the plan did not serve are left out."""
     by = {
-        (n["side"], n["target"]): (i, n["amplitude_ma"])
+        (n["side"], n["target"]): (i, n["amplitude_ma"], n["walk_amplitude_ma"])
         for i, n in enumerate(plan["nodes"])
         if n["target"]
     }
 
-    def step(side: str, target: str, **kw: object) -> list[StimStep]:
+    def step(side: str, target: str, tonic: bool = False, **kw: object) -> list[StimStep]:
         if (side, target) not in by:
             return []
-        i, a = by[(side, target)]
-        return [StimStep((i,), a, PULSE_WIDTH_US, FREQUENCY_HZ, **kw)]  # type: ignore[arg-type]
+        i, selective_ma, walk_ma = by[(side, target)]
+        if tonic:
+            return [StimStep((i,), selective_ma, PULSE_WIDTH_US, FREQUENCY_HZ, scaled=False)]
+        hz = float(kw.pop("frequency_hz", FREQUENCY_HZ))  # type: ignore[arg-type]
+        return [StimStep((i,), walk_ma, PULSE_WIDTH_US, hz, **kw)]  # type: ignore[arg-type]
 
     def cycle(lead: str, other: str) -> tuple[StimStep, ...]:
         steps: list[StimStep] = []
         for offset, swing, stance in ((0.0, lead, other), (1000.0, other, lead)):
             period = {"period_ms": 2000.0}
-            steps += step(swing, "gastrocnemius", onset_ms=offset, duration_ms=300.0, **period)
+            phasic = {"frequency_hz": WALK_HZ, **period}
+            steps += step(swing, "gastrocnemius", onset_ms=offset, duration_ms=300.0, **phasic)
             for target in ("iliopsoas", "tibialis_anterior"):
-                steps += step(swing, target, onset_ms=offset + 300, duration_ms=500.0, **period)
+                steps += step(swing, target, onset_ms=offset + 300, duration_ms=500.0, **phasic)
             steps += step(stance, "vasti", onset_ms=offset + 300, duration_ms=400.0, **period)
         return tuple(steps)
 
     states: dict[str, tuple[StimStep, ...]] = {
-        "rest": tuple(step("left", "vasti", scaled=False) + step("right", "vasti", scaled=False)),
+        "rest": tuple(step("left", "vasti", tonic=True) + step("right", "vasti", tonic=True)),
         "left_hip": cycle("left", "right"),
         "right_hip": cycle("right", "left"),
     }
@@ -250,4 +274,21 @@ def plan_program(plan: dict) -> Program:
         backend="nodes",
         states={k: v for k, v in states.items() if v},
         description="walking program for a planned node layout (openbsi nodes plan)",
+        node_sites=plan_sites(plan),
+    )
+
+
+def plan_sites(plan: dict) -> tuple[NodeSite, ...]:
+    """The plan's nodes as the layout its program indexes (aligned films at the default gap,
+    as the planner assumed), so a session drives the planned nodes."""
+    return tuple(
+        NodeSite(
+            node_id=n["id"],
+            side=n["side"],
+            root=n["root"],
+            y_mm=n["y_mm"],
+            depth_mm=n["depth_mm"],
+            lateral_offset_mm=coil_offset_mm(n["y_mm"]),
+        )
+        for n in plan["nodes"]
     )

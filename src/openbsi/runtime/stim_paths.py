@@ -25,6 +25,7 @@ from openbsi.stimulation.layouts import (
     NodePlacement,
     node_layout,
     node_placements,
+    sited_layout,
     transcutaneous_layout,
 )
 from openbsi.stimulation.profiles import get_profile
@@ -40,10 +41,13 @@ PATH_OF_STIMULATOR = {
     "transcutaneous": "transcutaneous",
 }
 NODE_PLACEMENT_SEED = 0x0DE5  # the implanted nodes belong to the patient, not the session
-LUMBAR = "lumbar"
-SURFACE_RAMP_MA_PER_S = (
-    480.0  # the legs' transcutaneous placement (cervical is the upper-limb path's)
-)
+LUMBAR = "lumbar"  # the legs' transcutaneous placement (cervical is the upper-limb path's)
+# Ramp-up limit of the surface path: the paddle's 50 mA/s brings its walking bursts
+# (2.3-6 mA) to their amplitude within about one 100 ms tick; 1200 mA/s does the same for the
+# surface bursts (85-110 mA), so a 300 ms push-off is not spent ramping (assumption: the
+# same time to reach a burst's amplitude; decreases stay immediate; the backend's own 5 s
+# session ramp-in is kept).
+SURFACE_RAMP_MA_PER_S = 1200.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,10 @@ class StimPath:
     electrodes: tuple[Electrode, ...]
     limits: SafetyLimits
     placements: tuple[NodePlacement, ...] | None = None
+    # Subtract stimulation artifacts from the ECoG (features/artifacts.py): surface pulses of
+    # tens of mA x 1 ms carry ~30x the paddle's charge per pulse, and their artifacts alone
+    # made the quality gate refuse a third of the decodes (compare paths, measured).
+    artifact_removal: bool = False
 
     def load_program(self, program_file: Path | None) -> Program:
         """The file's program, validated for this path (every violation named), or the
@@ -79,8 +87,9 @@ class StimPath:
         return create_stimulator("virtual" if kind == "virtual" else "paddle", **common)
 
 
-def stim_path(stimulator: str) -> StimPath:
-    """The path behind a --stimulator value (kind[:NAME])."""
+def stim_path(stimulator: str, program_file: Path | None = None) -> StimPath:
+    """The path behind a --stimulator value (kind[:NAME]); for nodes, a program file that
+    names its planned layout (`openbsi nodes plan`) brings that layout and its placements."""
     kind = stimulator.partition(":")[0]
     try:
         path = PATH_OF_STIMULATOR[kind]
@@ -92,11 +101,12 @@ def stim_path(stimulator: str) -> StimPath:
         return StimPath(path, PADDLE_16, SafetyLimits())
     limits = SafetyLimits.from_profile(get_profile(path))
     if path == "transcutaneous":
-        # The paddle's ramp-up limit (50 mA/s: its 12.7 mA range 4x a second) scaled to the
-        # surface range (120 mA): 480 mA/s, so a 300 ms burst can reach tens of mA
-        # (assumption, the same relative rate; decreases stay immediate).
         limits = replace(limits, max_ramp_up_ma_per_s=SURFACE_RAMP_MA_PER_S)
-        return StimPath(path, transcutaneous_layout(LUMBAR), limits)
+        return StimPath(path, transcutaneous_layout(LUMBAR), limits, artifact_removal=True)
+    sites = load_program(program_file).node_sites if program_file is not None else ()
+    if sites:
+        layout, placements = sited_layout(sites)
+        return StimPath(path, layout, limits, placements)
     layout = node_layout(6)
     placements = node_placements(layout, np.random.default_rng(NODE_PLACEMENT_SEED))
     return StimPath(path, layout, limits, placements)

@@ -261,7 +261,7 @@ def validate_program(
     limits: SafetyLimits | None = None,
 ) -> list[Violation]:
     """Every violation of the program against the backend's limits (empty list: valid)."""
-    from openbsi.stimulation.layouts import default_layout
+    from openbsi.stimulation.program import program_layout
 
     kind = backend or program.backend
     out: list[Violation] = []
@@ -276,7 +276,7 @@ def validate_program(
             )
         )
     limits = limits if limits is not None else limits_for_backend(kind)
-    layout = electrodes if electrodes is not None else default_layout(kind)
+    layout = electrodes if electrodes is not None else program_layout(program, kind)
     by_index = {e.index: e for e in layout}
     for state, steps in program.states.items():
         for i, step in enumerate(steps):

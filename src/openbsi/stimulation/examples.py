@@ -95,41 +95,50 @@ def nodes_program() -> Program:
 
 
 def transcutaneous_walking_program(
-    push_off_ma: float = 80.0, flexion_ma: float = 90.0, rest_ma: float = 40.0
+    push_off_ma: float = 110.0,
+    flexion_ma: float = 85.0,
+    stance_ma: float = 60.0,
+    rest_ma: float = 30.0,
 ) -> Program:
-    """Lumbar transcutaneous walking program: T11-L1 (S0, over the L2-L3 segments) and L1-L2
-    (S1, over S1) surface cathodes, 1 ms envelopes at 30 Hz with the 10 kHz carrier
-    (facts.md). Surface fields are bilateral: a decoded hip intention alternates a push-off
-    burst on L1-L2 (300 ms) and a flexion burst on T11-L1 (500 ms) every second; the decoded
-    side's residual drive decides which leg swings. Tonic T11-L1 at rest. Amplitudes inside
-    the 25-120 mA published range (facts.md); timing is a modelling default."""
+    """Lumbar transcutaneous walking program on paravertebral cathodes at T10-T11 (over the
+    L1 segment) and L1-L2 (over L5-S1), one each side: the paddle's walking map
+    (_walking_states) with the swing leg's L1-L2 cathode for push-off, its T10-T11 cathode
+    for hip flexion and the stance leg's T10-T11 cathode for weight acceptance; 1 ms
+    envelopes at 30 Hz with the 10 kHz carrier (facts.md). A surface field reaches both legs,
+    so each burst also drives the other leg, less. Amplitudes: first root responses need
+    ~50 mA here (patient/paths.py), the bursts 85-110 mA, inside the 80-120 mA of the ARC-EX
+    predecessor protocol (facts.md); the tonic rest level (30 mA) stays below the motor
+    pools' threshold. Amplitudes and timing: modelling defaults, chosen on the virtual
+    patient (docs/virtual-patient.md)."""
     layout = transcutaneous_layout("lumbar")
-    upper, lower = layout[0].index, layout[1].index
+    sides = {
+        side: {
+            "L1": find_electrode(layout, side, "T10-T11").index,
+            "L3": find_electrode(layout, side, "T10-T11").index,
+            "S1": find_electrode(layout, side, "L1-L2").index,
+        }
+        for side in ("left", "right")
+    }
 
     def make(indices: tuple[int, ...], amplitude_ma: float, **kw: object) -> StimStep:
+        kw.pop("frequency_hz", None)  # every surface envelope at 30 Hz (the profile's rate)
         return StimStep(indices, amplitude_ma, 1000.0, 30.0, interphase_gap_us=0.0, **kw)  # type: ignore[arg-type]
 
-    def cycle() -> tuple[StimStep, ...]:
-        steps = []
-        for offset in (0.0, 1000.0):
-            timing = {"period_ms": 2000.0}
-            steps.append(make((lower,), push_off_ma, onset_ms=offset, duration_ms=300.0, **timing))
-            steps.append(
-                make((upper,), flexion_ma, onset_ms=offset + 300.0, duration_ms=500.0, **timing)
-            )
-        return tuple(steps)
-
-    states: dict[str, tuple[StimStep, ...]] = {"rest": (make((upper,), rest_ma, scaled=False),)}
-    for side in ("left", "right"):
-        states[f"{side}_hip"] = cycle()
-        states[f"{side}_knee"] = (make((upper,), 60.0),)
-        states[f"{side}_ankle"] = (make((lower,), 60.0),)
+    amplitudes = {
+        "push_off": push_off_ma,
+        "hip": flexion_ma,
+        "stance": stance_ma,
+        "rest": rest_ma,
+        "knee": stance_ma,
+        "ankle": push_off_ma,
+    }
     return Program(
         name="transcutaneous-lumbar-walking",
         backend="transcutaneous",
-        states=states,
-        description="lumbar transcutaneous (T11-L1, L1-L2): bilateral push-off and flexion "
-        "bursts every second while hip is decoded; tonic T11-L1 at rest",
+        states=_walking_states(sides["left"], sides["right"], make, amplitudes),
+        description="lumbar transcutaneous, paravertebral cathodes at T10-T11 and L1-L2 each "
+        "side: the paddle's walking map (push-off, swing flexion, stance-side weight "
+        "acceptance every second while hip is decoded); tonic T10-T11 at rest",
     )
 
 

@@ -105,6 +105,66 @@ def node_layout_at(
     )
 
 
+@dataclass(frozen=True)
+class NodeSite:
+    """One node of a planned layout (openbsi nodes plan): its address, where it sits along
+    the cord, and its placement under the transmitter. A program file carries these, so a
+    session drives the nodes the program was written for."""
+
+    node_id: str
+    side: str  # "left" | "right"
+    root: str  # nearest dorsal-root entry zone
+    y_mm: float  # along the cord, the paddle's frame
+    depth_mm: float  # tissue depth under the transmitter coil
+    lateral_offset_mm: float = 0.0  # from the coil's axis
+    misalignment_deg: float = 0.0
+    root_gap_mm: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.side not in ("left", "right"):
+            raise ValueError(f"side must be 'left' or 'right', got {self.side!r}")
+        if self.root not in _ROOT_Y_MM:
+            raise ValueError(f"root must be one of {sorted(_ROOT_Y_MM)}, got {self.root!r}")
+
+
+NODE_ROOTS: tuple[str, ...] = tuple(_ROOT_Y_MM)
+
+
+def sited_layout(
+    sites: tuple[NodeSite, ...],
+) -> tuple[tuple[Electrode, ...], tuple[NodePlacement, ...]]:
+    """The electrodes (index = position in `sites`) and placements of a planned layout."""
+    if not 1 <= len(sites) <= 16:
+        raise ValueError(f"sites must list 1..16 nodes, got {len(sites)}")
+    ids = [site.node_id for site in sites]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"node ids must be unique, got {ids}")
+    electrodes = tuple(
+        Electrode(
+            index=i,
+            name=site.node_id,
+            root=site.root,
+            side=site.side,
+            x_mm=_SIDE_X_MM[site.side],
+            y_mm=float(site.y_mm),
+            area_mm2=NODE_CONTACT_AREA_MM2,
+            material="platinum",
+        )
+        for i, site in enumerate(sites)
+    )
+    placements = tuple(
+        NodePlacement(
+            site.node_id,
+            site.depth_mm,
+            site.misalignment_deg,
+            site.lateral_offset_mm,
+            site.root_gap_mm,
+        )
+        for site in sites
+    )
+    return electrodes, placements
+
+
 def node_placements(
     electrodes: tuple[Electrode, ...],
     rng: np.random.Generator | None = None,
@@ -133,18 +193,28 @@ def node_placements(
 TRANSCUTANEOUS_PLACEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
     # ARC-EX predecessor protocol: electrodes at C3-4 and C6-7 (facts.md).
     "cervical": (("midline", "C3-4"), ("midline", "C6-7")),
-    # Lumbar placement over T11-L1 and L1-L2 (unconfirmed, common in transcutaneous walking work).
-    "lumbar": (("midline", "T11-L1"), ("midline", "L1-L2")),
+    # Lumbar: two levels along the enlargement (segment-specific sites, Sayenko 2015, facts.md),
+    # a paravertebral cathode on each side of both (returns over the abdomen / iliac crests).
+    "lumbar": (
+        ("left", "T10-T11"),
+        ("right", "T10-T11"),
+        ("left", "L1-L2"),
+        ("right", "L1-L2"),
+    ),
 }
 # Where each surface cathode sits along the cord's segments (mm, the paddle's frame: L1 at 5,
 # S2 at 59). Vertebrae and segments do not align: the lumbosacral enlargement lies under the
-# T11-L1 vertebrae and the conus near L1-L2 (unconfirmed mapping): T11-L1 over the L2-L3
-# segments, L1-L2 over the S1 segment. Cervical sites keep their 60 mm spacing.
-_SURFACE_Y_MM = {"T11-L1": 15.0, "L1-L2": 50.0}
+# T10-L1 vertebrae and the conus near L1-L2 (unconfirmed mapping): T10-T11 over the L1
+# segment, L1-L2 over the L5-S1 segments. Cervical sites keep their 60 mm spacing.
+_SURFACE_Y_MM = {"T10-T11": 3.0, "L1-L2": 47.0}
+# Paravertebral cathodes 30 mm either side of the spinous processes: a surface field still
+# reaches both sides' roots (bilateral), the near side's at a lower intensity (assumption:
+# the lateral offset and its size; patient/paths.py turns the distance into current).
+_SURFACE_X_MM = {"left": -30.0, "midline": 0.0, "right": 30.0}
 
 
 def transcutaneous_layout(placement: str = "cervical") -> tuple[Electrode, ...]:
-    """Two midline surface cathodes (return electrodes over the iliac crests / clavicles)."""
+    """Surface cathodes: two midline (cervical) or four paravertebral (lumbar)."""
     try:
         sites = TRANSCUTANEOUS_PLACEMENTS[placement]
     except KeyError:
@@ -157,7 +227,7 @@ def transcutaneous_layout(placement: str = "cervical") -> tuple[Electrode, ...]:
             name=f"S{i}",
             root=root,
             side=side,
-            x_mm=0.0,
+            x_mm=_SURFACE_X_MM[side],
             y_mm=_SURFACE_Y_MM.get(root, 60.0 * i),
             area_mm2=SURFACE_AREA_MM2,
             material="hydrogel",
@@ -167,13 +237,14 @@ def transcutaneous_layout(placement: str = "cervical") -> tuple[Electrode, ...]:
 
 
 def default_layout(backend: str) -> tuple[Electrode, ...]:
-    """The default electrodes of a program's backend kind."""
+    """The default electrodes of a program's backend kind: the layout `--stimulator KIND`
+    sessions drive (the cervical surface layout is the upper-limb path's)."""
     if backend == "paddle":
         return PADDLE_16
     if backend == "nodes":
         return node_layout()
     if backend == "transcutaneous":
-        return transcutaneous_layout()
+        return transcutaneous_layout("lumbar")  # the legs' path, as sessions drive it
     raise ValueError(
         f"backend must be one of ('paddle', 'nodes', 'transcutaneous'), got {backend!r}"
     )

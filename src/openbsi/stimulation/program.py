@@ -21,6 +21,7 @@ import yaml
 
 from openbsi.states import STATES
 from openbsi.stimulation.electrodes import PADDLE_16, find_electrode
+from openbsi.stimulation.layouts import NodeSite, default_layout, sited_layout
 from openbsi.stimulation.types import Electrode
 
 BACKEND_KINDS: tuple[str, ...] = ("paddle", "nodes", "transcutaneous")
@@ -64,6 +65,9 @@ class Program:
     description: str = ""
     # The decoder's states this program maps by name (rest first); the leg set by default.
     state_set: tuple[str, ...] = STATES
+    # nodes only: the planned layout the electrode indices refer to (openbsi nodes plan);
+    # empty = the path's default layout.
+    node_sites: tuple[NodeSite, ...] = ()
 
     def __post_init__(self) -> None:
         if self.backend not in BACKEND_KINDS:
@@ -77,6 +81,8 @@ class Program:
         fraction = self.min_amplitude_fraction
         if not (math.isfinite(fraction) and 0.0 <= fraction <= 1.0):
             raise ValueError(f"min_amplitude_fraction must be in [0, 1], got {fraction!r}")
+        if self.node_sites and self.backend != "nodes":
+            raise ValueError(f"layout (node sites) needs backend 'nodes', got {self.backend!r}")
 
     def steps(self, state: str) -> tuple[StimStep, ...]:
         """The steps of `state` (empty when the program does not stimulate in it)."""
@@ -91,6 +97,14 @@ class Program:
         """Every electrode index any state uses, sorted."""
         used = {e for steps in self.states.values() for step in steps for e in step.electrodes}
         return tuple(sorted(used))
+
+
+def program_layout(program: Program, backend: str | None = None) -> tuple[Electrode, ...]:
+    """The electrodes a program's indices refer to: its planned node layout when it carries
+    one, else the default layout of `backend` (default: the program's)."""
+    if program.node_sites and (backend or program.backend) == "nodes":
+        return sited_layout(program.node_sites)[0]
+    return default_layout(backend or program.backend)
 
 
 # Typical EES settings. Conventional spinal cord stimulation: 30–120 Hz, 3.5–8.5 mA,
@@ -180,6 +194,7 @@ def program_to_dict(program: Program) -> dict[str, Any]:
         "description": program.description,
         "min_amplitude_fraction": float(program.min_amplitude_fraction),
         **({} if program.state_set == STATES else {"state_set": list(program.state_set)}),
+        **({"layout": [_site_dict(s) for s in program.node_sites]} if program.node_sites else {}),
         "states": {
             state: [
                 {
@@ -197,6 +212,19 @@ def program_to_dict(program: Program) -> dict[str, Any]:
             ]
             for state, steps in program.states.items()
         },
+    }
+
+
+def _site_dict(site: NodeSite) -> dict[str, Any]:
+    return {
+        "id": site.node_id,
+        "side": site.side,
+        "root": site.root,
+        "y_mm": float(site.y_mm),
+        "depth_mm": float(site.depth_mm),
+        "lateral_offset_mm": float(site.lateral_offset_mm),
+        "misalignment_deg": float(site.misalignment_deg),
+        "root_gap_mm": float(site.root_gap_mm),
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from openbsi.inputs import InputError, load_yaml, mapping, number, sequence, string
 from openbsi.states import STATES
+from openbsi.stimulation.layouts import NODE_ROOTS, NodeSite
 from openbsi.stimulation.program import BACKEND_KINDS, SCHEMA_VERSION, Program, StimStep
 
 MAX_PROGRAM_BYTES = 256_000  # the walking program is ~5 kB
@@ -24,9 +25,10 @@ MAX_ELECTRODE_INDEX = 1023
 MAX_TIME_MS = 600_000.0  # onsets, durations and periods within 10 minutes of a state's start
 MIN_PERIOD_MS = 1.0
 # Schema bounds: physically meaningful ranges, far above any device's (validate_program checks
-# those): amplitudes to 100 mA, pulse widths and gaps to 10 ms, rates to 10 kHz.
+# those): amplitudes to 250 mA (above the surface profile's 120 mA and the 10-200 mA one
+# transcutaneous trial allows, facts.md), pulse widths and gaps to 10 ms, rates to 10 kHz.
 NUMBER_BOUNDS = {
-    "amplitude_ma": (0.0, 100.0),
+    "amplitude_ma": (0.0, 250.0),
     "pulse_width_us": (0.0, 10_000.0),
     "frequency_hz": (0.0, 10_000.0),
     "interphase_gap_us": (0.0, 10_000.0),
@@ -53,8 +55,20 @@ TOP_KEYS = (
     "min_amplitude_fraction",
     "states",
     "state_set",
+    "layout",
 )
 MAX_STATES = 64
+MAX_NODES = 16  # as layouts.sited_layout
+# A planned node's numbers: the cord model's span, node_placements' depth range, a tilt up
+# to perpendicular, a gap to the root from touching to 10 mm (schema bounds, not a device's).
+SITE_BOUNDS = {
+    "y_mm": (0.0, 80.0),
+    "depth_mm": (0.0, 200.0),
+    "lateral_offset_mm": (0.0, 200.0),
+    "misalignment_deg": (0.0, 90.0),
+    "root_gap_mm": (0.1, 10.0),
+}
+SITE_DEFAULTS = {"lateral_offset_mm": 0.0, "misalignment_deg": 0.0, "root_gap_mm": 1.0}
 
 
 def _step(data: Any, source: str, where: str) -> StimStep:
@@ -140,6 +154,9 @@ def program_from_data(data: Any, *, source: str = "<program>") -> Program:
         states[state] = tuple(
             _step(step, source, f"states.{state}[{i}]") for i, step in enumerate(steps)
         )
+    sites = _sites(data.get("layout"), source)
+    if sites and backend != "nodes":
+        raise InputError(source, "layout", "only a nodes program names a layout", value=backend)
     return Program(
         name=name,
         backend=backend,
@@ -147,7 +164,51 @@ def program_from_data(data: Any, *, source: str = "<program>") -> Program:
         min_amplitude_fraction=float(fraction),
         description=description,
         state_set=state_set,
+        node_sites=sites,
     )
+
+
+def _sites(value: Any, source: str) -> tuple[NodeSite, ...]:
+    """The optional planned node layout (`layout:`; electrode index = position in the list)."""
+    if value is None:
+        return ()
+    items = sequence(value, source=source, field="layout", max_len=MAX_NODES)
+    sites = []
+    for i, item in enumerate(items):
+        where = f"layout[{i}]"
+        mapping(
+            item,
+            source=source,
+            field=where,
+            allowed=("id", "side", "root", *SITE_BOUNDS),
+            required=("id", "side", "root", "y_mm", "depth_mm"),
+        )
+        numbers = {
+            key: float(
+                number(
+                    item.get(key, SITE_DEFAULTS.get(key)),
+                    source=source,
+                    field=f"{where}.{key}",
+                    low=low,
+                    high=high,
+                )
+            )
+            for key, (low, high) in SITE_BOUNDS.items()
+        }
+        sites.append(
+            NodeSite(
+                node_id=string(item["id"], source=source, field=f"{where}.id", max_len=32),
+                side=string(
+                    item["side"], source=source, field=f"{where}.side", choices=("left", "right")
+                ),
+                root=string(item["root"], source=source, field=f"{where}.root", choices=NODE_ROOTS),
+                **numbers,
+            )
+        )
+    ids = [site.node_id for site in sites]
+    if len(set(ids)) != len(ids):
+        raise InputError(source, "layout", "node ids must be unique", value=ids)
+    return tuple(sites)
 
 
 def _state_set(value: Any, source: str) -> tuple[str, ...]:
