@@ -158,3 +158,29 @@ def test_file_is_valid_against_the_nwb_schema(recorded: tuple[Path, Path]) -> No
     from pynwb import validate
 
     assert validate(path=str(recorded[1])) == []
+
+
+def test_a_gap_is_written_as_separate_segments_never_joined(tmp_path: Path) -> None:
+    """A 4.6 s reconnect gap: two ElectricalSeries on the session clock, each verified."""
+    from openbsi.store.verify import verify_nwb
+
+    info = synthetic_info(2)
+    fs = info.sfreq_hz
+    rng = np.random.default_rng(3)
+    starts_s = [0.0, 59 / fs, 2 * 59 / fs, 2 * 59 / fs + 4.6, 2 * 59 / fs + 4.6 + 59 / fs]
+    with SessionRecorder(tmp_path, info) as rec:
+        for k, t_s in enumerate(starts_s):
+            rec.ecog(rng.normal(0, 20, (2, 59)), t_s, k)
+    path = log_to_nwb(rec.log_path, tmp_path / "gap.nwb")
+    with NWBHDF5IO(str(path), "r") as io:
+        acq = io.read().acquisition
+        assert sorted(acq) == ["ECoG_seg0", "ECoG_seg1"]
+        assert acq["ECoG_seg0"].data.shape[0] == 177 and acq["ECoG_seg1"].data.shape[0] == 118
+        assert abs(acq["ECoG_seg1"].starting_time - starts_s[3]) < 1 / fs
+        assert acq["ECoG_seg1"].rate == fs
+    verdict = verify_nwb(path)
+    assert verdict["integrity_ok"], verdict
+    assert [s["n_samples"] for s in verdict["segments"]] == [177, 118]
+    assert any("1 break(s)" in p for p in verdict["problems"])  # a gap is reported
+    back = read_nwb(path)
+    assert [s.start_s for s in back.segments] == [starts_s[0], starts_s[3]]

@@ -166,7 +166,8 @@ def test_chunks_off_the_sample_clock_are_flagged(tmp_path: Path) -> None:
         rec.ecog(np.zeros((2, 59)), 0.5, 2)  # ~0.3 s of samples lost upstream
     data = read_log(tmp_path)
     assert not data.problems  # timing is a warning, not an integrity problem
-    assert len(data.warnings) == 1 and "1 chunk(s) off the sample clock" in data.warnings[0]
+    assert len(data.warnings) == 1 and "1 break(s) in the stream" in data.warnings[0]
+    assert [s.n_samples for s in data.segments] == [118, 59]
 
 
 def test_appending_after_close_is_an_error(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from openbsi.store.ecog_segments import ecog_series
 from openbsi.store.nwb import read_nwb
 from openbsi.store.session_data import SessionData
 
@@ -90,9 +91,14 @@ def export_bids(
     staging = root / f".openbsi-staging-{uuid.uuid4().hex[:8]}"  # inside the target, removed
     try:
         with NWBHDF5IO(str(nwb_path), "r") as io:
-            series = io.read().acquisition["ECoG"]
+            segments = ecog_series(io.read().acquisition)
+            if len(segments) > 1:  # BIDS runs are uninterrupted: a break gets its own export
+                raise ValueError(
+                    f"the recording {nwb_path} holds {len(segments)} ECoG segments (breaks in "
+                    "the stream); BIDS export of a broken recording is not supported yet"
+                )
             vhdr = write_brainvision(
-                series, data.info.channel_names, data.info.sfreq_hz, staging, "recording"
+                segments[0], data.info.channel_names, data.info.sfreq_hz, staging, "recording"
             )
         raw = mne.io.read_raw_brainvision(vhdr, preload=False, verbose="error")
         raw.set_channel_types({name: "ecog" for name in raw.ch_names}, verbose="error")

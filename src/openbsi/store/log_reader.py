@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from openbsi.signals.types import StreamInfo
 from openbsi.store import hash_chain
 from openbsi.store.digests import STATUS_PART, content_digests, seal
+from openbsi.store.ecog_segments import segments_of
 from openbsi.store.framing import RecordType, ScanResult, decode_payload, iter_records
 from openbsi.store.sealed import json_digest, status_of
 from openbsi.store.session_data import EcogChunks, Pulses, SessionData
@@ -140,7 +142,7 @@ def read_log(path: Path, *, load_ecog: bool = True) -> SessionData:
     data.chain_head = head.hex()
     if chunk_rows:
         t_s, t_ns, first, count, digests = zip(*chunk_rows, strict=True)
-        check_timing(data, np.array(t_s, dtype="f8"), np.array(first, dtype="i8"))
+        check_timing(data, np.array(t_s, dtype="f8"), np.array(count, dtype="i8"))
         data.ecog_chunks = EcogChunks(
             t_s=np.array(t_s, dtype="f8"),
             t_ns=np.array(t_ns, dtype="i8"),
@@ -188,17 +190,19 @@ def _check_closing(data: SessionData, closing: dict) -> None:
         data.problems.append(f"{ALTERED}dropped records by type do not add up")
 
 
-def check_timing(data: SessionData, t_s: np.ndarray, first: np.ndarray) -> None:
-    """Flag chunks whose time is off the sample clock by more than 1.5 samples (lost or
-    duplicated samples upstream): NWB stores the ECoG at a fixed rate."""
-    drift_s = t_s - (t_s[0] + first / data.info.sfreq_hz)
-    bad = np.abs(drift_s) > 1.5 / data.info.sfreq_hz
-    if bad.any():
-        worst = float(drift_s[np.argmax(np.abs(drift_s))])
-        data.warnings.append(
-            f"ECoG timing: {int(bad.sum())} chunk(s) off the sample clock (worst {worst:+.4f} s);"
-            " per-chunk times are in processing/integrity/ecog_chunks"
-        )
+def check_timing(data: SessionData, t_s: np.ndarray, n_samples: np.ndarray) -> None:
+    """Flag breaks in the stream (lost samples, a reconnect, a start-up backlog): chunks off
+    their segment's sample clock by more than a sample. Each segment is stored on its own
+    (ecog_segments), never joined; the breaks are reported here."""
+    segments = segments_of(t_s, n_samples, data.info.sfreq_hz)
+    if len(segments) < 2:
+        return
+    steps = [f"{b.start_s - a.stop_s:+.4f} s at {b.start_s:.3f} s" for a, b in pairwise(segments)]
+    shown = ", ".join(steps[:5]) + (f" and {len(steps) - 5} more" if len(steps) > 5 else "")
+    data.warnings.append(
+        f"ECoG timing: {len(steps)} break(s) in the stream ({shown}); stored as"
+        f" {len(segments)} segments, never joined (processing/integrity/ecog_chunks)"
+    )
 
 
 def _concat_columns(parts: list[list[np.ndarray]]) -> list[np.ndarray]:
@@ -233,11 +237,12 @@ def _merge_kinematics(parts: list[tuple[list[str], list[np.ndarray]]]) -> dict[s
 
 
 def iter_ecog_blocks(
-    path: Path, n_chunks: int | None = None, *, copy: bool = True
+    path: Path, n_chunks: int | None = None, *, copy: bool = True, first_chunk: int = 0
 ) -> Iterator[tuple[int, np.ndarray]]:
     """(first_sample, samples x channels float32 uV) per ECoG chunk, read one at a time.
 
     n_chunks: stop after that many chunks (the count read_log found, so that both passes agree).
+    first_chunk: start there (one segment); first_sample still counts from the log's start.
     copy=False yields views into the read buffer, valid until the next chunk is asked for.
     """
     scan: list[ScanResult] = []
@@ -246,10 +251,11 @@ def iter_ecog_blocks(
         for record_type, payload in iter_records(stream, scan):
             if record_type != RecordType.ECOG:
                 continue
-            if n_chunks is not None and seen >= n_chunks:
+            if n_chunks is not None and seen >= first_chunk + n_chunks:
                 return
             _, arrays = decode_payload(payload, copy=copy)
             block = arrays[0].T
-            yield first, block
+            if seen >= first_chunk:
+                yield first, block
             first += block.shape[0]
             seen += 1

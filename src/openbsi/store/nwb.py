@@ -2,7 +2,12 @@
 
 Layout of recording.nwb:
 - acquisition/ECoG: ElectricalSeries, samples x channels, float32 uV stored with conversion 1e-6
-  (volts), rate = stream rate, one ElectrodeGroup per implant (channel_meta "group").
+  (volts), rate = stream rate, one ElectrodeGroup per implant (channel_meta "group"). A stream
+  with breaks (gaps, reconnects, a start-up backlog) is stored as ECoG_seg0, ECoG_seg1, ...: one
+  series per segment (openbsi.store.ecog_segments), each with its own starting_time, the same
+  rate and electrodes. Chosen over one series with timestamps: every sample keeps rate-based
+  timing (no 8-byte stamp per sample, no nwbinspector "regular timestamps" flag inside a
+  segment), and a reader that ignores segments cannot join them by mistake.
 - intervals/intent (state, amplitude), intervals/phases (name), intervals/annotations.
 - processing/decoding/decodes: t_s, state, amplitude, probabilities (n x 7, openbsi.states order).
 - processing/stimulation/{commands, pulses, safety_events, electrodes}.
@@ -32,6 +37,7 @@ from pynwb.epoch import TimeIntervals
 from pynwb.file import Subject
 
 from openbsi.states import STATES
+from openbsi.store.ecog_segments import EcogSegment, segments_of, series_names
 from openbsi.store.log_reader import read_log
 from openbsi.store.nwb_body import add_kinematics, add_summaries
 from openbsi.store.nwb_read import read_nwb, session_from_nwb
@@ -78,15 +84,41 @@ def _add_ecog(nwb: NWBFile, data: SessionData, compression: int | None) -> None:
         nwb.add_electrode(
             group=groups[row["group"]], location=row["location"], label=row["name"], **values
         )
-    region = nwb.create_electrode_table_region(
+    c = data.ecog_chunks
+    segments = segments_of(c.t_s, c.n_samples, info.sfreq_hz)
+    if not segments:  # no chunk recorded: one empty series keeps the layout
+        segments = [EcogSegment(0, 0, 0, 0, 0, 0.0, float(info.sfreq_hz))]
+    names = series_names(len(segments))
+    for segment, name in zip(segments, names, strict=True):
+        _add_segment(nwb, data, segment, name, len(segments), compression)
+
+
+def _add_segment(
+    nwb: NWBFile,
+    data: SessionData,
+    segment: EcogSegment,
+    name: str,
+    n_segments: int,
+    compression: int | None,
+) -> None:
+    """One ElectricalSeries: the segment's samples at the stream's rate from its start."""
+    info = data.info
+    region = nwb.create_electrode_table_region(  # one per series: a region has one parent
         region=list(range(info.n_channels)), description="all recorded channels"
     )
-    if data.ecog_source is not None and data.n_ecog_samples > 0:  # stream from the log
+    samples: object
+    if data.ecog_source is not None and segment.n_samples > 0:  # stream from the log
         samples = LogEcogIterator(
-            data.ecog_source, data.n_ecog_samples, info.n_channels, len(data.ecog_chunks)
+            data.ecog_source,
+            segment.n_samples,
+            info.n_channels,
+            segment.n_chunks,
+            first_chunk=segment.first_chunk,
+            first_sample=segment.first_sample,
         )
     else:
-        samples = np.ascontiguousarray(data.ecog, dtype="<f4")
+        stop = segment.first_sample + segment.n_samples
+        samples = np.ascontiguousarray(data.ecog[segment.first_sample : stop], dtype="<f4")
         if samples.shape[0] == 0:
             samples = np.zeros((0, info.n_channels), dtype="<f4")
     stored = (
@@ -94,16 +126,22 @@ def _add_ecog(nwb: NWBFile, data: SessionData, compression: int | None) -> None:
         if compression
         else samples
     )
-    start = float(data.ecog_chunks.t_s[0]) if len(data.ecog_chunks) else 0.0
+    where = (
+        ""
+        if n_segments == 1
+        else f"; segment {segment.index + 1} of {n_segments} (a break in the stream before"
+        " each later one: the segments are never joined)"
+    )
     nwb.add_acquisition(
         ElectricalSeries(
-            name="ECoG",
+            name=name,
             data=stored,
             electrodes=region,
             rate=float(info.sfreq_hz),
-            starting_time=start,
+            starting_time=segment.start_s,
             conversion=1e-6,
-            description=f"epidural ECoG from stream {info.name!r}, stored in uV (conversion 1e-6)",
+            description=f"epidural ECoG from stream {info.name!r}, stored in uV "
+            f"(conversion 1e-6){where}",
         )
     )
 
@@ -151,7 +189,7 @@ def _add_integrity(nwb: NWBFile, data: SessionData) -> None:
                     (
                         "first_sample",
                         c.first_sample,
-                        "index of the first sample in acquisition/ECoG",
+                        "index of the first sample, counted over the ECoG series in order",
                     ),
                     ("n_samples", c.n_samples, "samples in the chunk"),
                     ("sha256", c.sha256, "hex SHA-256 link"),

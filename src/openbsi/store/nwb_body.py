@@ -93,10 +93,15 @@ def read_kinematics(nwb: NWBFile) -> dict[str, np.ndarray]:
     return out
 
 
-def _flatten(prefix: list[str], value: Any, rows: list[tuple[str, str, str]], name: str) -> None:
+def _flatten(prefix: list, value: Any, rows: list[tuple[str, str, str]], name: str) -> None:
+    """One row per leaf; a list holding dicts or lists is unpacked too, its items keyed by
+    index (a JSON int in the path; dict keys are always strings, so the two never clash)."""
     if isinstance(value, dict) and value:
         for key in value:
             _flatten([*prefix, str(key)], value[key], rows, name)
+    elif isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        for i, item in enumerate(value):
+            _flatten([*prefix, i], item, rows, name)
     else:
         rows.append((name, json.dumps(prefix), json.dumps(value, allow_nan=True)))
 
@@ -141,4 +146,14 @@ def read_summaries(nwb: NWBFile) -> dict[str, dict]:
         for key in keys[:-1]:
             target = target.setdefault(key, {})
         target[keys[-1]] = json.loads(value)
-    return out
+    return {name: _lists(values) for name, values in out.items()}
+
+
+def _lists(value: Any) -> Any:
+    """Dicts keyed by list indices (ints, from _flatten) back into lists."""
+    if not isinstance(value, dict):
+        return value
+    items = {k: _lists(v) for k, v in value.items()}
+    if items and all(isinstance(k, int) for k in items):
+        return [items[i] for i in range(len(items))]
+    return items

@@ -12,6 +12,7 @@ from pynwb import NWBHDF5IO, NWBFile
 from pynwb.ecephys import ElectricalSeries
 
 from openbsi.signals.types import StreamInfo
+from openbsi.store.ecog_segments import ecog_series
 from openbsi.store.log_reader import check_timing
 from openbsi.store.nwb_body import read_kinematics, read_summaries
 from openbsi.store.nwb_tables import column
@@ -87,7 +88,8 @@ def read_nwb(path: Path, *, load_ecog: bool = True) -> SessionData:
 
 def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
     """SessionData from an open NWBFile (the file must stay open while this runs)."""
-    series = nwb.acquisition.get("ECoG")
+    segments = ecog_series(nwb.acquisition)
+    series = segments[0] if segments else None
     status = _table(nwb, "integrity", "log_status")
     chain = _table(nwb, "integrity", "hash_chain")
     stream_name = _text(column(status, "stream_name", "str"), "ECoG")
@@ -105,10 +107,10 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
             "experiment_description": nwb.experiment_description or "",
         },
     )
-    if series is not None:
-        data.n_ecog_samples = int(series.data.shape[0])
+    if segments:  # the segments' samples one after the other; times stay in ecog_chunks
+        data.n_ecog_samples = sum(int(s.data.shape[0]) for s in segments)
         data.ecog = (
-            np.asarray(series.data[:], dtype="<f4")
+            np.concatenate([np.asarray(s.data[:], dtype="<f4") for s in segments], axis=0)
             if load_ecog
             else np.zeros((0, info.n_channels), dtype="<f4")
         )
@@ -142,7 +144,7 @@ def session_from_nwb(nwb: NWBFile, *, load_ecog: bool = True) -> SessionData:
             sha256=column(chunks, "sha256", "str"),
         )
         if len(data.ecog_chunks):
-            check_timing(data, data.ecog_chunks.t_s, data.ecog_chunks.first_sample)
+            check_timing(data, data.ecog_chunks.t_s, data.ecog_chunks.n_samples)
     intent = _table(nwb, "intervals", "intent")
     data.intents = EventList(
         {

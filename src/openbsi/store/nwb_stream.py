@@ -1,4 +1,5 @@
-"""Stream ECoG from a session log into NWB without holding the session in memory."""
+"""Stream ECoG from a session log into NWB without holding the session in memory (one
+ElectricalSeries per segment, openbsi.store.ecog_segments)."""
 
 from __future__ import annotations
 
@@ -14,21 +15,34 @@ BATCH_SAMPLES = 8192  # samples gathered per HDF5 write (~14 s at 586 Hz)
 
 
 class LogEcogIterator(AbstractDataChunkIterator):
-    """Yields the log's ECoG as (samples x channels) float32 batches for hdmf to write.
+    """Yields one segment of the log's ECoG (chunks [first_chunk, first_chunk + n_chunks),
+    n_samples in all) as (samples x channels) float32 batches for hdmf to write.
 
     One batch buffer is reused: hdmf writes each DataChunk before asking for the next one, so
     memory stays at one batch however long the session.
     """
 
-    def __init__(self, log_path: Path, n_samples: int, n_channels: int, n_chunks: int) -> None:
+    def __init__(
+        self,
+        log_path: Path,
+        n_samples: int,
+        n_channels: int,
+        n_chunks: int,
+        first_chunk: int = 0,
+        first_sample: int = 0,
+    ) -> None:
         self._shape = (int(n_samples), int(n_channels))
-        self._blocks = iter_ecog_blocks(Path(log_path), n_chunks, copy=False)
+        self._offset = int(first_sample)  # the segment's first sample, counted over the log
+        self._blocks = iter_ecog_blocks(
+            Path(log_path), n_chunks, copy=False, first_chunk=first_chunk
+        )
         self._batch = np.empty((BATCH_SAMPLES, int(n_channels)), dtype="<f4")
         self._batches = self._batched()
 
     def _batched(self) -> Iterator[DataChunk]:
         start = filled = 0
-        for first, block in self._blocks:
+        for first_in_log, block in self._blocks:
+            first = first_in_log - self._offset
             if filled and filled + block.shape[0] > BATCH_SAMPLES:
                 yield self._chunk(start, filled)
                 filled = 0

@@ -12,6 +12,7 @@ from typing import overload
 import numpy as np
 
 from openbsi.signals.types import StreamInfo
+from openbsi.store.ecog_segments import EcogSegment, segments_of
 
 
 def _builtin(value: object) -> object:
@@ -163,6 +164,12 @@ class SessionData:
     warnings: list[str] = field(default_factory=list)  # e.g. ECoG timing gaps (from the chunks)
 
     @property
+    def segments(self) -> list[EcogSegment]:
+        """The ECoG as runs without a break on the session clock (ecog rows first_sample..)."""
+        c = self.ecog_chunks
+        return segments_of(c.t_s, c.n_samples, self.info.sfreq_hz)
+
+    @property
     def duration_s(self) -> float:
-        """Seconds of ECoG recorded (samples / rate)."""
+        """Seconds of ECoG recorded (samples / rate; gaps between segments not counted)."""
         return float(max(self.n_ecog_samples, self.ecog.shape[0]) / self.info.sfreq_hz)

@@ -1,11 +1,13 @@
 """Integrity check of a recording (NWB or session log): structure, hash chain, sealed parts.
 
 What is sealed is defined once in sealed.py. For an NWB file the chain is recomputed from the
-samples stored in acquisition/ECoG, chunk by chunk (memory stays flat), using the chunk table
-in processing/integrity; every other part's digest is recomputed from the file's own fields
-(rate, channel names and the electrode table, subject, start time, every table and series) and
-compared with the digests stored at conversion; fields NWB stores twice (a table's ids, the
-series' starting time and electrodes, group names, the reference time) are cross-checked.
+samples stored in acquisition/ECoG (or ECoG_seg0, ECoG_seg1, ...: one series per segment,
+each checked against its chunks' start time and sample count), chunk by chunk (memory stays
+flat), using the chunk table in processing/integrity; every other part's digest is
+recomputed from the file's own fields (rate, channel names and the electrode table, subject,
+start time, every table and series) and compared with the digests stored at conversion; fields
+NWB stores twice (a table's ids, the series' starting time and electrodes, group names, the
+reference time) are cross-checked.
 Pass `expected_seal` (published at the end of the session) to rule out a recording rebuilt from
 scratch, or `expected_head` for the samples alone.
 
@@ -24,6 +26,7 @@ from pynwb import NWBHDF5IO, NWBFile
 
 from openbsi.store import hash_chain
 from openbsi.store.digests import digests_of
+from openbsi.store.ecog_segments import SERIES, ecog_series, segments_of, series_names
 from openbsi.store.log_reader import ALTERED, read_log
 from openbsi.store.nwb_read import session_from_nwb
 from openbsi.store.nwb_tables import column
@@ -52,6 +55,7 @@ def _result(
         "dropped_ecog_samples": None if data is None else int(data.dropped_ecog_samples),
         "duration_s": float(duration_s),
         "chunks": int(chunks),
+        "segments": None if data is None else [seg.as_dict() for seg in data.segments],
         "seal": None if data is None else data.seal,
         "problems": altered + status,
     }
@@ -119,8 +123,9 @@ class _Window:
 
 
 def _recompute_chain(nwb: NWBFile, problems: list[str]) -> tuple[bool, str, int, float]:
-    """(chain ok, recomputed head, chunks, duration_s) from the stored samples."""
-    series = nwb.acquisition["ECoG"]
+    """(chain ok, recomputed head, chunks, duration_s) from the stored samples, segment by
+    segment: each series must hold exactly its segment's chunks, from its first chunk's time."""
+    all_series = ecog_series(nwb.acquisition)
     integrity = nwb.processing["integrity"]
     summary = integrity["hash_chain"]
     session_id = column(summary, "session_id", "str")[0]
@@ -136,37 +141,55 @@ def _recompute_chain(nwb: NWBFile, problems: list[str]) -> tuple[bool, str, int,
     t_s, t_ns = column(table, "t_s", "f8"), column(table, "t_ns", "i8")
     first, count = column(table, "first_sample", "i8"), column(table, "n_samples", "i8")
     digests = column(table, "sha256", "str")
-    samples = series.data
-    n_total = int(samples.shape[0])
     expected_first = np.concatenate([[0], np.cumsum(count)[:-1]]) if len(count) else count
     if not np.array_equal(first, expected_first):
         problems.append("chunk table is not contiguous (first_sample != running sum)")
+    rate = float(all_series[0].rate)
+    segments = segments_of(t_s, count, rate)
+    expected_names = series_names(len(segments))
+    found_names = [name for name in nwb.acquisition if name.startswith(SERIES)]
+    if sorted(found_names) != sorted(expected_names):
+        problems.append(f"ECoG series {sorted(found_names)} differ from the chunks' segments")
+        return False, genesis, len(digests), 0.0
+    link = bytes.fromhex(genesis)
+    n_total = 0
+    for segment, series in zip(segments or [None], all_series, strict=True):
+        n_rows = int(series.data.shape[0])
+        n_total += n_rows
+        if float(series.offset) != 0.0 or series.unit != "volts":
+            problems.append(f"{series.name} offset {series.offset} / unit {series.unit!r} altered")
+        if float(series.rate) != rate:
+            problems.append(f"{series.name} rate {series.rate} differs from {rate}")
+        if segment is None:
+            continue
+        if n_rows != segment.n_samples:
+            problems.append(f"{series.name} holds {n_rows} samples, its chunks {segment.n_samples}")
+            return False, link.hex(), len(digests), 0.0
+        if float(series.starting_time) != segment.start_s:
+            problems.append(
+                f"{series.name} starting_time {series.starting_time} differs from chunk "
+                f"{segment.first_chunk} ({segment.start_s})"
+            )
+        scale = float(series.conversion) / 1e-6  # stored values -> uV
+        window = _Window(series.data)
+        for k in range(segment.first_chunk, segment.first_chunk + segment.n_chunks):
+            if count[k] < 0:
+                problems.append(f"chunk {k} points outside the ECoG samples")
+                return False, link.hex(), len(digests), 0.0
+            block = window.rows(int(first[k]) - segment.first_sample, int(count[k])).T
+            if scale != 1.0:
+                block = (block * scale).astype("<f4")
+            link = hash_chain.next_link(link, block, float(t_s[k]), int(t_ns[k]))
+            if link.hex() != digests[k]:
+                problems.append(f"hash chain broken at chunk {k} (t_s={t_s[k]:.3f})")
+                return False, link.hex(), len(digests), 0.0
     if int(count.sum()) != n_total:
         problems.append(f"chunks hold {int(count.sum())} samples, ECoG holds {n_total}")
-    link = bytes.fromhex(genesis)
     chain_ok = True
-    if float(series.offset) != 0.0 or series.unit != "volts":
-        problems.append(f"ECoG offset {series.offset} / unit {series.unit!r} altered")
-    scale = float(series.conversion) / 1e-6  # stored values -> uV
-    window = _Window(samples)
-    for k in range(len(digests)):
-        if first[k] < 0 or count[k] < 0 or first[k] + count[k] > n_total:
-            problems.append(f"chunk {k} points outside the ECoG samples")
-            return False, link.hex(), len(digests), 0.0
-        block = window.rows(int(first[k]), int(count[k])).T
-        if scale != 1.0:
-            block = (block * scale).astype("<f4")
-        link = hash_chain.next_link(link, block, float(t_s[k]), int(t_ns[k]))
-        if link.hex() != digests[k]:
-            problems.append(f"hash chain broken at chunk {k} (t_s={t_s[k]:.3f})")
-            return False, link.hex(), len(digests), 0.0
     if link.hex() != stored_head:
         chain_ok = False
         problems.append("recomputed chain head differs from the stored head")
-    start = float(t_s[0]) if len(t_s) else 0.0
-    if float(series.starting_time) != start:
-        problems.append(f"ECoG starting_time {series.starting_time} differs from chunk 0 ({start})")
-    return chain_ok, link.hex(), len(digests), n_total / float(series.rate)
+    return chain_ok, link.hex(), len(digests), n_total / rate
 
 
 def _raw_attributes(path: Path, problems: list[str]) -> None:
@@ -176,7 +199,7 @@ def _raw_attributes(path: Path, problems: list[str]) -> None:
     from openbsi.store.nwb_body import unit_of
 
     with h5py.File(path, "r") as f:
-        series = {"acquisition/ECoG": ("volts", 1e-6)}
+        series = {f"acquisition/{name}": ("volts", 1e-6) for name in f["acquisition"]}
         kinematics = f.get("processing/kinematics")
         for name in kinematics if kinematics is not None else ():
             series[f"processing/kinematics/{name}"] = (unit_of(name)[0], 1.0)
@@ -201,11 +224,11 @@ def _text_attr(value: object) -> str:
 
 def _cross_check(nwb: NWBFile, problems: list[str]) -> None:
     """Fields NWB holds twice must agree (a reader uses one of them)."""
-    series = nwb.acquisition["ECoG"]
     n_channels = len(nwb.electrodes) if nwb.electrodes is not None else 0
-    region = np.asarray(series.electrodes.data[:])
-    if not np.array_equal(region, np.arange(n_channels)) or series.data.shape[1] != n_channels:
-        problems.append("ECoG electrodes do not match the electrode table")
+    for series in ecog_series(nwb.acquisition):
+        region = np.asarray(series.electrodes.data[:])
+        if not np.array_equal(region, np.arange(n_channels)) or series.data.shape[1] != n_channels:
+            problems.append(f"{series.name} electrodes do not match the electrode table")
     table = nwb.electrodes
     if table is not None and "group_name" in table.colnames:
         names = column(table, "group_name", "str")
@@ -244,7 +267,7 @@ def verify_nwb(
     except Exception as error:  # any HDF5/NWB failure means the file cannot be trusted
         return _result([f"cannot read {path}: {type(error).__name__}: {error}"], False, 0, 0.0)
     try:
-        if "ECoG" not in nwb.acquisition or "integrity" not in nwb.processing:
+        if not ecog_series(nwb.acquisition) or "integrity" not in nwb.processing:
             return _result(["no ECoG series or no integrity module in the file"], False, 0, 0.0)
         chain_ok, head, chunks, duration_s = _recompute_chain(nwb, problems)
         _cross_check(nwb, problems)
