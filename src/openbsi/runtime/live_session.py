@@ -230,6 +230,7 @@ def run_live_session(
     )
     started = time.perf_counter()
     progress = stop.checked(progress)
+    ended: SessionEnd | None = None  # stays None when stopped during calibration
     try:
         stop.install_signal_handlers()
         if virtual:
@@ -315,8 +316,11 @@ def run_live_session(
         result = replace(
             result, stop_reason=f"{stop.reason} (while finishing)", exit_code=stop.exit_code()
         )
-    if ended is not None and result.exit_code == 0:  # the source was lost, or ran out
-        result = replace(result, end_reason=ended.reason, exit_code=ended.exit_code)
+    if ended is not None and result.stop_reason is None:  # the source was lost, or ran out
+        # a part that could not be written (exit 5) outranks the source's own exit code
+        result = replace(
+            result, stop_reason=ended.reason, exit_code=result.exit_code or ended.exit_code
+        )
     return result
 
 
