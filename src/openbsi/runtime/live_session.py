@@ -201,9 +201,12 @@ def run_live_session(
             stimulator = wrap_stimulator(stimulator)
         implant = Implant(radio, stimulator, limits)
     try:
-        source = open_source(config.source, clock=clock, patient=patient)
-        # the model before the recorder: a start that fails leaves the run folder untouched
-        model = _load_model(config.model, source.info, config.paddle_program.state_set)
+        # the model before the source (a replay reads the model's channels) and before the
+        # recorder: a start that fails leaves the run folder untouched
+        model = None if config.model is None else load_model(config.model)
+        channels = None if model is None else model.channel_names
+        source = open_source(config.source, clock=clock, patient=patient, channels=channels)
+        _check_model(model, source, config.paddle_program.state_set)
     except BaseException:
         _close(stimulator)
         raise
@@ -565,18 +568,19 @@ def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[Inten
     return walking, 0.0
 
 
-def _load_model(path: Path | None, info, state_set: tuple[str, ...]):
-    """The model file, checked against the stream and the program's state set (a named error
-    on any mismatch)."""
-    if path is None:
-        return None
-    return load_model(
-        path,
-        sfreq_hz=info.sfreq_hz,
-        n_channels=info.n_channels,
-        channel_names=info.channel_names,
-        state_names=state_set,
-    )
+def _check_model(model, source, state_set: tuple[str, ...]) -> None:
+    """The model against the opened stream and the program's state set (a named error on any
+    mismatch; the source is closed first)."""
+    if model is None:
+        return
+    info = source.info
+    try:
+        model.check_stream(
+            model.feature_config, info.sfreq_hz, info.n_channels, info.channel_names, state_set
+        )
+    except BaseException:
+        source.close()
+        raise
 
 
 def _close(stimulator) -> None:
