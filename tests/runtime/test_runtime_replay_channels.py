@@ -32,17 +32,28 @@ def bids_vhdr(tmp_path_factory) -> Path:
     return fixtures.write_bids(tmp_path_factory.mktemp("bids"), np.random.default_rng(3), 20.0)
 
 
-def _model(path: Path, channel_names: tuple[str, ...] | None, n_channels: int) -> Path:
-    """A seven-state model on n_channels (fitted on random features: the test is about which
-    samples reach it, not what it decodes)."""
+def _model(
+    path: Path,
+    channel_names: tuple[str, ...] | None,
+    n_channels: int,
+    state_names: tuple[str, ...] = STATES,
+) -> Path:
+    """A model on n_channels (fitted on random features: the test is about which samples
+    reach it, not what it decodes)."""
     rng = np.random.default_rng(0)
-    y = np.repeat(np.arange(len(STATES)), 12)
+    y = np.repeat(np.arange(len(state_names)), 12)
     X = rng.standard_normal((len(y), 10, 15, n_channels))
     X[np.arange(len(y)), :, :, y % n_channels] += 1.0
-    decoder = make_decoder("bandpower_lda").fit(X, y, (y > 0) * 0.5)
+    decoder = make_decoder("bandpower_lda", n_states=len(state_names)).fit(X, y, (y > 0) * 0.5)
     config = FeatureConfig(notch_hz=60.0)
     return save_model(
-        path, decoder, config, fixtures.SFREQ, n_channels, channel_names=channel_names
+        path,
+        decoder,
+        config,
+        fixtures.SFREQ,
+        n_channels,
+        channel_names=channel_names,
+        state_names=state_names,
     )
 
 
@@ -88,3 +99,12 @@ def test_replay_without_model_channel_names_is_refused_by_count(tmp_path, bids_v
     model = _model(tmp_path / "m.obsi", None, len(fixtures.ECOG))
     with pytest.raises(ModelFileError, match="channel count: model calibrated on 6, stream has 9"):
         run_live_session(_config(tmp_path / "run", bids_vhdr, model), clock=SimulatedClock())
+
+
+def test_a_model_of_another_state_set_is_refused_at_the_start(tmp_path, bids_vhdr):
+    """A rest/move model (what `calibrate` makes from a force channel) is refused before the
+    session starts, naming the state set, instead of failing at its first decode."""
+    model = _model(tmp_path / "m.obsi", tuple(fixtures.ECOG), 6, ("rest", "move"))
+    with pytest.raises(ValueError, match=r"state set \['rest', 'move'\]: a session records"):
+        run_live_session(_config(tmp_path / "run", bids_vhdr, model), clock=SimulatedClock())
+    assert not (tmp_path / "run").exists()

@@ -204,6 +204,7 @@ def run_live_session(
         # the model before the source (a replay reads the model's channels) and before the
         # recorder: a start that fails leaves the run folder untouched
         model = None if config.model is None else load_model(config.model)
+        _check_state_set(config.model, model)
         channels = None if model is None else model.channel_names
         source = open_source(config.source, clock=clock, patient=patient, channels=channels)
         _check_model(model, source, config.paddle_program.state_set)
@@ -566,6 +567,17 @@ def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[Inten
     if config.source != "virtual":  # the body stands at rest; the ECoG comes from elsewhere
         return IntentScript((IntentBlock(0.0, config.seconds + 5.0, "rest", 0.0),)), 0.0
     return walking, 0.0
+
+
+def _check_state_set(path: Path | None, model) -> None:
+    """Refused at the start, not a crash at the first decode: the session log, the command
+    codec and the supervisor know only the seven leg states so far."""
+    if model is not None and model.state_names != STATES:
+        raise ValueError(
+            f"--model {path}: state set {list(model.state_names)}: a session records, sends "
+            f"and supervises only the seven leg states {list(STATES)} so far "
+            "(evaluate this model with `openbsi decode evaluate`)"
+        )
 
 
 def _check_model(model, source, state_set: tuple[str, ...]) -> None:
