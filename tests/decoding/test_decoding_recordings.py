@@ -181,45 +181,6 @@ def test_cli_errors_are_one_line(bids_vhdr):
     assert run  # the CLI's one runner
 
 
-def _bundled_grip_recording() -> Path | None:
-    """py_neuromodulation's example: a real BIDS-iEEG recording (ECoG strip, LFP, grip force
-    MOV_RIGHT), read in place from the installed package; None when it is not installed."""
-    spec = importlib.util.find_spec("py_neuromodulation")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    root = Path(next(iter(spec.submodule_search_locations))) / "data"
-    found = sorted(root.glob("sub-testsub/ses-EphysMedOff/ieeg/*gripforce*_ieeg.vhdr"))
-    return found[0] if found else None
-
-
-@pytest.mark.slow
-def test_real_recording_movement_above_its_shifted_label_null():
-    path = _bundled_grip_recording()
-    if path is None:
-        pytest.skip("py_neuromodulation (its bundled BIDS example) is not installed")
-    args = [
-        "decode",
-        "evaluate",
-        "--source",
-        f"replay:{path}",
-        "--labels",
-        "channel:MOV_RIGHT",
-        "--cv",
-        "blocked:5",
-        "--decoders",
-        "bandpower_lda",
-        "--json",
-    ]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    out = json.loads(result.stdout)
-    assert out["channels"] == [f"ECOG_RIGHT_{i}" for i in range(6)]
-    assert out["line_hz"] == 60.0  # PowerLineFrequency of the sidecar
-    r = out["decoders"]["bandpower_lda"]
-    assert r["null"]["n_shuffles"] == 20
-    assert r["balanced_accuracy"] > r["null"]["balanced_accuracy_p95"]
-
-
 @settings(max_examples=200, deadline=None)
 @given(
     text=st.binary(max_size=400)

@@ -149,5 +149,7 @@ def test_a_killed_source_is_reported_at_once_and_the_session_ends_non_zero(kille
     assert (lost_ns - killed_session["killed_ns"]) / 1e9 <= 0.5
     gave_up = next(e for e in events if e["kind"] == "gave_up")
     assert gave_up["t_s"] - lost["t_s"] == pytest.approx(GRACE_S, abs=0.25)
-    assert json.loads(killed_session["stdout"])["source_events"]  # --json: one object
+    printed = json.loads(killed_session["stdout"])  # --json: one object
+    assert printed["source_events"]
+    assert printed["session"]["stop_reason"] == "signal lost"  # the one field saying why
     assert verify_recording(killed_session["out"] / "recording.nwb")["ok"]

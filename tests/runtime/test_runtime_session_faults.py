@@ -188,7 +188,7 @@ def test_lost_signal_is_reported_at_once_and_ends_the_session_after_its_grace(ru
     assert 0.0 < lost["t_s"] - last_sample_s <= 0.5  # reported within 0.5 s of the loss
     assert any("LOST" in message for message in heard)
     assert [e["kind"] for e in events] == ["lost", "gave_up"]
-    assert result.exit_code == 3 and result.end_reason == "signal lost"
+    assert result.exit_code == 3 and result.stop_reason == "signal lost"
     closed_loop = next(p for p in data.phases if p["name"] == "closed_loop")
     assert closed_loop["stop_s"] == pytest.approx(lost["t_s"] + 1.0, abs=0.25)
     assert verify_recording(result.nwb_path)["ok"]
@@ -215,3 +215,23 @@ def test_clock_jump_is_an_overrun_not_a_burst_of_stale_commands(run):
     safety = result.metrics["safety"]
     assert safety["overruns"] >= 1 and safety["skipped_ticks"] >= 15
     assert all(safety[key] == 0 for key in EXECUTED)
+
+
+def test_a_signal_during_calibration_is_the_one_stop_reason(tmp_path):
+    """SIGTERM while calibrating: no closed loop, the result says why (one field), exit 143."""
+    import os
+    import signal
+
+    sent: list[str] = []
+
+    def progress(phase: str, done_s: float, total_s: float) -> None:
+        if phase != "closed loop" and done_s > 5.0 and not sent:
+            sent.append(phase)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    config = LiveSessionConfig(out_dir=tmp_path, seconds=2.0, seed=SEED, calibration_s=30.0)
+    result = run_live_session(config, progress, clock=SimulatedClock())
+    assert sent == ["calibration"]
+    assert result.stop_reason == "SIGTERM" and result.exit_code == 128 + signal.SIGTERM
+    assert not hasattr(result, "end_reason")
+    assert verify_recording(result.nwb_path)["ok"]

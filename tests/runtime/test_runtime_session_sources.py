@@ -118,6 +118,6 @@ def test_replay_past_its_end_ends_the_session_with_a_message_and_latency_on_one_
     assert [e["kind"] for e in events] == ["ended"]
     assert events[0]["t_s"] == pytest.approx(45.0, abs=0.3)
     assert any("end of replay" in message for message in heard)
-    assert result.exit_code == 0 and result.end_reason == "end of replay file"
+    assert result.exit_code == 0 and result.stop_reason == "end of replay file"
     # --fast: the simulated session clock never leaks into the compute latency
     assert 0 < result.metrics["latency_ms"]["end_to_end"]["p99"] < 100.0

@@ -275,10 +275,6 @@ def session(
     with _progress_bars(json_out) as progress:
         result = run_live_session(config, progress, clock=clock, notify=_notify)
     _report(result, json_out, "OpenBSI session")
-    if result.end_reason is not None:
-        console.print(f"session ended early: {result.end_reason}", highlight=False)
-    if result.exit_code:
-        raise typer.Exit(result.exit_code)
 
 
 def _notify(message: str) -> None:

@@ -202,9 +202,13 @@ def run_live_session(
             stimulator = wrap_stimulator(stimulator)
         implant = Implant(radio, stimulator, limits)
     try:
-        source = open_source(config.source, clock=clock, patient=patient)
-        # the model before the recorder: a start that fails leaves the run folder untouched
-        model = _load_model(config.model, source.info, config.paddle_program.state_set)
+        # the model before the source (a replay reads the model's channels) and before the
+        # recorder: a start that fails leaves the run folder untouched
+        model = None if config.model is None else load_model(config.model)
+        _check_state_set(config.model, model)
+        channels = None if model is None else model.channel_names
+        source = open_source(config.source, clock=clock, patient=patient, channels=channels)
+        _check_model(model, source, config.paddle_program.state_set)
     except BaseException:
         _close(stimulator)
         raise
@@ -231,6 +235,7 @@ def run_live_session(
     )
     started = time.perf_counter()
     progress = stop.checked(progress)
+    ended: SessionEnd | None = None  # stays None when stopped during calibration
     try:
         stop.install_signal_handlers()
         if virtual:
@@ -320,8 +325,11 @@ def run_live_session(
         result = replace(
             result, stop_reason=f"{stop.reason} (while finishing)", exit_code=stop.exit_code()
         )
-    if ended is not None and result.exit_code == 0:  # the source was lost, or ran out
-        result = replace(result, end_reason=ended.reason, exit_code=ended.exit_code)
+    if ended is not None and result.stop_reason is None:  # the source was lost, or ran out
+        # a part that could not be written (exit 5) outranks the source's own exit code
+        result = replace(
+            result, stop_reason=ended.reason, exit_code=result.exit_code or ended.exit_code
+        )
     return result
 
 
@@ -566,18 +574,30 @@ def _intent_script(config, needs_calibration, rng_cues, rng_walk) -> tuple[Inten
     return walking, 0.0
 
 
-def _load_model(path: Path | None, info, state_set: tuple[str, ...]):
-    """The model file, checked against the stream and the program's state set (a named error
-    on any mismatch)."""
-    if path is None:
-        return None
-    return load_model(
-        path,
-        sfreq_hz=info.sfreq_hz,
-        n_channels=info.n_channels,
-        channel_names=info.channel_names,
-        state_names=state_set,
-    )
+def _check_state_set(path: Path | None, model) -> None:
+    """Refused at the start, not a crash at the first decode: the session log, the command
+    codec and the supervisor know only the seven leg states so far."""
+    if model is not None and model.state_names != STATES:
+        raise ValueError(
+            f"--model {path}: state set {list(model.state_names)}: a session records, sends "
+            f"and supervises only the seven leg states {list(STATES)} so far "
+            "(evaluate this model with `openbsi decode evaluate`)"
+        )
+
+
+def _check_model(model, source, state_set: tuple[str, ...]) -> None:
+    """The model against the opened stream and the program's state set (a named error on any
+    mismatch; the source is closed first)."""
+    if model is None:
+        return
+    info = source.info
+    try:
+        model.check_stream(
+            model.feature_config, info.sfreq_hz, info.n_channels, info.channel_names, state_set
+        )
+    except BaseException:
+        source.close()
+        raise
 
 
 def _close(stimulator) -> None:

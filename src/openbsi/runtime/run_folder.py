@@ -23,10 +23,11 @@ class SessionResult:
     report_path: Path
     metrics: dict
     failures: dict[str, str] = field(default_factory=dict)  # part -> why it was not written
-    stop_reason: str | None = None  # None: ran to its end; else "SIGTERM", "recording failed"...
+    # Why the session ended before its --seconds (None: it ran its course): a signal
+    # ("SIGTERM"...), "recording failed", "signal lost" or "end of replay file".
+    stop_reason: str | None = None
     exit_code: int = 0  # what the CLI exits with (0: complete and as asked)
     lost: dict = field(default_factory=dict)  # what the recorder could not store (exact counts)
-    end_reason: str | None = None  # why the session stopped early (e.g. its signal was lost)
 
 
 def finish_run_folder(

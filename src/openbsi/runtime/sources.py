@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from openbsi.inputs import InputError
 from openbsi.patient.virtual import VirtualPatient
 from openbsi.runtime.clock import Clock
 from openbsi.signals import Chunk, StreamInfo
@@ -79,8 +80,18 @@ class VirtualSource:
         pass
 
 
-def open_source(spec: str, *, clock: Clock, patient: VirtualPatient | None) -> Source:
-    """Open `virtual`, `lsl:NAME` or `replay:FILE` (a clear error for anything else)."""
+def open_source(
+    spec: str,
+    *,
+    clock: Clock,
+    patient: VirtualPatient | None,
+    channels: tuple[str, ...] | None = None,
+) -> Source:
+    """Open `virtual`, `lsl:NAME` or `replay:FILE` (a clear error for anything else).
+
+    channels: the model's channel names in order. A replay reads just these, in this order
+    (a file's LFP or force channels stay out), and refuses a file that lacks one, naming it.
+    Live sources are checked against the model by the session instead."""
     kind, _, arg = spec.partition(":")
     if kind == "virtual" and not arg:
         if patient is None:
@@ -96,7 +107,14 @@ def open_source(spec: str, *, clock: Clock, patient: VirtualPatient | None) -> S
         path = Path(arg)
         if not path.exists():
             raise ValueError(f"--source replay: file {path} does not exist")
-        return ReplaySource(path, clock_ns=clock.now_ns)
+        try:
+            return ReplaySource(path, clock_ns=clock.now_ns, channels=channels)
+        except InputError:  # an unreadable file says so itself
+            raise
+        except ValueError as error:
+            if channels is None:
+                raise
+            raise ValueError(f"--source {spec}: the model's channels: {error}") from None
     raise ValueError(f"--source must be one of {SOURCE_KINDS}, got {spec!r}")
 
 

@@ -64,12 +64,14 @@ class ReplaySource:
         if channels is not None:
             names = self.info.channel_names
             missing = [c for c in channels if c not in names]
-            if missing or not channels:
+            problem = None
+            if missing:
+                problem = f"{path} lacks the channels {missing[:10]} (it has {list(names)[:20]})"
+            elif not channels or len(set(channels)) != len(channels):
+                problem = f"channels must be distinct names, got {list(channels)[:20]}"
+            if problem is not None:
                 self._reader.close()
-                raise ValueError(
-                    f"channels must be names of {path}'s channels {list(names)[:20]}, "
-                    f"got unknown {missing or list(channels)}"
-                )
+                raise ValueError(problem)
             self._picks = [names.index(c) for c in channels]
             self.info = StreamInfo(
                 self.info.name, self.info.sfreq_hz, tuple(channels), self.info.unit
